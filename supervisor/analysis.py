@@ -1,0 +1,212 @@
+"""Pure questions about a graph: which services are on in a variant, who can start, what breaks.
+
+The linter, the views and the runtime's start order all ask these; none of them does I/O. The
+costly ones are linear in the graph, and per-variant work is proportional to what the variant
+switches off, so linting many profiles of a large graph stays fast.
+"""
+
+from collections import deque
+from collections.abc import Iterable
+
+import attrs
+import networkx as nx
+
+from supervisor.model import Graph
+from supervisor.wording import join_names
+
+
+@attrs.frozen
+class Variant:
+    """A deployment variant: the base graph, a profile, or one optional service switched off."""
+
+    profile: str | None = None
+    switched_off: str | None = None
+    disabled: frozenset[str] = frozenset()
+
+    def __str__(self) -> str:
+        if self.profile is not None:
+            return f"profile {self.profile}"
+        if self.switched_off is not None:
+            return f"the base graph with {self.switched_off} switched off"
+        return "the base graph"
+
+
+def variants(graph: Graph, profile: str | None = None) -> list[Variant]:
+    """The variants lint proves: just ``profile`` if given, else the base, every profile and every
+    optional service switched off on its own."""
+    if profile is not None:
+        return [Variant(profile=profile, disabled=graph.disabled_by(profile))]
+    return [
+        Variant(),
+        *(Variant(profile=name, disabled=graph.disabled_by(name)) for name in graph.profiles),
+        *(Variant(switched_off=s.name, disabled=frozenset({s.name})) for s in graph.services.values() if s.optional),
+    ]
+
+
+def enabled_providers(graph: Graph, capability: str, disabled: frozenset[str]) -> tuple[str, ...]:
+    return tuple(p for p in graph.providers.get(capability, ()) if p not in disabled)
+
+
+def missing_providers(graph: Graph, disabled: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """``(consumer, capability)`` for every enabled consumer whose capability has no enabled provider.
+
+    Only capabilities with no provider at all, or provided by a disabled service, can be missing,
+    so only those are looked at.
+    """
+    candidates = {c for c in graph.consumers if c not in graph.providers}
+    for name in disabled:
+        candidates.update(graph.services[name].provides)
+    missing = []
+    for capability in sorted(candidates):
+        if enabled_providers(graph, capability, disabled):
+            continue
+        missing.extend((consumer, capability) for consumer in graph.consumers.get(capability, ()) if consumer not in disabled)
+    return missing
+
+
+def dependency_graph(graph: Graph, disabled: frozenset[str] = frozenset()) -> nx.DiGraph:
+    """Enabled services, with an edge consumer -> provider labelled by the capabilities it needs."""
+    digraph = nx.DiGraph()
+    enabled = [s for s in graph.services.values() if s.name not in disabled]
+    digraph.add_nodes_from(s.name for s in enabled)
+    for service in enabled:
+        for capability in service.requires:
+            for provider in enabled_providers(graph, capability, disabled):
+                if digraph.has_edge(service.name, provider):
+                    digraph.edges[service.name, provider]["capabilities"].append(capability)
+                else:
+                    digraph.add_edge(service.name, provider, capabilities=[capability])
+    return digraph
+
+
+def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The enabled services whose requirements can all be met, transitively (a least fixed point).
+
+    A service is startable once every capability it requires has a startable provider; services in
+    a requirement cycle, or downstream of a missing provider, never are.
+    """
+    waiting = {}
+    ready: deque[str] = deque()
+    for service in graph.services.values():
+        if service.name in disabled:
+            continue
+        waiting[service.name] = len(set(service.requires))
+        if not service.requires:
+            ready.append(service.name)
+    available: set[str] = set()
+    started: set[str] = set()
+    while ready:
+        name = ready.popleft()
+        started.add(name)
+        for capability in graph.services[name].provides:
+            if capability in available:
+                continue
+            available.add(capability)
+            for consumer in graph.consumers.get(capability, ()):
+                if consumer in waiting:
+                    waiting[consumer] -= 1
+                    if waiting[consumer] == 0:
+                        ready.append(consumer)
+    return frozenset(started)
+
+
+@attrs.define
+class Startability:
+    """Startable sets for many variants of one graph, each derived from the base set.
+
+    Switching services off only ever removes startable services, so when the base graph has no
+    cycle a variant's set is the base set minus what the switched-off services take down with
+    them: work proportional to the damage, not to the graph. A graph with a cycle falls back to
+    the full fixed point, which is exact there too.
+    """
+
+    graph: Graph
+    base: frozenset[str] = attrs.field(init=False)
+    acyclic: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.base = startable(self.graph)
+        blocked = set(self.graph.services) - self.base
+        self.acyclic = not cycles(self.graph, self.base) if blocked else True
+
+    def of(self, disabled: frozenset[str]) -> frozenset[str]:
+        if not disabled:
+            return self.base
+        if not self.acyclic:
+            return startable(self.graph, disabled)
+        return self.base - lost_with(self.graph, self.base, disabled)
+
+
+def lost_with(graph: Graph, running: frozenset[str], switched_off: Iterable[str]) -> set[str]:
+    """The services of ``running`` that can no longer start once ``switched_off`` are off
+    (including those services themselves)."""
+    lost: set[str] = set()
+    queue = deque(switched_off)
+    while queue:
+        name = queue.popleft()
+        if name in lost:
+            continue
+        lost.add(name)
+        for capability in graph.services[name].provides:
+            if any(p in running and p not in lost for p in graph.providers[capability]):
+                continue
+            queue.extend(c for c in graph.consumers.get(capability, ()) if c in running and c not in lost)
+    return lost
+
+
+def cycles(graph: Graph, base: frozenset[str] | None = None) -> list[list[str]]:
+    """Requirement cycles that keep services from starting, each as a path ``[a, b, a]``.
+
+    Only services that cannot start are considered, and only edges to capabilities with no
+    startable provider, so an alternative provider outside the loop breaks it.
+    """
+    base = startable(graph) if base is None else base
+    blocked = [name for name in graph.services if name not in base]
+    if not blocked:
+        return []
+    stuck = nx.DiGraph()
+    stuck.add_nodes_from(blocked)
+    for name in blocked:
+        for capability in graph.services[name].requires:
+            providers = graph.providers.get(capability, ())
+            if any(p in base for p in providers):
+                continue
+            stuck.add_edges_from((name, p) for p in providers)
+    found = []
+    for component in nx.strongly_connected_components(stuck):
+        first = min(component, key=blocked.index)
+        if len(component) == 1 and not stuck.has_edge(first, first):
+            continue
+        edges = nx.find_cycle(stuck.subgraph(component), source=first)
+        found.append([edge[0] for edge in edges] + [edges[0][0]])
+    return sorted(found, key=lambda path: blocked.index(path[0]))
+
+
+def blocking_reason(graph: Graph, capability: str, disabled: frozenset[str], running: frozenset[str]) -> str:
+    """Why ``capability`` cannot be had in a variant, followed down to the root cause."""
+    seen: set[str] = set()
+    steps = []
+    while True:
+        providers = graph.providers.get(capability, ())
+        if not providers:
+            steps.append(f"nothing provides {capability}")
+            break
+        on = [p for p in providers if p not in disabled]
+        if not on:
+            steps.append(f"{capability} is provided only by {join_names(providers)}, switched off here")
+            break
+        provider = on[0]
+        if provider in seen:
+            steps.append(f"{provider} is in a requirement cycle")
+            break
+        seen.add(provider)
+        needed = next(
+            (c for c in graph.services[provider].requires if not any(p in running for p in graph.providers.get(c, ()))),
+            None,
+        )
+        if needed is None:
+            break
+        steps.append(f"its provider {provider} cannot start without {needed}")
+        capability = needed
+    return "; ".join(steps)
+

@@ -1,0 +1,32 @@
+"""Durations as graph files write them: ``"250ms"``, ``"10s"``, ``"2m"``, ``"1h30m"``.
+
+Strings with units keep graph files readable; a bare number would leave the reader guessing
+whether it means seconds or milliseconds.
+"""
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))+")
+
+
+def parse_duration(text: str) -> float:
+    """Return the duration in seconds, or raise ValueError with a message that says what to write."""
+    cleaned = text.strip()
+    if not _WHOLE.fullmatch(cleaned):
+        raise ValueError(
+            f'{text!r} is not a duration: write a number with a unit, such as "250ms", "10s", "2m" or "1h"'
+        )
+    return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(cleaned))
+
+
+def format_duration(seconds: float) -> str:
+    """The inverse of :func:`parse_duration`, for messages and views."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    if seconds < 60 or seconds % 60:
+        return f"{seconds:g}s"
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds / 60:g}m"
+    return f"{seconds / 3600:g}h"

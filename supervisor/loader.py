@@ -1,0 +1,171 @@
+"""Graph files in, :class:`~supervisor.model.Graph` out, or findings that say exactly what is wrong.
+
+A file that is not TOML, or not a valid graph, is not an exception: it is a ``syntax`` or
+``schema`` finding with its line and column, so ``lint`` reports it like any other rule and the
+other files still get linted.
+"""
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from supervisor import schema
+from supervisor.durations import parse_duration
+from supervisor.findings import Finding
+from supervisor.model import Backoff, Graph, Probe, Profile, Service
+from supervisor.source import Source
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
+_READY_DEFAULTS = {"timeout": 30.0, "interval": 0.1}
+_CHECK_DEFAULTS = {"timeout": 5.0, "interval": 10.0}
+
+
+class GraphFileError(Exception):
+    """The graph file cannot be read at all (missing, a directory, no permission)."""
+
+
+@attrs.frozen
+class Loaded:
+    source: Source
+    graph: Graph | None
+    findings: tuple[Finding, ...] = ()
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of ``path``, or GraphFileError saying why they cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise GraphFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise GraphFileError(f"{path}: is a directory, not a graph file") from None
+    except OSError as error:
+        raise GraphFileError(f"{path}: cannot read it ({error.strerror})") from None
+
+
+def load_file(path: str) -> Loaded:
+    """Load the graph at ``path``; raises GraphFileError only if it cannot be read."""
+    return load_bytes(read_bytes(path), path)
+
+
+def load_bytes(data: bytes, file: str) -> Loaded:
+    source = Source(file, data.decode("utf-8", errors="replace"))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        message = f"byte {data[error.start]:#04x} is not UTF-8: save the file as UTF-8"
+        return Loaded(source, None, (Finding("syntax", message, source.at(line, column)),))
+    return load_source(source)
+
+
+def load_source(source: Source) -> Loaded:
+    try:
+        document = tomllib.loads(source.text)
+    except tomllib.TOMLDecodeError as error:
+        return Loaded(source, None, (_syntax_finding(source, error),))
+    problems = schema.validate(document)
+    if problems:
+        findings = tuple(Finding("schema", p.message, source.locate(p.path)) for p in problems)
+        return Loaded(source, None, findings)
+    return Loaded(source, build_graph(document, source))
+
+
+def _syntax_finding(source: Source, error: tomllib.TOMLDecodeError) -> Finding:
+    message = str(error)
+    position = _TOML_POSITION.search(message)
+    if position:
+        line, column = int(position.group(1)), int(position.group(2))
+        message = message[: position.start()].rstrip()
+    else:
+        line = max(1, len(source.lines))
+        column = len(source.line_text(line)) + 1
+        message = message.replace("(at end of document)", "").rstrip()
+    return Finding("syntax", f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column))
+
+
+def build_graph(document: dict[str, Any], source: Source) -> Graph:
+    """Turn a document that passed :func:`schema.validate` into a Graph (no checks left to fail)."""
+    defaults = document.get("defaults", {})
+    services = {
+        name: _build_service(name, {**defaults, **table}) for name, table in document["services"].items()
+    }
+    profiles = {
+        name: Profile(
+            name=name,
+            disable=tuple(table.get("disable", ())),
+            offers=tuple(table.get("offers", ())),
+            description=table.get("description", ""),
+        )
+        for name, table in document.get("profiles", {}).items()
+    }
+    return Graph(
+        name=document.get("name") or Path(source.file).stem,
+        services=services,
+        profiles=profiles,
+        source=source,
+        description=document.get("description", ""),
+    )
+
+
+def _build_service(name: str, table: dict[str, Any]) -> Service:
+    kind = table.get("kind", "longrun")
+    command = table["command"]
+    backoff = table.get("backoff", {})
+    signal_name = table.get("stop_signal", "TERM").upper()
+    return Service(
+        name=name,
+        command=tuple(shlex.split(command) if isinstance(command, str) else command),
+        kind=kind,
+        description=table.get("description", ""),
+        provides=tuple(table.get("provides", ())),
+        requires=tuple(table.get("requires", ())),
+        optional=table.get("optional", False),
+        ready=_build_probe(table.get("ready"), _READY_DEFAULTS),
+        check=_build_probe(table.get("check"), _CHECK_DEFAULTS),
+        restart=table.get("restart", "always" if kind == "longrun" else "on-failure"),
+        backoff=Backoff(
+            initial=_seconds(backoff.get("initial"), _default(Backoff, "initial")),
+            max=_seconds(backoff.get("max"), _default(Backoff, "max")),
+        ),
+        max_restarts=table.get("max_restarts", _default(Service, "max_restarts")),
+        restart_window=_seconds(table.get("restart_window"), _default(Service, "restart_window")),
+        start_timeout=_seconds(table.get("start_timeout"), _default(Service, "start_timeout")),
+        critical=table.get("critical", False),
+        stop_signal=signal_name if signal_name.startswith("SIG") else "SIG" + signal_name,
+        stop_timeout=_seconds(table.get("stop_timeout"), _default(Service, "stop_timeout")),
+        environment=dict(table.get("environment", {})),
+        working_dir=table.get("working_dir"),
+        replicas=table.get("replicas", 1),
+        listen=tuple(table.get("listen", ())),
+    )
+
+
+def _build_probe(table: dict[str, Any] | None, defaults: dict[str, float]) -> Probe | None:
+    if table is None:
+        return None
+    kind = next(k for k in schema.PROBE_KINDS if k in table)
+    target = table[kind]
+    if kind == "exec":
+        target = tuple(shlex.split(target) if isinstance(target, str) else target)
+    elif kind == "notify":
+        target = None
+    return Probe(
+        kind=kind,
+        target=target,
+        timeout=_seconds(table.get("timeout"), defaults["timeout"]),
+        interval=_seconds(table.get("interval"), defaults["interval"]),
+    )
+
+
+def _default(cls: type, name: str) -> Any:
+    return getattr(attrs.fields(cls), name).default
+
+
+def _seconds(text: str | None, default: float) -> float:
+    return default if text is None else parse_duration(text)

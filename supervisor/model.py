@@ -1,0 +1,155 @@
+"""The service graph as data: services, the capabilities they provide and require, profiles.
+
+Everything here is frozen and pure. The loader builds it from a graph file, the linter and the
+views query it, and the runtime reads it; none of them changes it.
+"""
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Literal
+
+import attrs
+
+from supervisor.source import Location, Source
+
+Kind = Literal["longrun", "oneshot"]
+RestartPolicy = Literal["always", "on-failure", "never"]
+
+
+@attrs.frozen
+class Probe:
+    """How to tell that a service is ready, or that what it provides still holds.
+
+    ``target`` is the argv for ``exec``, the address for ``tcp``/``unix``/``http``/``file``, and
+    None for ``notify``. For a ``ready`` probe, ``timeout`` bounds the whole wait; for a ``check``
+    it bounds one run.
+    """
+
+    kind: Literal["exec", "tcp", "unix", "http", "file", "notify"]
+    target: tuple[str, ...] | str | None
+    timeout: float
+    interval: float
+
+    def describe(self) -> str:
+        if self.kind == "notify":
+            return "notify (READY=1)"
+        target = " ".join(self.target) if isinstance(self.target, tuple) else self.target
+        return f"{self.kind} {target}"
+
+
+@attrs.frozen
+class Backoff:
+    """Restart delays: ``initial``, doubling up to ``max``. The first restart is immediate."""
+
+    initial: float = 0.1
+    max: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Delay before restart number ``attempt`` (1-based) within the current window."""
+        if attempt <= 1:
+            return 0.0
+        return min(self.max, self.initial * 2 ** (attempt - 2))
+
+
+@attrs.frozen
+class Service:
+    name: str
+    command: tuple[str, ...]
+    kind: Kind = "longrun"
+    description: str = ""
+    provides: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    optional: bool = False
+    ready: Probe | None = None
+    check: Probe | None = None
+    restart: RestartPolicy = "always"
+    backoff: Backoff = Backoff()
+    max_restarts: int = 5
+    restart_window: float = 60.0
+    start_timeout: float = 60.0
+    critical: bool = False
+    stop_signal: str = "SIGTERM"
+    stop_timeout: float = 10.0
+    environment: dict[str, str] = attrs.field(factory=dict)
+    working_dir: str | None = None
+    replicas: int = 1
+    listen: tuple[str, ...] = ()
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether the supervisor can prove what this service provides (and notice its loss)."""
+        if self.kind == "oneshot":
+            return self.check is not None
+        return self.ready is not None or self.check is not None
+
+
+@attrs.frozen
+class Profile:
+    """A deployment variant: services switched off, and capabilities it must deliver."""
+
+    name: str
+    disable: tuple[str, ...] = ()
+    offers: tuple[str, ...] = ()
+    description: str = ""
+
+
+@attrs.frozen
+class Graph:
+    name: str
+    services: dict[str, Service]
+    profiles: dict[str, Profile]
+    source: Source = attrs.field(eq=False, repr=False)
+    description: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.source.file
+
+    def locate(self, path: Sequence[str | int]) -> Location:
+        return self.source.locate(path)
+
+    def locate_item(self, path: Sequence[str | int], items: Sequence[str], item: str) -> Location:
+        """Where ``item`` of the list at ``path`` is written (``items`` is that list)."""
+        return self.locate((*path, items.index(item)) if item in items else path)
+
+    @cached_property
+    def providers(self) -> dict[str, tuple[str, ...]]:
+        """Capability -> the services that provide it, in file order."""
+        found: dict[str, list[str]] = {}
+        for service in self.services.values():
+            for capability in service.provides:
+                found.setdefault(capability, []).append(service.name)
+        return {c: tuple(s) for c, s in found.items()}
+
+    @cached_property
+    def consumers(self) -> dict[str, tuple[str, ...]]:
+        """Capability -> the services that require it, in file order."""
+        found: dict[str, list[str]] = {}
+        for service in self.services.values():
+            for capability in service.requires:
+                found.setdefault(capability, []).append(service.name)
+        return {c: tuple(s) for c, s in found.items()}
+
+    @cached_property
+    def offered_by(self) -> dict[str, tuple[str, ...]]:
+        """Capability -> the profiles that offer it."""
+        found: dict[str, list[str]] = {}
+        for profile in self.profiles.values():
+            for capability in profile.offers:
+                found.setdefault(capability, []).append(profile.name)
+        return {c: tuple(p) for c, p in found.items()}
+
+    @cached_property
+    def capabilities(self) -> tuple[str, ...]:
+        """Every capability named anywhere, provided, required or offered, sorted."""
+        return tuple(sorted(set(self.providers) | set(self.consumers) | set(self.offered_by)))
+
+    def disabled_by(self, profile: str | None) -> frozenset[str]:
+        """The services that ``profile`` switches off (none for the base graph)."""
+        if profile is None:
+            return frozenset()
+        return frozenset(s for s in self.profiles[profile].disable if s in self.services)
+
+    def enabled(self, disabled: Iterable[str]) -> list[Service]:
+        off = frozenset(disabled)
+        return [s for s in self.services.values() if s.name not in off]

@@ -1,0 +1,491 @@
+"""The graph file format, declared once: validation for the loader and JSON Schema for editors.
+
+Each setting is described by a small type object that can both check a parsed TOML value and
+describe itself as JSON Schema, so ``graphs/schema.json`` is generated from the same table the
+loader enforces (a test keeps the published file in step).
+"""
+
+import re
+import shlex
+import signal
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from supervisor.durations import parse_duration
+from supervisor.expand import malformed_reference
+from supervisor.wording import did_you_mean
+
+FORMAT_VERSION = 1
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_NAME = re.compile(NAME_PATTERN)
+_DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|s|m|h))+$"
+# Checked loosely here because ${VAR} may stand for any part; the runtime parses the expanded form.
+_LISTEN_PATTERN = r"^(tcp:.+:.+|unix:.+)$"
+PROBE_KINDS = ("exec", "tcp", "unix", "http", "file", "notify")
+
+Path = tuple[str | int, ...]
+
+
+@attrs.frozen
+class Problem:
+    """One way a document breaks the format, at ``path`` inside it."""
+
+    path: Path
+    message: str
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _dotted(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the file"
+
+
+def _wrong_type(path: Path, expected: str, value: Any) -> list[Problem]:
+    return [Problem(path, f"{_dotted(path)} must be {expected}, not {_type_name(value)} ({value!r})")]
+
+
+@attrs.frozen
+class String:
+    doc: str
+    pattern: str | None = None
+    pattern_hint: str = ""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, str):
+            return _wrong_type(path, "a string", value)
+        if self.pattern and not re.match(self.pattern, value):
+            return [Problem(path, f"{_dotted(path)} is {value!r}: {self.pattern_hint}")]
+        bad = malformed_reference(value)
+        if bad:
+            return [
+                Problem(
+                    path,
+                    f"{_dotted(path)} has {bad!r}, which is not a reference: write ${{NAME}} or ${{NAME:-default}} (and $$ for a literal $)",
+                )
+            ]
+        return []
+
+    def schema(self) -> dict:
+        out: dict[str, Any] = {"type": "string", "description": self.doc}
+        if self.pattern:
+            out["pattern"] = self.pattern
+        return out
+
+
+@attrs.frozen
+class Boolean:
+    doc: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        return [] if isinstance(value, bool) else _wrong_type(path, "true or false", value)
+
+    def schema(self) -> dict:
+        return {"type": "boolean", "description": self.doc}
+
+
+@attrs.frozen
+class Integer:
+    doc: str
+    minimum: int = 0
+    maximum: int | None = None
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        bounds = f"an integer ≥ {self.minimum}" + (
+            f" and ≤ {self.maximum}" if self.maximum is not None else ""
+        )
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _wrong_type(path, bounds, value)
+        if value < self.minimum or (self.maximum is not None and value > self.maximum):
+            return [Problem(path, f"{_dotted(path)} is {value}: it must be {bounds}")]
+        return []
+
+    def schema(self) -> dict:
+        out: dict[str, Any] = {"type": "integer", "minimum": self.minimum, "description": self.doc}
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+
+@attrs.frozen
+class Duration:
+    doc: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, str):
+            return _wrong_type(path, 'a duration string such as "10s"', value)
+        try:
+            parse_duration(value)
+        except ValueError as error:
+            return [Problem(path, f"{_dotted(path)}: {error}")]
+        return []
+
+    def schema(self) -> dict:
+        return {"type": "string", "pattern": _DURATION_PATTERN, "description": self.doc}
+
+
+@attrs.frozen
+class Choice:
+    doc: str
+    values: tuple[str, ...]
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str) and value in self.values:
+            return []
+        choices = ", ".join(repr(v) for v in self.values)
+        return [
+            Problem(path, f"{_dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}")
+        ]
+
+    def schema(self) -> dict:
+        return {"enum": list(self.values), "description": self.doc}
+
+
+@attrs.frozen
+class Signal:
+    doc: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str) and signal_number(value) is not None:
+            return []
+        return [
+            Problem(path, f'{_dotted(path)} is {value!r}: name a signal such as "TERM", "SIGINT" or "HUP"')
+        ]
+
+    def schema(self) -> dict:
+        return {"type": "string", "pattern": r"^(SIG)?[A-Z0-9+]+$", "description": self.doc}
+
+
+def signal_number(name: str) -> int | None:
+    """The number of signal ``name`` ("TERM" or "SIGTERM"), or None if there is no such signal."""
+    full = name.upper() if name.upper().startswith("SIG") else "SIG" + name.upper()
+    member = getattr(signal.Signals, full, None) if not full.startswith("SIG_") else None
+    return int(member) if member is not None else None
+
+
+@attrs.frozen
+class Array:
+    doc: str
+    item: Any
+    unique: bool = False
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, list):
+            return _wrong_type(path, "an array", value)
+        problems = [p for i, item in enumerate(value) for p in self.item.check(item, path + (i,))]
+        if self.unique and not problems:
+            seen: set = set()
+            for i, item in enumerate(value):
+                if item in seen:
+                    problems.append(Problem(path + (i,), f"{_dotted(path)} lists {item!r} twice: remove one"))
+                seen.add(item)
+        return problems
+
+    def schema(self) -> dict:
+        out = {"type": "array", "items": self.item.schema(), "description": self.doc}
+        if self.unique:
+            out["uniqueItems"] = True
+        return out
+
+
+@attrs.frozen
+class Command:
+    """An argv list, or a string that is shlex-split (never given to a shell)."""
+
+    doc: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str):
+            try:
+                words = shlex.split(value)
+            except ValueError as error:
+                return [
+                    Problem(
+                        path,
+                        f"{_dotted(path)} cannot be split into words ({error}): write it as an array of strings",
+                    )
+                ]
+            if not words:
+                return [Problem(path, f"{_dotted(path)} is empty: name the program to run")]
+            return String(self.doc).check(value, path)
+        if isinstance(value, list):
+            if not value:
+                return [Problem(path, f"{_dotted(path)} is empty: name the program to run")]
+            return Array(self.doc, String("argument")).check(value, path)
+        return _wrong_type(path, "an array of strings (argv) or a string", value)
+
+    def schema(self) -> dict:
+        return {
+            "description": self.doc,
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ],
+        }
+
+
+@attrs.frozen
+class Table:
+    """A TOML table with known keys; unknown keys are errors with a "did you mean"."""
+
+    doc: str
+    fields: Mapping[str, Any]
+    required: tuple[str, ...] = ()
+    exactly_one_of: tuple[str, ...] = ()
+    forbidden: Mapping[str, str] = attrs.field(factory=dict)
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, dict):
+            return _wrong_type(path, "a table", value)
+        problems: list[Problem] = []
+        for key, item in value.items():
+            if key in self.forbidden:
+                problems.append(Problem(path + (key,), f"{_dotted(path + (key,))}: {self.forbidden[key]}"))
+            elif key not in self.fields:
+                known = sorted(self.fields)
+                problems.append(
+                    Problem(
+                        path + (key,),
+                        f"unknown setting {key!r} in {_dotted(path)}{did_you_mean(key, known)}; known settings: {', '.join(known)}",
+                    )
+                )
+            else:
+                problems.extend(self.fields[key].check(item, path + (key,)))
+        for key in self.required:
+            if key not in value:
+                problems.append(Problem(path, f"{_dotted(path)} has no {key!r}: add {key} = …"))
+        if self.exactly_one_of:
+            present = [k for k in self.exactly_one_of if k in value]
+            if len(present) != 1:
+                kinds = ", ".join(self.exactly_one_of)
+                said = f"has {' and '.join(present)}" if present else "has none"
+                problems.append(Problem(path, f"{_dotted(path)} {said}: give exactly one of {kinds}"))
+        return problems
+
+    def schema(self) -> dict:
+        out: dict[str, Any] = {
+            "type": "object",
+            "description": self.doc,
+            "properties": {k: v.schema() for k, v in self.fields.items()},
+            "additionalProperties": False,
+        }
+        if self.required:
+            out["required"] = list(self.required)
+        if self.exactly_one_of:
+            out["oneOf"] = [{"required": [k]} for k in self.exactly_one_of]
+        return out
+
+
+@attrs.frozen
+class NamedTables:
+    """A table whose keys are user-chosen names (services, profiles), each holding ``item``."""
+
+    doc: str
+    item: Table
+    what: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, dict):
+            return _wrong_type(path, "a table", value)
+        problems = []
+        for name, item in value.items():
+            if not _NAME.match(name):
+                problems.append(
+                    Problem(
+                        path + (name,),
+                        f"{self.what} name {name!r} must start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+                    )
+                )
+            problems.extend(self.item.check(item, path + (name,)))
+        return problems
+
+    def schema(self) -> dict:
+        return {
+            "type": "object",
+            "description": self.doc,
+            "propertyNames": {"pattern": NAME_PATTERN},
+            "additionalProperties": self.item.schema(),
+        }
+
+
+@attrs.frozen
+class StringMap:
+    doc: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, dict):
+            return _wrong_type(path, "a table of strings", value)
+        return [p for key, item in value.items() for p in String("value").check(item, path + (key,))]
+
+    def schema(self) -> dict:
+        return {"type": "object", "additionalProperties": {"type": "string"}, "description": self.doc}
+
+
+@attrs.frozen
+class NotifyFlag:
+    doc: str
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if value is True:
+            return []
+        return [
+            Problem(
+                path,
+                f"{_dotted(path)} must be true (the service sends READY=1 over $NOTIFY_SOCKET); to use another probe, remove it",
+            )
+        ]
+
+    def schema(self) -> dict:
+        return {"const": True, "description": self.doc}
+
+
+CAPABILITY = String(
+    "a capability name",
+    NAME_PATTERN,
+    "capability names start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+)
+SERVICE_NAME = String(
+    "a service name",
+    NAME_PATTERN,
+    "service names start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+)
+
+
+def _probe(role: str, timeout_doc: str, interval_doc: str) -> Table:
+    return Table(
+        f"{role}: exactly one of exec, tcp, unix, http, file, notify",
+        {
+            "exec": Command("run this command; exit status 0 passes"),
+            "tcp": String(
+                "connect to HOST:PORT",
+                r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$",
+                'write "HOST:PORT", such as "127.0.0.1:2222"',
+            ),
+            "unix": String("connect to this UNIX socket path"),
+            "http": String(
+                "GET this URL; a 2xx or 3xx answer passes", r"^https?://", "write an http:// or https:// URL"
+            ),
+            "file": String("passes once this path exists"),
+            "notify": NotifyFlag("the service sends READY=1 over $NOTIFY_SOCKET (the sd_notify protocol)"),
+            "timeout": Duration(timeout_doc),
+            "interval": Duration(interval_doc),
+        },
+        exactly_one_of=PROBE_KINDS,
+    )
+
+
+READY = _probe(
+    "when the service is ready",
+    "how long to wait for readiness before the start fails (default 30s)",
+    "how often to poll (default 100ms)",
+)
+CHECK = _probe(
+    "how to verify, for as long as the service is up, that what it provides still holds",
+    "limit for one check (default 5s)",
+    "time between checks (default 10s)",
+)
+
+SERVICE_SETTINGS: dict[str, Any] = {
+    "description": String("what this service is for, shown by explain and status"),
+    "kind": Choice("longrun runs until stopped; oneshot runs to completion once", ("longrun", "oneshot")),
+    "command": Command("argv list, or a string split like a shell would (never given to a shell)"),
+    "provides": Array("capabilities this service provides", CAPABILITY, unique=True),
+    "requires": Array("capabilities this service needs before it starts", CAPABILITY, unique=True),
+    "optional": Boolean("a deployment may switch this service off"),
+    "ready": READY,
+    "check": CHECK,
+    "restart": Choice("when to restart it after it ends", ("always", "on-failure", "never")),
+    "backoff": Table(
+        "delay between restarts: starts at initial, doubles up to max",
+        {"initial": Duration("first delay (default 100ms)"), "max": Duration("longest delay (default 30s)")},
+    ),
+    "max_restarts": Integer(
+        "restarts allowed within restart_window before the service is failed (default 5)"
+    ),
+    "restart_window": Duration("the window max_restarts counts over (default 60s)"),
+    "start_timeout": Duration(
+        "longest wait for requirements and readiness before the service is failed (default 60s)"
+    ),
+    "critical": Boolean("if this service fails, stop the graph and exit non-zero"),
+    "stop_signal": Signal("signal sent to the process group to stop it (default TERM)"),
+    "stop_timeout": Duration("time after stop_signal before SIGKILL (default 10s)"),
+    "environment": StringMap("extra environment variables"),
+    "working_dir": String("directory to run the command in"),
+    "replicas": Integer("number of copies to run, named SERVICE@1 … SERVICE@N", minimum=1, maximum=1024),
+    "listen": Array(
+        "sockets the supervisor opens and hands to every replica (LISTEN_FDS)",
+        String("a socket", _LISTEN_PATTERN, 'write "tcp:HOST:PORT" or "unix:PATH"'),
+        unique=True,
+    ),
+}
+
+_NOT_DEFAULTS = {
+    "command": "each service has its own command: move it into the service",
+    "provides": "capabilities belong to one service each: move it into the service that provides them",
+    "requires": "requirements belong to each service: move it into the services that need it",
+    "description": "describe each service in its own table",
+}
+
+SERVICE = Table("a service", SERVICE_SETTINGS, required=("command",))
+DEFAULTS = Table(
+    "settings applied to every service that does not set them",
+    {k: v for k, v in SERVICE_SETTINGS.items() if k not in _NOT_DEFAULTS},
+    forbidden=_NOT_DEFAULTS,
+)
+PROFILE = Table(
+    "a deployment variant",
+    {
+        "description": String("what this variant is for"),
+        "disable": Array("services switched off in this variant", SERVICE_NAME, unique=True),
+        "offers": Array("capabilities this variant must deliver", CAPABILITY, unique=True),
+    },
+)
+DOCUMENT = Table(
+    "a graph-supervisor service graph",
+    {
+        "version": Integer("format version", minimum=FORMAT_VERSION, maximum=FORMAT_VERSION),
+        "name": String(
+            "the graph's name; also names its runtime directory",
+            NAME_PATTERN,
+            "names start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+        ),
+        "description": String("what this graph runs"),
+        "defaults": DEFAULTS,
+        "services": NamedTables("the services, by name", SERVICE, "service"),
+        "profiles": NamedTables("deployment variants, by name", PROFILE, "profile"),
+    },
+    required=("version", "services"),
+)
+
+
+def validate(document: Mapping[str, Any]) -> list[Problem]:
+    """Every way ``document`` (parsed TOML) breaks the format, each at its path."""
+    return DOCUMENT.check(dict(document), ())
+
+
+def json_schema() -> dict:
+    """The format as JSON Schema (draft 2020-12), for editors (taplo, Even Better TOML)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://graph-supervisor.dev/schema/graph-v1.json",
+        "title": "graph-supervisor service graph",
+        **DOCUMENT.schema(),
+    }
