@@ -39,7 +39,11 @@ def variants(graph: Graph, profile: str | None = None) -> list[Variant]:
     return [
         Variant(),
         *(Variant(profile=name, disabled=graph.disabled_by(name)) for name in graph.profiles),
-        *(Variant(switched_off=s.name, disabled=frozenset({s.name})) for s in graph.services.values() if s.optional),
+        *(
+            Variant(switched_off=s.name, disabled=frozenset({s.name}))
+            for s in graph.services.values()
+            if s.optional
+        ),
     ]
 
 
@@ -60,7 +64,11 @@ def missing_providers(graph: Graph, disabled: frozenset[str] = frozenset()) -> l
     for capability in sorted(candidates):
         if enabled_providers(graph, capability, disabled):
             continue
-        missing.extend((consumer, capability) for consumer in graph.consumers.get(capability, ()) if consumer not in disabled)
+        missing.extend(
+            (consumer, capability)
+            for consumer in graph.consumers.get(capability, ())
+            if consumer not in disabled
+        )
     return missing
 
 
@@ -201,7 +209,11 @@ def blocking_reason(graph: Graph, capability: str, disabled: frozenset[str], run
             break
         seen.add(provider)
         needed = next(
-            (c for c in graph.services[provider].requires if not any(p in running for p in graph.providers.get(c, ()))),
+            (
+                c
+                for c in graph.services[provider].requires
+                if not any(p in running for p in graph.providers.get(c, ()))
+            ),
             None,
         )
         if needed is None:
@@ -209,4 +221,3 @@ def blocking_reason(graph: Graph, capability: str, disabled: frozenset[str], run
         steps.append(f"its provider {provider} cannot start without {needed}")
         capability = needed
     return "; ".join(steps)
-

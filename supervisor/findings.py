@@ -44,9 +44,13 @@ RULES: dict[str, Rule] = {
             Severity.WARNING,
             "A required capability whose provider has no ready or check probe to prove it.",
         ),
-        Rule("not-optional", Severity.WARNING, "A profile switches off a service that is not marked optional."),
+        Rule(
+            "not-optional", Severity.WARNING, "A profile switches off a service that is not marked optional."
+        ),
         Rule("multiple-providers", Severity.INFO, "A capability has more than one provider."),
-        Rule("unused-capability", Severity.INFO, "A capability is provided but nothing requires or offers it."),
+        Rule(
+            "unused-capability", Severity.INFO, "A capability is provided but nothing requires or offers it."
+        ),
     )
 }
 

@@ -151,7 +151,9 @@ def _cycles(graph: Graph, startability: Startability) -> Iterator[Finding]:
     for path in cycles(graph, startability.base):
         links = []
         for consumer, provider in zip(path, path[1:], strict=False):
-            needed = next(c for c in graph.services[consumer].requires if c in graph.services[provider].provides)
+            needed = next(
+                c for c in graph.services[consumer].requires if c in graph.services[provider].provides
+            )
             links.append(f"{consumer} requires {needed} from {provider}")
         first = path[0]
         first_need = next(c for c in graph.services[first].requires if c in graph.services[path[1]].provides)
@@ -167,7 +169,9 @@ def _cycles(graph: Graph, startability: Startability) -> Iterator[Finding]:
 
 def _audience(graph: Graph, capability: str) -> frozenset[str]:
     """Who depends on ``capability``: the services that require it and the profiles that offer it."""
-    return frozenset(graph.consumers.get(capability, ())) | {f"profile {p}" for p in graph.offered_by.get(capability, ())}
+    return frozenset(graph.consumers.get(capability, ())) | {
+        f"profile {p}" for p in graph.offered_by.get(capability, ())
+    }
 
 
 def _coupled_providers(graph: Graph) -> Iterator[Finding]:
@@ -179,7 +183,9 @@ def _coupled_providers(graph: Graph) -> Iterator[Finding]:
             continue
         main = service.name if service.name in service.provides else service.provides[0]
         sides = [c for c in service.provides if c != main and audiences[c] != audiences[main]]
-        described = "; ".join(f"{c} is needed by {join_names(sorted(audiences[c])) or 'nothing'}" for c in [main, *sides])
+        described = "; ".join(
+            f"{c} is needed by {join_names(sorted(audiences[c])) or 'nothing'}" for c in [main, *sides]
+        )
         yield Finding(
             "coupled-provider",
             f"{service.name} provides {join_names([main, *sides])}, whose consumers differ ({described}): "

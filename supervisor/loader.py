@@ -86,7 +86,9 @@ def _syntax_finding(source: Source, error: tomllib.TOMLDecodeError) -> Finding:
         line = max(1, len(source.lines))
         column = len(source.line_text(line)) + 1
         message = message.replace("(at end of document)", "").rstrip()
-    return Finding("syntax", f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column))
+    return Finding(
+        "syntax", f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column)
+    )
 
 
 def build_graph(document: dict[str, Any], source: Source) -> Graph:

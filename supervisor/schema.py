@@ -152,7 +152,9 @@ class Choice:
             return []
         choices = ", ".join(repr(v) for v in self.values)
         return [
-            Problem(path, f"{_dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}")
+            Problem(
+                path, f"{_dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}"
+            )
         ]
 
     def schema(self) -> dict:

@@ -1,0 +1,38 @@
+"""``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
+
+from supervisor.commands.common import UsageError, check_profile, load_for_command, report_usage_error
+from supervisor.findings import Severity
+from supervisor.lint import lint
+from supervisor.output import console
+from supervisor.report import FORMATS, render
+
+
+def add_parser(subcommands) -> None:
+    parser = subcommands.add_parser(
+        "lint",
+        help="check graph files: every requirement has a provider in every variant",
+        description="Lint the base graph, every profile, and every optional service switched off on its own. "
+        "Exit 0 with no errors, 1 with errors (or warnings under --strict), 2 for usage errors.",
+    )
+    parser.add_argument("graphs", nargs="+", metavar="GRAPH", help="graph files (TOML)")
+    parser.add_argument("--profile", metavar="P", help="lint only this profile")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    try:
+        loaded = [load_for_command(path) for path in args.graphs]
+        for item in loaded:
+            check_profile(item, args.profile)
+    except UsageError as error:
+        return report_usage_error(error)
+    findings = []
+    for item in loaded:
+        findings += item.findings
+        if item.graph is not None:
+            findings += lint(item.graph, args.profile)
+    render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
+    failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
+    return 1 if any(f.severity in failing for f in findings) else 0
