@@ -109,9 +109,11 @@ class Integer:
     maximum: int | None = None
 
     def check(self, value: Any, path: Path) -> list[Problem]:
-        bounds = f"an integer ≥ {self.minimum}" + (
-            f" and ≤ {self.maximum}" if self.maximum is not None else ""
-        )
+        if self.minimum == self.maximum:
+            bounds = str(self.minimum)
+        else:
+            upper = f" and ≤ {self.maximum}" if self.maximum is not None else ""
+            bounds = f"an integer ≥ {self.minimum}{upper}"
         if isinstance(value, bool) or not isinstance(value, int):
             return _wrong_type(path, bounds, value)
         if value < self.minimum or (self.maximum is not None and value > self.maximum):

@@ -1,0 +1,357 @@
+"""Every lint rule, with a graph that triggers it and one that does not."""
+
+import pytest
+
+from supervisor.findings import RULES
+
+
+def rules_of(findings, rule):
+    return [f for f in findings if f["rule"] == rule]
+
+
+BASE = """
+version = 1
+[services.agent]
+command = "agent"
+provides = ["agent"]
+ready = { unix = "/tmp/agent.sock" }
+"""
+
+
+def test_missing_provider_when_nothing_provides_it(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            BASE
+            + """
+            [services.proxy]
+            command = "proxy"
+            requires = ["agnet"]
+            """
+        )
+    )
+    assert status == 1
+    (finding,) = rules_of(findings, "missing-provider")
+    assert finding["service"] == "proxy" and finding["capability"] == "agnet"
+    assert finding["profile"] is None
+    assert "did you mean 'agent'" in finding["message"]
+    assert (finding["line"], finding["column"]) == (9, 13)
+
+
+def test_missing_provider_names_the_provider_a_profile_disabled(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            BASE
+            + """
+            [services.web]
+            command = "web"
+            optional = true
+            provides = ["web", "keys"]
+            requires = ["agent"]
+            ready = { tcp = "127.0.0.1:8080" }
+            [services.proxy]
+            command = "proxy"
+            requires = ["agent", "keys"]
+            [profiles.cli]
+            disable = ["web"]
+            """
+        )
+    )
+    assert status == 1
+    (finding,) = rules_of(findings, "missing-provider")
+    assert finding["profile"] == "cli"
+    assert "web is switched off by this profile" in finding["message"]
+    assert "side responsibility of web" in finding["message"]
+
+
+def test_no_missing_provider_when_another_provider_stays_on(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            BASE
+            + """
+            [services.agent2]
+            command = "agent2"
+            optional = true
+            provides = ["agent"]
+            ready = { unix = "/tmp/agent2.sock" }
+            [services.proxy]
+            command = "proxy"
+            requires = ["agent"]
+            [profiles.cli]
+            disable = ["agent2"]
+            """
+        )
+    )
+    assert status == 0
+    assert not rules_of(findings, "missing-provider")
+    assert [f["capability"] for f in rules_of(findings, "multiple-providers")] == ["agent"]
+
+
+def test_optional_provider(write_graph, lint_json):
+    graph = (
+        BASE
+        + """
+    [services.keys]
+    command = "load"
+    kind = "oneshot"
+    optional = OPTIONAL
+    provides = ["keys"]
+    check = { exec = "load --check" }
+    [services.proxy]
+    command = "proxy"
+    requires = ["keys"]
+    """
+    )
+    status, findings = lint_json(write_graph(graph.replace("OPTIONAL", "true")))
+    assert status == 1
+    (finding,) = rules_of(findings, "optional-provider")
+    assert (finding["service"], finding["capability"]) == ("keys", "keys")
+    assert "proxy (not optional) requires it" in finding["message"]
+
+    status, findings = lint_json(write_graph(graph.replace("OPTIONAL", "false"), "fixed.toml"))
+    assert status == 0 and not rules_of(findings, "optional-provider")
+
+
+def test_optional_provider_spares_optional_consumers(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            BASE
+            + """
+            [services.keys]
+            command = "load"
+            optional = true
+            provides = ["keys"]
+            ready = { file = "/tmp/keys" }
+            [services.viewer]
+            command = "viewer"
+            optional = true
+            requires = ["keys"]
+            """
+        )
+    )
+    assert status == 0 and not rules_of(findings, "optional-provider")
+
+
+def test_offer_unavailable_follows_the_chain_to_the_root_cause(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            BASE
+            + """
+            [services.loader]
+            command = "load"
+            optional = true
+            requires = ["agent"]
+            provides = ["keys"]
+            ready = { file = "/tmp/keys" }
+            [services.proxy]
+            command = "proxy"
+            optional = true
+            requires = ["keys"]
+            provides = ["device-ssh"]
+            ready = { tcp = "127.0.0.1:2222" }
+            [profiles.cli]
+            disable = ["loader"]
+            offers = ["device-ssh"]
+            [profiles.full]
+            offers = ["device-ssh"]
+            """
+        )
+    )
+    (finding,) = rules_of(findings, "offer-unavailable")
+    assert finding["profile"] == "cli" and finding["capability"] == "device-ssh"
+    assert "proxy cannot start without keys" in finding["message"]
+    assert "keys is provided only by loader, switched off here" in finding["message"]
+    assert status == 1
+
+
+def test_offer_unavailable_when_nothing_provides_it(write_graph, lint_json):
+    status, findings = lint_json(write_graph(BASE + '[profiles.p]\noffers = ["web-terminal"]\n'))
+    (finding,) = rules_of(findings, "offer-unavailable")
+    assert "nothing provides web-terminal" in finding["message"]
+    assert status == 1
+
+
+def test_cycle_prints_the_full_path(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            """
+            version = 1
+            [services.a]
+            command = "a"
+            requires = ["y"]
+            provides = ["x"]
+            ready = { file = "/a" }
+            [services.b]
+            command = "b"
+            requires = ["x"]
+            provides = ["y"]
+            ready = { file = "/b" }
+            """
+        )
+    )
+    assert status == 1
+    (finding,) = rules_of(findings, "cycle")
+    assert "a -> b -> a" in finding["message"]
+    assert "a requires y from b; b requires x from a" in finding["message"]
+    assert finding["line"] == 4
+
+
+def test_no_cycle_when_an_alternative_provider_breaks_the_loop(write_graph, lint_json):
+    status, findings = lint_json(
+        write_graph(
+            """
+            version = 1
+            [services.a]
+            command = "a"
+            requires = ["y"]
+            provides = ["x"]
+            ready = { file = "/a" }
+            [services.b]
+            command = "b"
+            requires = ["x"]
+            provides = ["y"]
+            ready = { file = "/b" }
+            [services.c]
+            command = "c"
+            provides = ["y"]
+            ready = { file = "/c" }
+            """
+        )
+    )
+    assert status == 0 and not rules_of(findings, "cycle")
+
+
+def test_self_cycle(write_graph, lint_json):
+    _, findings = lint_json(
+        write_graph('version = 1\n[services.a]\ncommand = "a"\nrequires = ["x"]\nprovides = ["x"]\n')
+    )
+    (finding,) = rules_of(findings, "cycle")
+    assert "a -> a" in finding["message"]
+
+
+def test_unknown_service_and_not_optional(write_graph, lint_json):
+    status, findings = lint_json(write_graph(BASE + '[profiles.p]\ndisable = ["agnt", "agent"]\n'))
+    (unknown,) = rules_of(findings, "unknown-service")
+    assert "did you mean 'agent'" in unknown["message"] and unknown["profile"] == "p"
+    assert (unknown["line"], unknown["column"]) == (7, 12)
+    (not_optional,) = rules_of(findings, "not-optional")
+    assert not_optional["service"] == "agent" and not_optional["severity"] == "warning"
+    assert status == 1
+
+
+def test_coupled_provider_names_both_capabilities(write_graph, lint_json):
+    graph = """
+    version = 1
+    [services.web]
+    command = "web"
+    provides = ["web", "keys"]
+    ready = {{ tcp = "127.0.0.1:80" }}
+    [services.proxy]
+    command = "proxy"
+    requires = ["keys"{extra}]
+    [profiles.p]
+    offers = ["web"]
+    """
+    status, findings = lint_json(write_graph(graph.format(extra="")))
+    (finding,) = rules_of(findings, "coupled-provider")
+    assert finding["severity"] == "warning" and finding["service"] == "web"
+    assert "web and keys" in finding["message"] and "Give keys a service of its own" in finding["message"]
+    assert status == 0
+    status, _ = lint_json("--strict", write_graph(graph.format(extra=""), "again.toml"))
+    assert status == 1
+
+    # Same consumers for both capabilities: one job, not a hidden side responsibility.
+    _, findings = lint_json(
+        write_graph(
+            graph.format(extra=', "web"')
+            .replace('[profiles.p]\noffers = ["web"]', "")
+            .replace("offers", "#"),
+            "same.toml",
+        )
+    )
+    assert not rules_of(findings, "coupled-provider")
+
+
+def test_unverified_capability(write_graph, lint_json):
+    graph = """
+    version = 1
+    [services.loader]
+    command = "load"
+    kind = "oneshot"
+    provides = ["keys"]
+    {probe}
+    [services.daemon]
+    command = "daemon"
+    provides = ["db"]
+    {daemon_probe}
+    [services.proxy]
+    command = "proxy"
+    requires = ["keys", "db"]
+    """
+    status, findings = lint_json(write_graph(graph.format(probe="", daemon_probe="")))
+    unverified = rules_of(findings, "unverified-capability")
+    assert {(f["service"], f["capability"]) for f in unverified} == {("loader", "keys"), ("daemon", "db")}
+    assert any("add a check probe to loader" in f["message"] for f in unverified)
+    assert status == 0
+
+    fixed = graph.format(probe='check = { exec = "load --check" }', daemon_probe="ready = { notify = true }")
+    _, findings = lint_json(write_graph(fixed, "fixed.toml"))
+    assert not rules_of(findings, "unverified-capability")
+
+    # A ready probe does not prove a oneshot's effect later on.
+    oneshot_ready = graph.format(probe='ready = { file = "/k" }', daemon_probe="ready = { notify = true }")
+    _, findings = lint_json(write_graph(oneshot_ready, "ready.toml"))
+    assert [f["service"] for f in rules_of(findings, "unverified-capability")] == ["loader"]
+
+
+def test_unused_capability(write_graph, lint_json):
+    status, findings = lint_json(write_graph(BASE))
+    (finding,) = rules_of(findings, "unused-capability")
+    assert finding["severity"] == "info" and finding["capability"] == "agent"
+    assert status == 0
+    _, findings = lint_json(write_graph(BASE + '[profiles.p]\noffers = ["agent"]\n', "offered.toml"))
+    assert not rules_of(findings, "unused-capability")
+
+
+def test_profile_flag_narrows_to_one_variant(write_graph, lint_json, cli):
+    path = write_graph(
+        BASE
+        + """
+        [services.keys]
+        command = "keys"
+        optional = true
+        provides = ["keys"]
+        ready = { file = "/k" }
+        [services.proxy]
+        command = "proxy"
+        requires = ["keys"]
+        [profiles.a]
+        disable = ["keys"]
+        [profiles.b]
+        """
+    )
+    _, findings = lint_json(path)
+    assert {f["profile"] for f in rules_of(findings, "missing-provider")} == {"a"}
+    status, findings = lint_json("--profile", "b", path)
+    assert not rules_of(findings, "missing-provider") and not rules_of(findings, "optional-provider")
+    assert status == 0
+    status, findings = lint_json("--profile", "a", path)
+    assert status == 1 and rules_of(findings, "missing-provider")
+    status, _, err = cli("lint", "--profile", "c", path)
+    assert status == 2 and "no profile 'c'" in err
+
+
+def test_every_rule_is_exercised_here():
+    """Each rule id has a test in this file or in test_parse_errors.py."""
+    import pathlib
+
+    text = (
+        pathlib.Path(__file__).read_text()
+        + (pathlib.Path(__file__).parent / "test_parse_errors.py").read_text()
+    )
+    missing = [rule for rule in RULES if f'"{rule}"' not in text]
+    assert missing == []
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_rules_have_ids_severities_and_summaries(rule):
+    assert RULES[rule].id == rule and RULES[rule].summary.endswith(".")

@@ -1,0 +1,116 @@
+"""Bad graph files are findings with a line and column, or usage errors: never a traceback."""
+
+import pytest
+
+from supervisor.loader import load_bytes
+
+
+def only(findings):
+    (finding,) = findings
+    return finding
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "words"),
+    [
+        (b"version = 1\n[services.a\n", 2, 12, "Expected ']'"),
+        (b'version = 1\nname = "x\n', 2, 10, "not valid TOML"),
+        (b"version = 1\nversion = 1\n", 2, 12, "not valid TOML"),
+        (b'version = 1\nx = "\xff"\n', 2, 6, "not UTF-8"),
+    ],
+)
+def test_syntax_errors_point_at_the_place(text, line, column, words):
+    finding = only(load_bytes(text, "bad.toml").findings)
+    assert finding.rule == "syntax"
+    assert (finding.location.line, finding.location.column) == (line, column)
+    assert words in finding.message
+
+
+def test_unknown_setting_suggests_the_known_one():
+    loaded = load_bytes(b'version = 1\n[services.a]\ncomand = ["true"]\n', "g.toml")
+    messages = {f.message: f for f in loaded.findings}
+    typo = next(f for m, f in messages.items() if "unknown setting 'comand'" in m)
+    assert typo.rule == "schema" and "did you mean 'command'?" in typo.message
+    assert (typo.location.line, typo.location.column) == (3, 1)
+    missing = next(f for m, f in messages.items() if "has no 'command'" in m)
+    assert missing.location.line == 2
+    assert loaded.graph is None
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "column", "words"),
+    [
+        ("replicas = 0", 3, 1, "services.a.replicas is 0"),
+        ('ready = { tcp = "a:1", unix = "/s" }', 3, 1, "has tcp and unix: give exactly one of"),
+        ('ready = { tcp = "a:1", timeout = "5 seconds" }', 3, 24, "is not a duration"),
+        ('restart = "alway"', 3, 1, "did you mean 'always'?"),
+        ('provides = ["x", "x"]', 3, 18, "lists 'x' twice"),
+        ('requires = ["bad name"]', 3, 13, "capability names start with"),
+        ('stop_signal = "TERMINATE"', 3, 1, "name a signal"),
+        ('listen = ["udp:1.2.3.4:5"]', 3, 11, 'write "tcp:HOST:PORT" or "unix:PATH"'),
+        ("environment = { A = 1 }", 3, 17, "must be a string"),
+        ("ready = { notify = false }", 3, 11, "must be true"),
+        ('working_dir = "${HOME"', 3, 1, "not a reference"),
+        ('kind = "daemon"', 3, 1, "'longrun', 'oneshot'"),
+    ],
+)
+def test_schema_errors_point_at_the_key(body, line, column, words):
+    text = f'version = 1\n[services.a]\n{body}\ncommand = "true"\n'.encode()
+    finding = only(load_bytes(text, "g.toml").findings)
+    assert finding.rule == "schema"
+    assert words in finding.message
+    assert (finding.location.line, finding.location.column) == (line, column)
+
+
+def test_document_level_errors():
+    findings = load_bytes(b'version = 2\nname = "has space"\n', "g.toml").findings
+    messages = " | ".join(f.message for f in findings)
+    assert "version is 2: it must be 1" in messages
+    assert "has no 'services'" in messages
+    assert "names start with a letter" in messages
+
+
+def test_defaults_refuse_per_service_settings():
+    text = b'version = 1\n[defaults]\nprovides = ["x"]\n[services.a]\ncommand = "true"\n'
+    finding = only(load_bytes(text, "g.toml").findings)
+    assert "move it into the service" in finding.message and finding.location.line == 3
+
+
+def test_defaults_apply_where_a_service_is_silent():
+    text = b'version = 1\n[defaults]\nstop_timeout = "3s"\n[services.a]\ncommand = "true"\n[services.b]\ncommand = "true"\nstop_timeout = "250ms"\n'
+    graph = load_bytes(text, "g.toml").graph
+    assert graph.services["a"].stop_timeout == 3.0
+    assert graph.services["b"].stop_timeout == 0.25
+
+
+def test_cli_reports_syntax_as_a_finding_and_other_files_still_lint(write_graph, lint_json):
+    broken = write_graph("version = 1\n[services.a\n", "broken.toml")
+    good = write_graph('version = 1\n[services.a]\ncommand = "x"\nrequires = ["nope"]\n', "good.toml")
+    status, findings = lint_json(broken, good)
+    assert status == 1
+    assert {(f["rule"], f["file"]) for f in findings} >= {("syntax", broken), ("missing-provider", good)}
+
+
+def test_unreadable_inputs_are_usage_errors(cli, tmp_path):
+    status, out, err = cli("lint", str(tmp_path / "missing.toml"))
+    assert status == 2 and "missing.toml: no such file" in err and "Traceback" not in err
+    status, _, err = cli("lint", str(tmp_path))
+    assert status == 2 and "is a directory" in err
+
+
+def test_bad_flags_exit_2(capsys):
+    from supervisor.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["lint", "--format", "xml", "g.toml"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_empty_file_is_a_schema_finding():
+    findings = load_bytes(b"", "empty.toml").findings
+    assert [(f.rule, f.location.line) for f in findings] == [("schema", 1), ("schema", 1)]
+    assert [f.message for f in findings] == [
+        "the file has no 'version': add version = …",
+        "the file has no 'services': add services = …",
+    ]

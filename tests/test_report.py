@@ -1,0 +1,226 @@
+"""Every output format of ``supervisor lint``: text, json, sarif, github."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+
+from tests.conftest import GRAPHS, REPO
+
+INCIDENT = str(GRAPHS / "incident-2026-02-26.toml")
+
+# The parts of the SARIF 2.1.0 schema that code-scanning uploads rely on (GitHub rejects a log
+# that breaks them): version, runs, tool.driver with named rules, results with rule ids, levels,
+# messages and physical locations with 1-based regions.
+SARIF_STRUCTURE = {
+    "type": "object",
+    "required": ["version", "runs"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "$schema": {"type": "string", "format": "uri"},
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name", "rules"],
+                                "properties": {
+                                    "name": {"type": "string", "minLength": 1},
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "shortDescription"],
+                                            "properties": {
+                                                "id": {"type": "string"},
+                                                "shortDescription": {
+                                                    "type": "object",
+                                                    "required": ["text"],
+                                                },
+                                                "defaultConfiguration": {
+                                                    "type": "object",
+                                                    "properties": {
+                                                        "level": {
+                                                            "enum": ["none", "note", "warning", "error"]
+                                                        }
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        },
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "message", "locations", "level"],
+                            "properties": {
+                                "ruleId": {"type": "string"},
+                                "ruleIndex": {"type": "integer", "minimum": 0},
+                                "level": {"enum": ["none", "note", "warning", "error"]},
+                                "message": {"type": "object", "required": ["text"]},
+                                "locations": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["physicalLocation"],
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation", "region"],
+                                                "properties": {
+                                                    "artifactLocation": {
+                                                        "type": "object",
+                                                        "required": ["uri"],
+                                                    },
+                                                    "region": {
+                                                        "type": "object",
+                                                        "required": ["startLine"],
+                                                        "properties": {
+                                                            "startLine": {"type": "integer", "minimum": 1},
+                                                            "startColumn": {"type": "integer", "minimum": 1},
+                                                        },
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_json_format_has_the_documented_shape(cli):
+    status, out, _ = cli("lint", "--format", "json", INCIDENT)
+    assert status == 1
+    report = json.loads(out)
+    keys = {"rule", "severity", "profile", "service", "capability", "message", "file", "line", "column"}
+    assert all(set(finding) == keys for finding in report["findings"])
+    assert report["summary"] == {"files": 1, "errors": 3, "warnings": 1, "info": 0}
+    missing = next(f for f in report["findings"] if f["rule"] == "missing-provider")
+    assert (missing["service"], missing["capability"], missing["profile"]) == (
+        "ssh-proxy",
+        "ssh-identity-keys",
+        "cli-ssh",
+    )
+
+
+def test_sarif_format_is_valid_sarif(cli):
+    status, out, _ = cli("lint", "--format", "sarif", INCIDENT)
+    assert status == 1
+    log = json.loads(out)
+    jsonschema.validate(log, SARIF_STRUCTURE)
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    levels = {r["ruleId"]: r["level"] for r in run["results"]}
+    assert levels == {
+        "missing-provider": "error",
+        "optional-provider": "error",
+        "offer-unavailable": "error",
+        "coupled-provider": "warning",
+    }
+    region = next(r for r in run["results"] if r["ruleId"] == "missing-provider")["locations"][0][
+        "physicalLocation"
+    ]["region"]
+    assert region == {"startLine": 35, "startColumn": 26}
+
+
+def test_sarif_of_a_clean_graph_has_no_results(cli):
+    status, out, _ = cli("lint", "--format", "sarif", str(GRAPHS / "device-proxy.toml"))
+    assert status == 0
+    log = json.loads(out)
+    jsonschema.validate(log, SARIF_STRUCTURE)
+    assert log["runs"][0]["results"] == []
+
+
+def test_github_format_annotates_file_and_line(cli):
+    status, out, _ = cli("lint", "--format", "github", INCIDENT)
+    assert status == 1
+    lines = out.splitlines()
+    assert len(lines) == 4
+    missing = next(line for line in lines if "missing-provider" in line)
+    assert missing.startswith(
+        f"::error file={INCIDENT},line=35,col=26,title=missing-provider (profile cli-ssh)::"
+    )
+    assert any(line.startswith("::warning ") and "coupled-provider" in line for line in lines)
+
+
+def test_github_escapes_newlines_and_property_separators():
+    from supervisor.findings import Finding
+    from supervisor.report import render_github
+    from supervisor.source import Location
+
+    finding = Finding("cycle", "a\nb%c", Location("dir,x/f:1.toml", 3, 4), profile=None)
+    assert render_github([finding]) == (
+        "::error file=dir%2Cx/f%3A1.toml,line=3,col=4,title=cycle (the base graph)::a%0Ab%25c"
+    )
+
+
+def test_text_format_groups_by_file_shows_source_and_caret(cli):
+    status, out, _ = cli("lint", INCIDENT)
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0] == INCIDENT
+    source_line = next(i for i, line in enumerate(lines) if line.strip().startswith("35 | requires"))
+    caret_line = lines[source_line + 1]
+    assert caret_line.index("^") == lines[source_line].index('"ssh-identity-keys"')
+    assert lines[-1] == "3 error(s), 1 warning(s), 0 info in 1 file"
+    assert "\x1b[" not in out
+
+
+def test_text_format_is_coloured_only_on_a_terminal():
+    primary, secondary = os.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.run(
+        [sys.executable, "-m", "supervisor", "lint", INCIDENT],
+        stdout=secondary,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    output = b"".join(chunks).decode()
+    assert process.returncode == 1
+    assert "\x1b[" in output and "missing-provider" in output
+
+
+def test_strict_fails_on_warnings_only_then(write_graph, cli):
+    path = write_graph(
+        'version = 1\n[services.a]\ncommand = "a"\nprovides = ["x"]\n[services.b]\ncommand = "b"\nrequires = ["x"]\n'
+    )
+    assert cli("lint", path)[0] == 0
+    assert cli("lint", "--strict", path)[0] == 1
