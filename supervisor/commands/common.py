@@ -6,6 +6,7 @@ import attrs
 
 from supervisor.loader import GraphFileError, Loaded, load_file
 from supervisor.output import error_console
+from supervisor.report import render
 
 EXIT_USAGE = 2
 
@@ -37,3 +38,10 @@ def report_usage_error(error: UsageError) -> int:
     error_console().print(f"[bold red]error:[/] {error.message}", highlight=False)
     sys.stderr.flush()
     return EXIT_USAGE
+
+
+def report_unloadable(loaded: Loaded) -> int:
+    """For commands that need a graph: print why ``loaded`` is not one (its syntax/schema findings,
+    on stderr so stdout stays parseable) and return 1, the status of a failed check."""
+    render("text", error_console(), loaded.findings, {loaded.source.file: loaded.source})
+    return 1
