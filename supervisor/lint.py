@@ -149,21 +149,21 @@ def _offer_unavailable(graph: Graph, variant: Variant, running: frozenset[str]) 
 
 def _cycles(graph: Graph, startability: Startability) -> Iterator[Finding]:
     for path in cycles(graph, startability.base):
-        links = []
-        for consumer, provider in zip(path, path[1:], strict=False):
-            needed = next(
-                c for c in graph.services[consumer].requires if c in graph.services[provider].provides
-            )
-            links.append(f"{consumer} requires {needed} from {provider}")
-        first = path[0]
-        first_need = next(c for c in graph.services[first].requires if c in graph.services[path[1]].provides)
+        needs = [
+            next(c for c in graph.services[consumer].requires if c in graph.services[provider].provides)
+            for consumer, provider in zip(path, path[1:], strict=False)
+        ]
+        links = "; ".join(
+            f"{consumer} requires {need} from {provider}"
+            for consumer, provider, need in zip(path, path[1:], needs, strict=False)
+        )
         yield Finding(
             "cycle",
-            f"requirement cycle {' -> '.join(path)} ({'; '.join(links)}): none of these can ever start. "
+            f"requirement cycle {' -> '.join(path)} ({links}): none of these can ever start. "
             f"Break the cycle: move one of these responsibilities into a service of its own",
-            _requires_at(graph, first, first_need),
-            service=first,
-            capability=first_need,
+            _requires_at(graph, path[0], needs[0]),
+            service=path[0],
+            capability=needs[0],
         )
 
 
