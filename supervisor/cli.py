@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.commands import graph, lint, schema
+from supervisor.commands import explain, graph, lint, schema
 
-COMMANDS = (lint, schema, graph)
+COMMANDS = (lint, schema, graph, explain)
 
 EXIT_USAGE = 2
 

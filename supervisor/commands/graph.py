@@ -36,7 +36,7 @@ def run(args) -> int:
     out = console()
     view = graph_view(loaded.graph, args.profile)
     if args.format == "tree":
-        out.print(render_tree(view))
+        out.print(render_tree(view), soft_wrap=False)
     else:
         text = {"dot": render_dot, "mermaid": render_mermaid, "json": render_json}[args.format](view)
         out.out(text, highlight=False)
