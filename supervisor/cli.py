@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.commands import explain, graph, lint, schema
+from supervisor.commands import diff, explain, graph, lint, schema
 
-COMMANDS = (lint, schema, graph, explain)
+COMMANDS = (lint, schema, graph, explain, diff)
 
 EXIT_USAGE = 2
 

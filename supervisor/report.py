@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from supervisor import __version__
 from supervisor.findings import RULES, Finding, Severity, count
-from supervisor.source import Source
+from supervisor.source import Location, Source
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -141,18 +141,22 @@ def _github_escape(text: str, property_value: bool = False) -> str:
     return text
 
 
+def github_annotation(command: str, location: Location, title: str, message: str) -> str:
+    """One GitHub Actions workflow command (``error``, ``warning``, ``notice``) at ``location``,
+    escaped so that any file name, title or message survives (``supervisor diff`` shares this)."""
+    return (
+        f"::{command} file={_github_escape(location.file, True)},"
+        f"line={location.line},col={location.column},title={_github_escape(title, True)}::"
+        f"{_github_escape(message)}"
+    )
+
+
 def render_github(findings: Sequence[Finding]) -> str:
     """GitHub Actions workflow commands: one annotation per finding, on the file and line."""
-    lines = []
-    for finding in findings:
-        location = finding.location
-        title = f"{finding.rule} ({_where(finding)})"
-        lines.append(
-            f"::{_GITHUB_COMMAND[finding.severity]} file={_github_escape(location.file, True)},"
-            f"line={location.line},col={location.column},title={_github_escape(title, True)}::"
-            f"{_github_escape(finding.message)}"
-        )
-    return "\n".join(lines)
+    return "\n".join(
+        github_annotation(_GITHUB_COMMAND[f.severity], f.location, f"{f.rule} ({_where(f)})", f.message)
+        for f in findings
+    )
 
 
 def render(format: str, console: Console, findings: Sequence[Finding], sources: dict[str, Source]) -> None:

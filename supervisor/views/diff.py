@@ -1,0 +1,293 @@
+"""``supervisor diff``: what a change to a graph file does to every deployment variant.
+
+A change breaks something when, in some variant, a consumer loses its last provider, an offer
+that could be delivered no longer can, a service that could start no longer can, or lint finds
+an error it did not find before. Every change carries a location in the NEW file, so a CI
+annotation lands on the line a reviewer has to look at.
+"""
+
+import json
+
+import attrs
+from rich.markup import escape
+
+from supervisor.analysis import Startability, blocking_reason, missing_providers
+from supervisor.findings import Severity
+from supervisor.lint import lint
+from supervisor.model import Graph
+from supervisor.report import github_annotation
+from supervisor.source import Location
+from supervisor.views.variants import deliverable, variant_label
+from supervisor.wording import join_names
+
+FORMATS = ("text", "json", "github")
+
+# lint rules the per-variant comparison already reports, more precisely (once per variant)
+_COMPARED_RULES = frozenset({"missing-provider", "offer-unavailable"})
+
+
+@attrs.frozen
+class Change:
+    kind: str
+    profile: str | None
+    message: str
+    location: Location
+    breaking: bool
+    service: str | None = None
+    capability: str | None = None
+
+
+@attrs.frozen
+class _Side:
+    """One version of one variant, as far as the comparison needs it."""
+
+    enabled: tuple[str, ...] = ()
+    provided: tuple[str, ...] = ()
+    missing: frozenset[tuple[str, str]] = frozenset()
+    running: frozenset[str] = frozenset()
+    offers: dict[str, bool] = attrs.field(factory=dict)  # capability -> deliverable
+
+
+def _side(graph: Graph, profile: str | None, startability: Startability) -> _Side:
+    disabled = graph.disabled_by(profile)
+    running = startability.of(disabled)
+    enabled = graph.enabled(disabled)
+    offers = graph.profiles[profile].offers if profile is not None else ()
+    return _Side(
+        enabled=tuple(s.name for s in enabled),
+        provided=tuple(dict.fromkeys(c for s in enabled for c in s.provides)),
+        missing=frozenset(missing_providers(graph, disabled)),
+        running=running,
+        offers={c: deliverable(graph, c, disabled, running) for c in offers},
+    )
+
+
+def diff(old: Graph, new: Graph) -> list[Change]:
+    """Every change from ``old`` to ``new``, variant by variant, then new lint errors."""
+    old_startability, new_startability = Startability(old), Startability(new)
+    changes: list[Change] = []
+    for profile in [None, *new.profiles, *(p for p in old.profiles if p not in new.profiles)]:
+        if profile is not None and profile not in new.profiles:
+            changes.append(
+                Change("profile-removed", profile, f"profile {profile} removed", new.locate(()), False)
+            )
+            continue
+        before = _Side()
+        if profile is None or profile in old.profiles:
+            before = _side(old, profile, old_startability)
+        else:
+            changes.append(
+                Change(
+                    "profile-added",
+                    profile,
+                    f"profile {profile} added",
+                    new.locate(("profiles", profile)),
+                    False,
+                )
+            )
+        changes += _compare(
+            new, profile, before, _side(new, profile, new_startability), profile in old.profiles
+        )
+    changes += _new_lint_errors(old, new)
+    return changes
+
+
+def _compare(new: Graph, profile: str | None, before: _Side, after: _Side, listed: bool) -> list[Change]:
+    """The changes in one variant; ``listed`` False (a new profile) skips what was added to it."""
+    label = variant_label(profile)
+    changes = []
+
+    def service_at(name: str) -> Location:
+        return new.locate(("services", name))
+
+    def requires_at(service: str, capability: str) -> Location:
+        return new.locate_item(("services", service, "requires"), new.services[service].requires, capability)
+
+    def offers_at(capability: str) -> Location:
+        offers = new.profiles[profile].offers if profile is not None else ()
+        return new.locate_item(("profiles", profile, "offers"), offers, capability)
+
+    if profile is None or listed:
+        for name in after.enabled:
+            if name not in before.enabled:
+                changes.append(
+                    Change("service-added", profile, f"{name} runs in {label}", service_at(name), False, name)
+                )
+        for name in before.enabled:
+            if name not in after.enabled:
+                where = f"is switched off in {label}" if name in new.services else "is removed"
+                changes.append(
+                    Change("service-removed", profile, f"{name} {where}", new.locate(()), False, name)
+                )
+        for capability in after.provided:
+            if capability not in before.provided:
+                provider = new.providers[capability][0]
+                changes.append(
+                    Change(
+                        "capability-added",
+                        profile,
+                        f"{capability} is provided in {label}",
+                        new.locate_item(
+                            ("services", provider, "provides"), new.services[provider].provides, capability
+                        ),
+                        False,
+                        provider,
+                        capability,
+                    )
+                )
+        for capability in before.provided:
+            if capability not in after.provided:
+                changes.append(
+                    Change(
+                        "capability-removed",
+                        profile,
+                        f"nothing provides {capability} in {label} any more",
+                        new.locate(()),
+                        False,
+                        capability=capability,
+                    )
+                )
+    for consumer, capability in sorted(after.missing - before.missing):
+        providers = new.providers.get(capability, ())
+        why = "nothing provides it"
+        if providers:
+            noun, verb = ("provider", "is") if len(providers) == 1 else ("providers", "are")
+            why = f"its {noun} {join_names(providers)} {verb} switched off there"
+        changes.append(
+            Change(
+                "provider-lost",
+                profile,
+                f"in {label}, {consumer} loses its last provider of {capability}: {why}",
+                requires_at(consumer, capability),
+                True,
+                consumer,
+                capability,
+            )
+        )
+    for consumer, capability in sorted(before.missing - after.missing):
+        if consumer in new.services and capability in new.services[consumer].requires:
+            changes.append(
+                Change(
+                    "provider-restored",
+                    profile,
+                    f"in {label}, {consumer} has a provider of {capability} again",
+                    requires_at(consumer, capability),
+                    False,
+                    consumer,
+                    capability,
+                )
+            )
+    for capability, can in after.offers.items():
+        could = before.offers.get(capability)
+        if not can and could is not False:
+            disabled = new.disabled_by(profile)
+            reason = blocking_reason(new, capability, disabled, after.running)
+            verb = "can no longer deliver" if could else "now offers but cannot deliver"
+            changes.append(
+                Change(
+                    "offer-lost",
+                    profile,
+                    f"{label} {verb} {capability}: {reason}",
+                    offers_at(capability),
+                    True,
+                    None,
+                    capability,
+                )
+            )
+        elif can and could is False:
+            changes.append(
+                Change(
+                    "offer-restored",
+                    profile,
+                    f"{label} can deliver {capability} again",
+                    offers_at(capability),
+                    False,
+                    None,
+                    capability,
+                )
+            )
+    for name in after.enabled:
+        if name in before.running and name not in after.running:
+            changes.append(
+                Change(
+                    "stops-starting",
+                    profile,
+                    f"in {label}, {name} can no longer start",
+                    service_at(name),
+                    True,
+                    name,
+                )
+            )
+    return changes
+
+
+def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
+    """Lint errors of ``new`` that ``old`` did not have, beyond those the variants already show."""
+
+    def key(finding) -> tuple:
+        return (finding.rule, finding.profile, finding.service, finding.capability)
+
+    errors = [f for f in lint(new) if f.severity is Severity.ERROR and f.rule not in _COMPARED_RULES]
+    known = {key(f) for f in lint(old)}
+    return [
+        Change("lint-error", f.profile, f"{f.rule}: {f.message}", f.location, True, f.service, f.capability)
+        for f in errors
+        if key(f) not in known
+    ]
+
+
+def breaks(changes: list[Change]) -> bool:
+    return any(c.breaking for c in changes)
+
+
+def render_json(old_file: str, new_file: str, changes: list[Change]) -> str:
+    return json.dumps(
+        {
+            "old": old_file,
+            "new": new_file,
+            "breaking": breaks(changes),
+            "changes": [
+                {**attrs.asdict(c, filter=lambda a, _: a.name != "location"), **_position(c.location)}
+                for c in changes
+            ],
+        },
+        indent=2,
+    )
+
+
+def _position(location: Location) -> dict:
+    return {"file": location.file, "line": location.line, "column": location.column}
+
+
+def render_github(changes: list[Change], file: str) -> str:
+    """Breaking changes as errors, the rest as notices, all at their place in ``file`` (the NEW
+    file as the repository names it)."""
+    return "\n".join(
+        github_annotation(
+            "error" if c.breaking else "notice",
+            attrs.evolve(c.location, file=file),
+            f"{c.kind} ({variant_label(c.profile)})",
+            c.message,
+        )
+        for c in changes
+    )
+
+
+def render_text(old_file: str, new_file: str, changes: list[Change]) -> list[str]:
+    """Rich markup lines: changes grouped by variant, breaking ones first and in red."""
+    lines = [f"[bold]{escape(old_file)}[/] → [bold]{escape(new_file)}[/]"]
+    groups: dict[str | None, list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.profile, []).append(change)
+    for profile, group in groups.items():
+        lines.append(f"[bold underline]{variant_label(profile)}[/]")
+        for change in sorted(group, key=lambda c: not c.breaking):
+            mark = "[bold red]✗[/]" if change.breaking else "[dim]·[/]"
+            where = f"[dim]{change.location.line}:{change.location.column}[/]"
+            lines.append(f"  {mark} {where} {escape(change.message)}")
+    count = sum(c.breaking for c in changes)
+    if count:
+        lines.append(f"[bold red]{count} breaking change(s)[/]")
+    else:
+        lines.append(f"[green]no breaking changes[/] ({len(changes)} change(s))")
+    return lines
