@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,10 @@ def test_revisions_read_through_git(capsys, tmp_path, monkeypatch):
 
 def test_end_to_end_through_the_installed_command(broken):
     result = subprocess.run(
-        [".venv/bin/supervisor", "diff", str(FIXED), str(broken)], capture_output=True, text=True, check=False
+        [str(Path(sys.executable).with_name("supervisor")), "diff", str(FIXED), str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert "ssh-proxy loses its last provider of ssh-identity-keys" in result.stdout
