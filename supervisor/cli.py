@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.commands import diff, explain, graph, lint, schema
+from supervisor.commands import control, diff, explain, graph, lint, run, schema, status
 
-COMMANDS = (lint, schema, graph, explain, diff)
+COMMANDS = (lint, schema, graph, explain, diff, run, status, control)
 
 EXIT_USAGE = 2
 

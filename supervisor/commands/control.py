@@ -1,0 +1,35 @@
+"""``supervisor start|stop|restart|shutdown``: act on a running graph through its control socket."""
+
+from supervisor.commands.common import UsageError, report_usage_error
+from supervisor.commands.status import add_control_option, ask
+from supervisor.output import console
+
+_HELP = {
+    "start": "start a stopped or failed service (or one replica, NAME@N)",
+    "stop": "stop a service (or one replica); its dependents are marked degraded",
+    "restart": "stop and start a service (or one replica)",
+}
+
+
+def add_parser(subcommands) -> None:
+    for command, help in _HELP.items():
+        parser = subcommands.add_parser(command, help=help)
+        parser.add_argument("target", metavar="SERVICE", help="a service, or one replica as NAME@N")
+        add_control_option(parser)
+        parser.set_defaults(handler=run, action=command)
+    parser = subcommands.add_parser("shutdown", help="stop the whole graph in reverse order and exit")
+    add_control_option(parser)
+    parser.set_defaults(handler=run, action="shutdown", target=None)
+
+
+def run(args) -> int:
+    message = {"command": args.action}
+    if args.target is not None:
+        message["target"] = args.target
+    try:
+        reply = ask(args, message)
+    except UsageError as error:
+        return report_usage_error(error)
+    units = ", ".join(reply.get("units", []))
+    console().print(f"{args.action}: {units}" if units else f"{args.action}: requested")
+    return 0

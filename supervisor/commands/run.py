@@ -1,0 +1,87 @@
+"""``supervisor run``: lint the selected variant, then run it; a graph with errors never starts."""
+
+import os
+from pathlib import Path
+
+import attrs
+
+from supervisor.commands.common import UsageError, check_profile, load_for_command, report_usage_error
+from supervisor.findings import Severity
+from supervisor.lint import lint
+from supervisor.model import Graph, Profile
+from supervisor.output import console, error_console
+from supervisor.report import render
+from supervisor.runtime.log import FORMATS, Log
+from supervisor.runtime.main import run_graph
+
+EX_CONFIG = 78
+_COMMAND_LINE = "--disable"
+
+
+def add_parser(subcommands) -> None:
+    parser = subcommands.add_parser(
+        "run",
+        help="run a graph: start services as their requirements become available",
+        description="Lint the selected profile, then start every service as soon as what it requires is "
+        "available. Exit 78 without starting anything if the graph has errors.",
+    )
+    parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")
+    parser.add_argument("--profile", metavar="P", help="run this profile")
+    parser.add_argument(
+        "--disable", action="append", default=[], metavar="SERVICE", help="switch a service off (repeatable)"
+    )
+    parser.add_argument(
+        "--runtime-dir",
+        metavar="DIR",
+        help="sockets and the control socket (default: $XDG_RUNTIME_DIR/supervisor/NAME, /run/supervisor/NAME for root)",
+    )
+    parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.set_defaults(handler=run)
+
+
+def default_runtime_dir(name: str) -> Path:
+    if os.geteuid() == 0:
+        return Path("/run/supervisor") / name
+    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/supervisor-{os.geteuid()}"
+    return Path(base) / "supervisor" / name
+
+
+def run(args) -> int:
+    try:
+        loaded = load_for_command(args.graph)
+        check_profile(loaded, args.profile)
+    except UsageError as error:
+        return report_usage_error(error)
+    graph = loaded.graph
+    findings = list(loaded.findings)
+    if graph is not None:
+        unknown = [name for name in args.disable if name not in graph.services]
+        if unknown:
+            return report_usage_error(UsageError(f"--disable {unknown[0]}: no such service in {graph.file}"))
+        variant, profile = _as_profile(graph, args.profile, args.disable)
+        found = lint(variant, profile)
+        if args.profile is None and not args.disable:
+            found = [attrs.evolve(f, profile=None) for f in found]
+        findings += found
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if errors or graph is None:
+        render("text", error_console(), errors, {loaded.source.file: loaded.source})
+        return EX_CONFIG
+    disabled = graph.disabled_by(args.profile) | frozenset(args.disable)
+    runtime_dir = Path(args.runtime_dir) if args.runtime_dir else default_runtime_dir(graph.name)
+    try:
+        runtime_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(runtime_dir, 0o700)
+    except OSError as error:
+        return report_usage_error(UsageError(f"runtime dir {runtime_dir}: {error.strerror}"))
+    return run_graph(graph, disabled, runtime_dir.resolve(), Log(args.log_format, console().file))
+
+
+def _as_profile(graph: Graph, profile: str | None, disable: list[str]) -> tuple[Graph, str]:
+    """The graph with the variant ``run`` starts as one profile, so lint proves exactly that
+    variant: the selected profile with ``--disable`` added, or the base graph with them (a
+    profile named ``--disable``, a name no graph can use)."""
+    name = profile or _COMMAND_LINE
+    base = graph.profiles.get(name, Profile(name))
+    merged = attrs.evolve(base, disable=tuple(dict.fromkeys((*base.disable, *disable))))
+    return attrs.evolve(graph, profiles={**graph.profiles, name: merged}), name

@@ -1,0 +1,8 @@
+"""The runtime: a graph turned into supervised processes, with trio.
+
+It reads the pure model (``supervisor.model``) and never changes it. One module a job:
+``log`` (output and events), ``children`` (process groups and their pids), ``launch`` (what to
+exec, expanded), ``listen`` (handed-over sockets), ``probes``, ``notify`` (sd_notify),
+``unit`` (one service replica's state), ``supervise`` (its state machine), ``core`` (the graph
+of units, capabilities and shutdown), ``control`` (the control socket) and ``reaper`` (PID 1).
+"""

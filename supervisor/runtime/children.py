@@ -1,0 +1,70 @@
+"""Every process the supervisor starts: each in its own session, so a whole group can be signalled,
+and each pid known, so the PID 1 reaper never steals an exit status trio is waiting for."""
+
+import os
+import shutil
+import signal
+import subprocess
+
+import attrs
+import trio
+
+from supervisor.runtime.launch import Launch
+
+
+class SpawnError(Exception):
+    """The process could not be started at all; the message says why, for the event and status."""
+
+
+@attrs.define
+class Children:
+    pids: set[int] = attrs.field(factory=set)
+    spawning: int = 0
+
+    async def spawn(self, launch: Launch, *, merge_stderr: bool = False) -> trio.Process:
+        """Start ``launch`` in a new session with piped output; SpawnError if it cannot run.
+
+        The spawn is shielded: a process that started must be known, or it could be left behind.
+        """
+        if launch.cwd is not None and not os.path.isdir(launch.cwd):
+            raise SpawnError(f"working_dir {launch.cwd} does not exist")
+        program = launch.command[0]
+        if shutil.which(program, path=launch.env.get("PATH", os.defpath)) is None:
+            what = "is not executable" if os.path.exists(program) else "not found"
+            raise SpawnError(f"command {program!r} {what}")
+        self.spawning += 1
+        try:
+            with trio.CancelScope(shield=True):
+                process = await trio.lowlevel.open_process(
+                    list(launch.argv),
+                    env=launch.env,
+                    cwd=launch.cwd,
+                    start_new_session=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                    pass_fds=launch.pass_fds,
+                )
+        except OSError as error:
+            raise SpawnError(f"cannot run {program!r}: {error.strerror}") from None
+        finally:
+            self.spawning -= 1
+        self.pids.add(process.pid)
+        return process
+
+    def reaped(self, process: trio.Process) -> None:
+        self.pids.discard(process.pid)
+
+    def kill_all(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the group of every child still known: the last line of defence on any exit path."""
+        for pid in list(self.pids):
+            signal_group(pid, sig)
+
+
+def signal_group(pid: int, sig: int) -> bool:
+    """Send ``sig`` to the process group led by ``pid``; False if nothing is left in it."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -1,0 +1,279 @@
+"""The graph at run time: its units, the capabilities they prove, and the orderly shutdown.
+
+State changes go through :class:`Runtime` so that every change is logged once, wakes every task
+waiting on a condition (``until``), and keeps capability and ``degraded`` states consistent.
+"""
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+import networkx as nx
+import trio
+
+from supervisor.analysis import dependency_graph
+from supervisor.model import Graph, Service
+from supervisor.runtime.children import Children, signal_group
+from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
+from supervisor.runtime.listen import open_listener
+from supervisor.runtime.log import Log
+from supervisor.runtime.unit import PARKED, Unit
+
+EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
+
+
+@attrs.define
+class Capability:
+    name: str
+    providers: tuple[str, ...]
+    state: str = "unavailable"
+    provider: str | None = None
+    last_check: dict | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "provider": self.provider,
+            "last_check": self.last_check,
+        }
+
+
+@attrs.define(eq=False)
+class Runtime:
+    graph: Graph
+    disabled: frozenset[str]
+    runtime_dir: Path
+    log: Log
+    children: Children = attrs.field(factory=Children)
+    units: dict[str, Unit] = attrs.field(init=False)
+    capabilities: dict[str, Capability] = attrs.field(init=False)
+    variables: dict[str, str] = attrs.field(init=False)
+    stopping: bool = False
+    exit_code: int = EXIT_CLEAN
+    shutdown_requested: trio.Event = attrs.field(factory=trio.Event)
+    _changed: trio.Event = attrs.field(factory=trio.Event)
+    _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        services = self.graph.enabled(self.disabled)
+        self.units = {}
+        for service in services:
+            replicas = [None] if service.replicas == 1 else range(1, service.replicas + 1)
+            for replica in replicas:
+                unit = Unit(service, replica)
+                self.units[unit.name] = unit
+        on = {s.name for s in services}
+        self.capabilities = {
+            c: Capability(c, tuple(p for p in providers if p in on))
+            for c, providers in self.graph.providers.items()
+            if any(p in on for p in providers)
+        }
+        self.variables = {
+            **os.environ,
+            "RUNTIME_DIR": str(self.runtime_dir),
+            "GRAPH_DIR": str(Path(self.graph.file).resolve().parent),
+        }
+        self.log.widen(self.units)
+
+    # -- waiting on conditions -------------------------------------------------------------
+
+    def changed(self) -> None:
+        """Wake every task in ``until``: something they may be waiting for has changed."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def next_change(self) -> None:
+        await self._changed.wait()
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            await self._changed.wait()
+
+    # -- units -----------------------------------------------------------------------------
+
+    def units_of(self, service: str) -> list[Unit]:
+        return [u for u in self.units.values() if u.service.name == service]
+
+    def set_state(self, unit: Unit, state: str, reason: str = "", event: str | None = None) -> None:
+        """Move ``unit`` to ``state``; logs the event (``state`` unless named) when anything changed."""
+        if (unit.state, unit.reason) == (state, reason) and event is None:
+            return
+        if unit.state != state:
+            unit.since = time.time()
+        unit.state, unit.reason = state, reason
+        self.log.event(unit.name, event or state, reason)
+        if state == "failed" and unit.service.critical and not self.stopping:
+            self.log.event(
+                "supervisor", "failed", f"critical service {unit.name} failed ({reason}): stopping the graph"
+            )
+            self.exit_code = EXIT_FAULT
+            self.shutdown_requested.set()
+        self.changed()
+
+    def unit_for_pid(self, pid: int) -> Unit | None:
+        """The unit whose process is ``pid`` or leads its process group."""
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            group = None
+        for unit in self.units.values():
+            if unit.pid is not None and unit.pid in (pid, group):
+                return unit
+        return None
+
+    def notify(self, pid: int, fields: dict[str, str]) -> None:
+        unit = self.unit_for_pid(pid)
+        if unit is None:
+            return
+        if "STATUS" in fields:
+            unit.status_text = fields["STATUS"]
+            self.log.event(unit.name, "status", fields["STATUS"])
+        if fields.get("READY") == "1":
+            unit.notified.set()
+        self.changed()
+
+    def launch(self, unit: Unit) -> Launch:
+        service = unit.service
+        extra = {"RUNTIME_DIR": str(self.runtime_dir), "SUPERVISOR_UNIT": unit.name}
+        if unit.replica is not None:
+            extra["SUPERVISOR_REPLICA"] = str(unit.replica)
+        if service.ready is not None and service.ready.kind == "notify":
+            extra["NOTIFY_SOCKET"] = str(self.runtime_dir / "notify.sock")
+        return build_launch(service, self.variables, extra, self._listen_fds(service))
+
+    def _listen_fds(self, service: Service) -> tuple[int, ...]:
+        """The service's sockets, opened on its first launch and kept for every later one."""
+        if service.name not in self._listeners:
+            opened: list[socket.socket] = []
+            try:
+                for spec in service.listen:
+                    opened.append(open_listener(expand_setting(spec, self.variables, "listen")))
+            except LaunchError:
+                for sock in opened:
+                    sock.close()
+                raise
+            self._listeners[service.name] = opened
+        return tuple(sock.fileno() for sock in self._listeners[service.name])
+
+    def close_listeners(self) -> None:
+        for sockets in self._listeners.values():
+            for sock in sockets:
+                sock.close()
+        self._listeners.clear()
+
+    # -- capabilities ----------------------------------------------------------------------
+
+    def set_proven(self, unit: Unit, proven: bool, why: str = "") -> None:
+        """Record whether ``unit`` currently proves its capabilities, and update their states."""
+        if unit.proven == proven:
+            return
+        unit.proven = proven
+        for name in unit.service.provides:
+            capability = self.capabilities[name]
+            holders = [u for p in capability.providers for u in self.units_of(p) if u.proven]
+            if holders and capability.state != "available":
+                capability.state, capability.provider = "available", holders[0].name
+                self.log.event(unit.name, "available", f"capability {name} available")
+            elif not holders and capability.state == "available":
+                capability.state = "unavailable" if self.stopping else "lost"
+                self.log.event(unit.name, capability.state, f"capability {name} {capability.state}: {why}")
+        self._refresh_degraded()
+        self.changed()
+
+    def record_check(self, unit: Unit, ok: bool, output: str) -> None:
+        for name in unit.service.provides:
+            self.capabilities[name].last_check = {"ok": ok, "time": round(time.time(), 3), "output": output}
+
+    def available(self, capability: str) -> bool:
+        return capability in self.capabilities and self.capabilities[capability].state == "available"
+
+    def missing(self, unit: Unit) -> list[str]:
+        return [c for c in unit.service.requires if not self.available(c)]
+
+    def why_unavailable(self, capability: str, seen: frozenset[str] = frozenset()) -> str:
+        """Why ``capability`` is not available, followed down through the providers to the root."""
+        cap = self.capabilities[capability]
+        state = "lost" if cap.state == "lost" else "unavailable"
+        providers = [u for p in cap.providers for u in self.units_of(p)]
+        unit = providers[0]
+        text = f"{capability} ({state}): provider {unit.describe()}"
+        if unit.state == "waiting" and unit.name not in seen:
+            deeper = [self.why_unavailable(c, seen | {unit.name}) for c in self.missing(unit)]
+            if deeper:
+                text += " for " + "; ".join(deeper)
+        return text
+
+    def waiting_reason(self, unit: Unit) -> str:
+        return "waiting for " + "; ".join(self.why_unavailable(c) for c in self.missing(unit))
+
+    def _refresh_degraded(self) -> None:
+        for unit in self.units.values():
+            missing = self.missing(unit)
+            if unit.state == "ready" and missing:
+                reason = "requires " + "; ".join(self.why_unavailable(c) for c in missing)
+                self.set_state(unit, "degraded", reason)
+            elif unit.state == "degraded" and not missing:
+                self.set_state(unit, "ready", "requirements are back", event="recovered")
+
+    # -- control ---------------------------------------------------------------------------
+
+    def select(self, target: str) -> list[Unit]:
+        """The units ``target`` names: a unit (``name@2``) or every replica of a service."""
+        if target in self.units:
+            return [self.units[target]]
+        found = self.units_of(target)
+        if not found:
+            raise KeyError(f"no service or unit {target!r} (units: {', '.join(self.units)})")
+        return found
+
+    def request_start(self, unit: Unit) -> None:
+        unit.wanted = True
+        unit.recent_restarts.clear()
+        self.changed()
+
+    async def stop_unit(self, unit: Unit) -> None:
+        """Ask ``unit`` to stop and wait until it has (its supervise task does the stopping)."""
+        unit.wanted = False
+        unit.stop_requested.set()
+        self.changed()
+        await self.until(lambda: unit.state in PARKED)
+
+    def stop_order(self) -> list[list[str]]:
+        """Services in generations: dependents before their providers; each generation at once."""
+        return [sorted(g) for g in nx.topological_generations(dependency_graph(self.graph, self.disabled))]
+
+    async def shutdown(self) -> None:
+        """Stop every unit in reverse dependency order, then let the supervise tasks end."""
+        self.stopping = True
+        self.log.event("supervisor", "stopping", "stopping the graph, dependents first")
+        self.changed()
+        for generation in self.stop_order():
+            async with trio.open_nursery() as nursery:
+                for service in generation:
+                    for unit in self.units_of(service):
+                        nursery.start_soon(self.stop_unit, unit)
+        if any(u.killed for u in self.units.values()) and self.exit_code == EXIT_CLEAN:
+            self.exit_code = EXIT_FAULT
+
+    def kill_everything(self) -> None:
+        """The second SIGINT: no more waiting for anyone."""
+        self.log.event("supervisor", "killed", "second interrupt: killing every process now")
+        self.exit_code = EXIT_FORCED
+        for unit in self.units.values():
+            if unit.pid is not None:
+                signal_group(unit.pid, signal.SIGKILL)
+        self.children.kill_all()
+
+    def status(self) -> dict:
+        return {
+            "graph": self.graph.name,
+            "pid": os.getpid(),
+            "stopping": self.stopping,
+            "services": [u.to_json() for u in self.units.values()],
+            "capabilities": [c.to_json() for c in self.capabilities.values()],
+        }

@@ -1,0 +1,77 @@
+"""What exactly to exec for a unit: the graph's strings with ``${VAR}`` expanded, and the env.
+
+Expansion errors become LaunchError with a message for the event, never a traceback.
+"""
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from supervisor.expand import ExpansionError, expand
+from supervisor.model import Probe, Service
+
+SHIM = str(Path(__file__).with_name("exec_shim.py"))
+
+
+class LaunchError(Exception):
+    """A setting cannot be turned into something to run (bad expansion, socket cannot be opened)."""
+
+
+@attrs.frozen
+class Launch:
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: str | None = None
+    listen_fds: tuple[int, ...] = ()
+    listen_names: tuple[str, ...] = ()
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return self.listen_fds
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The command, behind the exec shim when sockets are handed over (it sets LISTEN_PID)."""
+        if not self.listen_fds:
+            return self.command
+        fds = ",".join(str(fd) for fd in self.listen_fds)
+        return (sys.executable, "-S", SHIM, fds, ":".join(self.listen_names), *self.command)
+
+
+def expand_setting(text: str, variables: Mapping[str, str], what: str) -> str:
+    try:
+        return expand(text, variables)
+    except ExpansionError as error:
+        raise LaunchError(f"{what}: {error}") from None
+
+
+def expand_probe_target(probe: Probe, variables: Mapping[str, str]) -> tuple[str, ...] | str | None:
+    what = f"{probe.kind} probe"
+    if isinstance(probe.target, tuple):
+        return tuple(expand_setting(word, variables, what) for word in probe.target)
+    if probe.target is None:
+        return None
+    return expand_setting(probe.target, variables, what)
+
+
+def build_launch(
+    service: Service,
+    variables: Mapping[str, str],
+    extra_env: Mapping[str, str],
+    listen_fds: tuple[int, ...] = (),
+) -> Launch:
+    env = dict(os.environ)
+    env.update(extra_env)
+    for key, value in service.environment.items():
+        env[key] = expand_setting(value, variables, f"environment.{key}")
+    cwd = service.working_dir
+    return Launch(
+        command=tuple(expand_setting(word, variables, "command") for word in service.command),
+        env=env,
+        cwd=expand_setting(cwd, variables, "working_dir") if cwd is not None else None,
+        listen_fds=listen_fds,
+        listen_names=tuple(service.name for _ in listen_fds),
+    )

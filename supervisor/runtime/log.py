@@ -1,0 +1,91 @@
+"""Everything the supervisor prints: children's output lines and its own events, one line each.
+
+Text goes through rich with a coloured name prefix (colour only on a terminal); ``json`` writes
+one object a line for log collectors. Environment values are never logged, and commands are
+logged as written in the graph, before expansion, so secrets passed in the environment stay out.
+"""
+
+import json
+import sys
+import time
+from typing import TextIO
+
+import attrs
+from rich.console import Console
+from rich.markup import escape
+
+FORMATS = ("text", "json")
+_PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green")
+_EVENT_STYLE = {
+    "ready": "green",
+    "done": "green",
+    "available": "green",
+    "recovered": "green",
+    "failed": "bold red",
+    "lost": "bold red",
+    "degraded": "yellow",
+    "exit": "yellow",
+    "backoff": "yellow",
+    "error": "bold red",
+    "killed": "bold red",
+}
+
+
+def _colour(name: str) -> str:
+    return _PALETTE[sum(name.encode()) % len(_PALETTE)]
+
+
+@attrs.define
+class Log:
+    """Writes output lines and events for units (``service`` or ``service@N``) and ``supervisor``."""
+
+    format: str = "text"
+    stream: TextIO = attrs.field(factory=lambda: sys.stdout)
+    _console: Console = attrs.field(init=False)
+    _width: int = 10
+    _gone: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        self._console = Console(file=self.stream, soft_wrap=True, highlight=False, emoji=False)
+
+    def widen(self, names) -> None:
+        """Align prefixes on the longest unit name."""
+        self._width = max([self._width, *(len(n) for n in names)])
+
+    def output(self, unit: str, stream: str, line: str) -> None:
+        if self.format == "json":
+            self._json({"unit": unit, "stream": stream, "line": line})
+            return
+        mark = "!" if stream == "stderr" else "|"
+        self._text(unit, f"[dim]{mark}[/] {escape(line)}")
+
+    def event(self, unit: str, event: str, message: str = "", **fields) -> None:
+        if self.format == "json":
+            self._json({"unit": unit, "event": event, "message": message, **fields})
+            return
+        style = _EVENT_STYLE.get(event, "bold")
+        self._text(unit, f"[{style}]{event}[/] {escape(message)}")
+
+    def _text(self, unit: str, body: str) -> None:
+        colour = "bold white" if unit == "supervisor" else _colour(unit.split("@")[0])
+        self._write(lambda: self._console.print(f"[{colour}]{escape(unit.ljust(self._width))}[/] {body}"))
+
+    def _json(self, record: dict) -> None:
+        service, _, replica = record["unit"].partition("@")
+        record = {
+            "time": round(time.time(), 6),
+            **record,
+            "service": service,
+            "replica": int(replica) if replica else None,
+        }
+        self._write(lambda: self.stream.write(json.dumps(record, ensure_ascii=False) + "\n"))
+
+    def _write(self, write) -> None:
+        """Write and flush; once the reader is gone (a closed pipe), logging stops, supervising does not."""
+        if self._gone:
+            return
+        try:
+            write()
+            self.stream.flush()
+        except OSError:
+            self._gone = True

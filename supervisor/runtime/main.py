@@ -1,0 +1,74 @@
+"""``run_graph``: the supervisor's main task, with every other task in its nurseries.
+
+Signals: the first SIGTERM/SIGINT stops the graph in order, a second SIGINT kills everything;
+SIGHUP, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded to every unit's process group. Whatever way
+the supervisor leaves (clean, fault, exception), every process group it started gets SIGKILL.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import trio
+
+from supervisor.model import Graph
+from supervisor.runtime.children import signal_group
+from supervisor.runtime.control import serve_control
+from supervisor.runtime.core import Runtime
+from supervisor.runtime.log import Log
+from supervisor.runtime.notify import serve_notify
+from supervisor.runtime.reaper import reap_forever
+from supervisor.runtime.supervise import supervise
+
+FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+
+async def _handle_signals(rt: Runtime) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, *FORWARDED) as signals:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if signum in FORWARDED:
+                for unit in rt.units.values():
+                    if unit.pid is not None:
+                        signal_group(unit.pid, signum)
+                rt.log.event("supervisor", "signal", f"{name} forwarded to every service")
+            elif rt.shutdown_requested.is_set():
+                if signum == signal.SIGINT:
+                    rt.kill_everything()
+            else:
+                rt.log.event("supervisor", "signal", f"{name}: stopping")
+                rt.shutdown_requested.set()
+
+
+async def _run(rt: Runtime) -> None:
+    async with trio.open_nursery() as services:
+        await services.start(serve_notify, str(rt.runtime_dir / "notify.sock"), rt.notify)
+        await services.start(serve_control, rt, str(rt.runtime_dir / "control.sock"))
+        services.start_soon(_handle_signals, rt)
+        if os.getpid() == 1:
+            services.start_soon(reap_forever, rt.children)
+        rt.log.event(
+            "supervisor",
+            "started",
+            f"graph {rt.graph.name}, {len(rt.units)} units, control {rt.runtime_dir / 'control.sock'}",
+        )
+        async with trio.open_nursery() as units:
+            for unit in rt.units.values():
+                units.start_soon(supervise, rt, unit)
+            await rt.shutdown_requested.wait()
+            await rt.shutdown()
+        services.cancel_scope.cancel()
+
+
+def run_graph(graph: Graph, disabled: frozenset[str], runtime_dir: Path, log: Log) -> int:
+    """Run ``graph`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced)."""
+    rt = Runtime(graph, disabled, runtime_dir, log)
+    try:
+        trio.run(_run, rt)
+    finally:
+        rt.children.kill_all()
+        rt.close_listeners()
+        for name in ("control.sock", "notify.sock"):
+            (runtime_dir / name).unlink(missing_ok=True)
+    rt.log.event("supervisor", "exit", f"exit status {rt.exit_code}")
+    return rt.exit_code

@@ -1,0 +1,62 @@
+"""Zombie reaping for when the supervisor is PID 1 (a container's entrypoint).
+
+Orphans are re-parented to PID 1 and must be reaped, but a blanket ``waitpid(-1)`` would steal
+the exit status of the children trio is waiting for. So: peek with ``waitid(WNOWAIT)``, and reap
+only pids the supervisor did not start. When the peek shows one of ours (trio will reap it), the
+remaining zombies are found in ``/proc`` instead.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import trio
+
+from supervisor.runtime.children import Children
+
+_SWEEP_INTERVAL = 1.0
+
+
+def reap_orphans(children: Children) -> list[int]:
+    """Reap every exited child that is not one of ours; return their pids."""
+    if children.spawning:
+        return []  # a child that just started may not be registered yet
+    reaped = []
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return reaped
+        if info is None or info.si_pid == 0:
+            return reaped
+        if info.si_pid in children.pids:
+            return reaped + _reap_listed_zombies(children)
+        os.waitpid(info.si_pid, 0)
+        reaped.append(info.si_pid)
+
+
+def _reap_listed_zombies(children: Children) -> list[int]:
+    me = str(os.getpid())
+    reaped = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        if fields[0] == "Z" and fields[1] == me and pid not in children.pids:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    reaped.append(pid)
+            except ChildProcessError:
+                pass
+    return reaped
+
+
+async def reap_forever(children: Children) -> None:
+    """Reap on every SIGCHLD, and sweep now and then for zombies left by a race with a spawn."""
+    with trio.open_signal_receiver(signal.SIGCHLD) as signals:
+        while True:
+            reap_orphans(children)
+            with trio.move_on_after(_SWEEP_INTERVAL):
+                await signals.__anext__()

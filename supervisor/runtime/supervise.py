@@ -1,0 +1,299 @@
+"""The life of one unit: wait for its requirements, start it, prove it, watch it, restart it.
+
+``supervise`` runs for as long as the supervisor does and is the only code that changes the
+unit's process. Stops arrive as ``unit.stop_requested``; every wait is bounded (start_timeout,
+the ready probe's timeout, stop_timeout), and every failure ends in an event and a state with
+its reason, never in an exception.
+"""
+
+import signal
+import time
+
+import attrs
+import trio
+
+from supervisor.runtime.children import SpawnError, signal_group
+from supervisor.runtime.core import Runtime
+from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target
+from supervisor.runtime.probes import probe_once
+from supervisor.runtime.unit import PARKED, Exit, Unit
+from supervisor.schema import signal_number
+
+SETTLE = 0.2
+"""How long a longrun with no ready probe must stay up to count as ready."""
+_OUTPUT_GRACE = 1.0
+_LONGEST_LINE = 65536
+
+
+@attrs.define
+class Outcome:
+    """How one run ended: by a stop, an exit, a failed start or a lost capability."""
+
+    exit: Exit | None = None
+    error: str | None = None
+    lost: bool = False
+    stopped: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.lost or (self.exit is not None and self.exit.code != 0)
+
+    def describe(self) -> str:
+        return self.error or (self.exit.describe() if self.exit else "stopped")
+
+
+async def supervise(rt: Runtime, unit: Unit) -> None:
+    try:
+        while not rt.stopping:
+            if not unit.wanted:
+                if unit.state not in PARKED:
+                    rt.set_state(unit, "stopped", "stopped on request")
+                await rt.until(lambda: unit.wanted or rt.stopping)
+                continue
+            if not await _wait_requirements(rt, unit):
+                continue
+            outcome = await _run_once(rt, unit)
+            rt.set_proven(unit, False, outcome.describe())
+            if outcome.stopped or rt.stopping or not unit.wanted:
+                rt.set_state(unit, "stopped", outcome.describe())
+                continue
+            await _after(rt, unit, outcome)
+    except Exception as error:  # a bug must not take the other units down with it
+        rt.log.event(unit.name, "error", f"internal error: {error!r}")
+        rt.set_state(unit, "failed", f"internal error: {error!r}")
+    finally:
+        if unit.state not in PARKED:
+            rt.set_state(unit, "stopped", "supervisor stopping")
+
+
+async def _wait_requirements(rt: Runtime, unit: Unit) -> bool:
+    """True once everything ``unit`` requires is available; False if stopped or timed out."""
+    timeout = unit.service.start_timeout
+    with trio.move_on_after(timeout):
+        while True:
+            if rt.stopping or not unit.wanted:
+                return False
+            if not rt.missing(unit):
+                return True
+            rt.set_state(unit, "waiting", rt.waiting_reason(unit))
+            await rt.next_change()
+    unit.wanted = False
+    rt.set_state(unit, "failed", f"gave up after start_timeout {timeout:g}s: {rt.waiting_reason(unit)}")
+    return False
+
+
+async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
+    """Apply the restart policy, backoff and crash-loop protection to a run that ended."""
+    service = unit.service
+    what = outcome.describe()
+    if outcome.lost:
+        restart = True
+    elif service.kind == "oneshot":
+        restart = service.restart != "never"
+    else:
+        restart = service.restart == "always" or (service.restart == "on-failure" and outcome.failed)
+    if not restart:
+        unit.wanted = False
+        rt.set_state(unit, "failed" if outcome.failed else "stopped", what)
+        return
+    now = trio.current_time()
+    while unit.recent_restarts and unit.recent_restarts[0] < now - service.restart_window:
+        unit.recent_restarts.popleft()
+    if len(unit.recent_restarts) >= service.max_restarts:
+        unit.wanted = False
+        last = f': "{unit.tail[-1]}"' if unit.tail and outcome.exit is not None else ""
+        rt.set_state(
+            unit,
+            "failed",
+            f"{len(unit.recent_restarts)} restarts within {service.restart_window:g}s; last {what}{last}",
+        )
+        return
+    unit.recent_restarts.append(now)
+    unit.restarts += 1
+    delay = service.backoff.delay(len(unit.recent_restarts))
+    if delay <= 0:
+        rt.log.event(unit.name, "restart", f"after {what}")
+        return
+    rt.set_state(unit, "backoff", f"restarting in {delay:g}s after {what}")
+    with trio.move_on_after(delay):
+        await rt.until(lambda: not unit.wanted or rt.stopping)
+
+
+async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
+    """Start the unit's process, prove it and watch it until it ends or is stopped."""
+    outcome = Outcome()
+    unit.stop_requested = trio.Event()
+    unit.notified = trio.Event()
+    unit.status_text = ""
+    try:
+        launch = rt.launch(unit)
+        rt.set_state(unit, "starting", " ".join(unit.service.command))
+        process = await rt.children.spawn(launch)
+    except (LaunchError, SpawnError) as error:
+        outcome.error = str(error)
+        rt.log.event(unit.name, "error", str(error))
+        return outcome
+    unit.process, unit.started_at = process, time.time()
+    rt.log.event(unit.name, "started", f"pid {process.pid}")
+    exited = trio.Event()
+    try:
+        async with trio.open_nursery() as work:
+            work.start_soon(_watch_stop, rt, unit, exited, outcome, work.cancel_scope)
+            if unit.service.kind == "longrun":
+                work.start_soon(_prove_longrun, rt, unit, launch, exited, outcome)
+            async with trio.open_nursery() as output:
+                output.start_soon(_pump, rt, unit, process.stdout, "stdout")
+                output.start_soon(_pump, rt, unit, process.stderr, "stderr")
+                code = await process.wait()
+                signal_group(process.pid, signal.SIGKILL)  # what it left in its group goes too
+                exited.set()
+                output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
+            unit.last_exit = outcome.exit = Exit(code)
+            if outcome.stopped or outcome.error or outcome.lost:
+                pass
+            elif unit.service.kind == "oneshot" and code == 0:
+                rt.set_state(unit, "done", "exit 0")
+                await _prove_oneshot(rt, unit, launch, outcome)
+            else:
+                rt.log.event(unit.name, "exit", outcome.exit.describe())
+            work.cancel_scope.cancel()
+    finally:
+        if process.returncode is None:
+            signal_group(process.pid, signal.SIGKILL)
+        with trio.CancelScope(shield=True):
+            await process.wait()
+            await process.stdout.aclose()
+            await process.stderr.aclose()
+        rt.children.reaped(process)
+    return outcome
+
+
+async def _watch_stop(rt: Runtime, unit: Unit, exited: trio.Event, outcome: Outcome, scope) -> None:
+    await unit.stop_requested.wait()
+    outcome.stopped = True
+    if exited.is_set():
+        scope.cancel()
+    else:
+        await _terminate(rt, unit, exited)
+
+
+async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
+    """stop_signal to the unit's whole group, SIGKILL if it is still there after stop_timeout."""
+    service = unit.service
+    pid = unit.process.pid
+    rt.set_state(unit, "stopping", f"sent {service.stop_signal}")
+    signal_group(pid, signal_number(service.stop_signal))
+    with trio.move_on_after(service.stop_timeout):
+        await exited.wait()
+        return
+    unit.killed = True
+    rt.log.event(
+        unit.name,
+        "killed",
+        f"still running {service.stop_timeout:g}s after {service.stop_signal}: sent SIGKILL",
+    )
+    signal_group(pid, signal.SIGKILL)
+    await exited.wait()
+
+
+async def _fail_run(rt: Runtime, unit: Unit, exited: trio.Event, outcome: Outcome, message: str) -> None:
+    outcome.error = message
+    rt.log.event(unit.name, "error", message)
+    await _terminate(rt, unit, exited)
+
+
+async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcome: Outcome) -> None:
+    probe = unit.service.ready
+    if probe is None:
+        await trio.sleep(SETTLE)
+        proof = f"up for {SETTLE:g}s"
+    elif probe.kind == "notify":
+        with trio.move_on_after(probe.timeout):
+            await unit.notified.wait()
+        if not unit.notified.is_set():
+            await _fail_run(
+                rt, unit, exited, outcome, f"not ready within {probe.timeout:g}s: no READY=1 on NOTIFY_SOCKET"
+            )
+            return
+        proof = "READY=1" + (f" ({unit.status_text})" if unit.status_text else "")
+    else:
+        try:
+            target = expand_probe_target(probe, rt.variables)
+        except LaunchError as error:
+            await _fail_run(rt, unit, exited, outcome, str(error))
+            return
+        deadline = trio.current_time() + probe.timeout
+        while True:
+            result = await probe_once(
+                probe.kind, target, deadline - trio.current_time(), rt.children, launch.env
+            )
+            if result.ok:
+                break
+            if trio.current_time() + probe.interval >= deadline:
+                message = f"not ready within {probe.timeout:g}s ({probe.describe()}): {result.output}"
+                await _fail_run(rt, unit, exited, outcome, message)
+                return
+            await trio.sleep(probe.interval)
+        proof = probe.describe()
+    rt.set_state(unit, "ready", proof)
+    rt.set_proven(unit, True)
+    if await _check_until_lost(rt, unit, launch, outcome, first_now=False):
+        await _terminate(rt, unit, exited)
+
+
+async def _prove_oneshot(rt: Runtime, unit: Unit, launch: Launch, outcome: Outcome) -> None:
+    """A oneshot that exited 0 provides once its check passes; it holds until a check fails."""
+    if unit.service.check is None:
+        rt.set_proven(unit, True)
+        await trio.sleep_forever()
+    await _check_until_lost(rt, unit, launch, outcome, first_now=True)
+
+
+async def _check_until_lost(
+    rt: Runtime, unit: Unit, launch: Launch, outcome: Outcome, first_now: bool
+) -> bool:
+    """Run the check probe on its interval; return True when it fails (the capability is lost)."""
+    probe = unit.service.check
+    if probe is None:
+        await trio.sleep_forever()
+    try:
+        target = expand_probe_target(probe, rt.variables)
+    except LaunchError as error:
+        outcome.error = str(error)
+        rt.log.event(unit.name, "error", str(error))
+        return True
+    if not first_now:
+        await trio.sleep(probe.interval)
+    while True:
+        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
+        rt.record_check(unit, result.ok, result.output)
+        if not result.ok:
+            why = f"check failed ({probe.describe()}): {result.output}"
+            outcome.lost, outcome.error = True, why
+            rt.log.event(unit.name, "check-failed", why)
+            rt.set_proven(unit, False, why)
+            return True
+        if not unit.proven:
+            rt.set_proven(unit, True)
+        await trio.sleep(probe.interval)
+
+
+async def _pump(rt: Runtime, unit: Unit, stream, name: str) -> None:
+    """Every line the child writes, to the log with the unit's name, and to its tail for status."""
+    pending = b""
+    async for chunk in stream:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if len(pending) > _LONGEST_LINE:
+            lines.append(pending)
+            pending = b""
+        for line in lines:
+            _emit(rt, unit, name, line)
+    if pending:
+        _emit(rt, unit, name, pending)
+
+
+def _emit(rt: Runtime, unit: Unit, name: str, line: bytes) -> None:
+    text = line.decode(errors="replace").rstrip("\r")
+    unit.tail.append(text)
+    rt.log.output(unit.name, name, text)

@@ -1,0 +1,96 @@
+"""One running copy of a service (a *unit*: ``name``, or ``name@N`` with replicas) and its state.
+
+The state machine lives in ``supervise``; this is the record it keeps, which ``status`` reports.
+"""
+
+import signal
+import time
+from collections import deque
+
+import attrs
+import trio
+
+from supervisor.model import Service
+
+STATES = ("waiting", "starting", "ready", "done", "degraded", "backoff", "failed", "stopping", "stopped")
+PARKED = frozenset({"failed", "stopped"})
+_TAIL = 5
+
+
+@attrs.frozen
+class Exit:
+    """How a process ended: an exit code, or the signal that killed it."""
+
+    code: int
+
+    def describe(self) -> str:
+        if self.code < 0:
+            try:
+                return f"killed by {signal.Signals(-self.code).name}"
+            except ValueError:
+                return f"killed by signal {-self.code}"
+        return f"exit {self.code}"
+
+    def to_json(self) -> dict:
+        if self.code < 0:
+            return {"code": None, "signal": signal.Signals(-self.code).name}
+        return {"code": self.code, "signal": None}
+
+
+@attrs.define(eq=False)
+class Unit:
+    service: Service
+    replica: int | None = None
+    state: str = "waiting"
+    reason: str = ""
+    since: float = attrs.field(factory=time.time)
+    process: trio.Process | None = None
+    started_at: float | None = None
+    restarts: int = 0
+    recent_restarts: deque[float] = attrs.field(factory=deque)
+    last_exit: Exit | None = None
+    tail: deque[str] = attrs.field(factory=lambda: deque(maxlen=_TAIL))
+    wanted: bool = True
+    proven: bool = False
+    killed: bool = False
+    notified: trio.Event = attrs.field(factory=trio.Event)
+    status_text: str = ""
+    stop_requested: trio.Event = attrs.field(factory=trio.Event)
+
+    @property
+    def name(self) -> str:
+        return self.service.name if self.replica is None else f"{self.service.name}@{self.replica}"
+
+    @property
+    def pid(self) -> int | None:
+        if self.process is None or self.process.returncode is not None:
+            return None
+        return self.process.pid
+
+    def describe(self) -> str:
+        """The state with its reason and last exit, as a waiting dependent's status quotes it."""
+        text = f"{self.name} {'in ' if self.state == 'backoff' else ''}{self.state}"
+        if self.last_exit is not None and self.state not in ("ready", "done"):
+            text += f", last {self.last_exit.describe()}"
+            if self.tail:
+                text += f': "{self.tail[-1]}"'
+        return text
+
+    def to_json(self) -> dict:
+        now = time.time()
+        return {
+            "name": self.service.name,
+            "unit": self.name,
+            "replica": self.replica,
+            "kind": self.service.kind,
+            "state": self.state,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit.to_json() if self.last_exit else None,
+            "since": round(self.since, 3),
+            "uptime": round(now - self.started_at, 3) if self.pid and self.started_at else None,
+            "reason": self.reason,
+            "status": self.status_text,
+            "provides": list(self.service.provides),
+            "output": list(self.tail),
+        }

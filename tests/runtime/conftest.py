@@ -1,0 +1,164 @@
+"""Run the real supervisor as a subprocess on small graphs, and watch its JSON event log."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+
+
+class Supervisor:
+    def __init__(self, tmp_path: Path, graph: str, *args: str, prefix: tuple[str, ...] = ()):
+        self.tmp = tmp_path
+        self.graph = tmp_path / "graph.toml"
+        self.graph.write_text(textwrap.dedent(graph))
+        self.runtime_dir = tmp_path / "rt"
+        self.records: list[dict] = []
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [
+                *prefix,
+                PY,
+                "-m",
+                "supervisor",
+                "run",
+                str(self.graph),
+                "--runtime-dir",
+                str(self.runtime_dir),
+                "--log-format",
+                "json",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+            try:
+                self.records.append(json.loads(line))
+            except ValueError:
+                pass
+
+    @property
+    def control(self) -> str:
+        return str(self.runtime_dir / "control.sock")
+
+    def events(self, unit: str | None = None, event: str | None = None) -> list[dict]:
+        return [
+            r
+            for r in list(self.records)
+            if "event" in r and (unit is None or r["unit"] == unit) and (event is None or r["event"] == event)
+        ]
+
+    def output(self, unit: str) -> list[str]:
+        return [r["line"] for r in list(self.records) if r.get("unit") == unit and "line" in r]
+
+    def wait_event(self, unit: str, event: str, timeout: float = 10.0, count: int = 1) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.events(unit, event)
+            if len(found) >= count:
+                return found[count - 1]
+            if self.process.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError(
+            f"no {event!r} #{count} for {unit} within {timeout}s:\n" + "".join(self.lines[-40:])
+        )
+
+    def index(self, unit: str, event: str) -> int:
+        """Position of the first such event in the whole log (for ordering assertions)."""
+        for i, r in enumerate(list(self.records)):
+            if r.get("unit") == unit and r.get("event") == event:
+                return i
+        raise AssertionError(f"no {event!r} for {unit}")
+
+    def ctl(self, *args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [PY, "-m", "supervisor", *args, "--control", self.control],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def status(self) -> dict:
+        result = self.ctl("status", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def unit_status(self, unit: str) -> dict:
+        return next(s for s in self.status()["services"] if s["unit"] == unit)
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float = 15.0) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def leftovers(self) -> list[int]:
+        """Processes still running that the supervisor started (they carry our RUNTIME_DIR)."""
+        marker = f"RUNTIME_DIR={self.runtime_dir.resolve()}".encode()
+        found = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if marker in environ.read_bytes().split(b"\0"):
+                    found.append(int(environ.parent.name))
+            except OSError:
+                continue
+        return found
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    started: list[Supervisor] = []
+
+    def start(graph: str, *args: str, **kwargs) -> Supervisor:
+        sup = Supervisor(tmp_path, graph, *args, **kwargs)
+        started.append(sup)
+        return sup
+
+    yield start
+    for sup in started:
+        if sup.process.poll() is None:
+            sup.process.kill()
+            sup.process.wait(10)
+        leftovers = sup.leftovers()
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert not leftovers, f"processes left behind: {leftovers}"
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,158 @@
+"""Start order, concurrency, refusal of graphs with a missing provider, expansion, output."""
+
+import os
+import signal
+
+from conftest import wait_until
+
+CHAIN = """
+version = 1
+name = "chain"
+[services.base]
+command = ["sh", "-c", "echo base says hi; sleep 0.3; touch ${RUNTIME_DIR}/base-ready; exec sleep 60"]
+provides = ["base"]
+ready = { file = "${RUNTIME_DIR}/base-ready", interval = "50ms" }
+[services.left]
+command = ["sleep", "60"]
+requires = ["base"]
+provides = ["left"]
+[services.right]
+command = ["sleep", "60"]
+requires = ["base"]
+provides = ["right"]
+[services.top]
+kind = "oneshot"
+command = ["sh", "-c", "echo ${GREETING:-hello} from top"]
+requires = ["left", "right"]
+provides = ["top"]
+[services.user]
+command = ["sleep", "60"]
+requires = ["top"]
+"""
+
+
+def test_dependents_start_after_providers_prove_ready(supervisor):
+    sup = supervisor(CHAIN)
+    sup.wait_event("user", "ready")
+    assert sup.index("base", "ready") < sup.index("left", "starting")
+    assert sup.index("base", "ready") < sup.index("right", "starting")
+    # the two siblings start at once: both start before either becomes ready
+    assert max(sup.index("left", "started"), sup.index("right", "started")) < min(
+        sup.index("left", "ready"), sup.index("right", "ready")
+    )
+    assert sup.index("top", "done") < sup.index("user", "starting")
+    assert "hello from top" in sup.output("top")
+    assert "base says hi" in sup.output("base")
+    waiting = sup.events("top", "waiting")[0]["message"]
+    assert "waiting for left" in waiting and "provider left" in waiting
+    assert sup.stop() == 0
+
+
+def test_refuses_missing_provider_and_spawns_nothing(supervisor, tmp_path):
+    marker = tmp_path / "spawned"
+    sup = supervisor(f"""
+    version = 1
+    [services.a]
+    command = ["touch", "{marker}"]
+    [services.b]
+    command = ["touch", "{marker}"]
+    requires = ["agent"]
+    """)
+    assert sup.wait() == 78
+    assert "missing-provider" in sup.process.stderr.read()
+    assert not marker.exists()
+    assert not sup.runtime_dir.exists()
+
+
+def test_disable_is_linted_too(supervisor):
+    sup = supervisor(CHAIN, "--disable", "left")
+    assert sup.wait() == 78
+    assert "switched off" in sup.process.stderr.read()
+
+
+def test_runtime_dir_is_private_and_children_get_no_stray_fds(supervisor):
+    sup = supervisor("""
+    version = 1
+    [services.fds]
+    command = ["python3", "-c", "import os, time; print('fds', sorted(os.listdir('/proc/self/fd'))); time.sleep(60)"]
+    """)
+    sup.wait_event("fds", "ready")
+    assert oct(sup.runtime_dir.stat().st_mode & 0o777) == "0o700"
+    wait_until(lambda: sup.output("fds"), what="output")
+    assert sup.output("fds") == ["fds ['0', '1', '2', '3']"]  # 3 is listdir's own
+    assert sup.stop() == 0
+
+
+def test_bad_expansion_and_missing_command_are_events_not_tracebacks(supervisor):
+    sup = supervisor("""
+    version = 1
+    [services.unset]
+    command = ["echo", "${SURELY_NOT_SET_ANYWHERE}"]
+    restart = "never"
+    [services.nocmd]
+    command = ["no-such-program-xyz"]
+    restart = "never"
+    [services.nodir]
+    command = ["true"]
+    working_dir = "/no/such/dir"
+    restart = "never"
+    [services.fine]
+    command = ["sleep", "60"]
+    """)
+    assert "SURELY_NOT_SET_ANYWHERE" in sup.wait_event("unset", "failed")["message"]
+    assert "not found" in sup.wait_event("nocmd", "failed")["message"]
+    assert "/no/such/dir does not exist" in sup.wait_event("nodir", "failed")["message"]
+    sup.wait_event("fine", "ready")
+    assert sup.stop() == 0
+    assert "Traceback" not in sup.process.stderr.read() + "".join(sup.lines)
+
+
+def test_start_timeout_names_what_it_waited_for(supervisor):
+    sup = supervisor("""
+    version = 1
+    [services.slow]
+    command = ["sleep", "60"]
+    provides = ["thing"]
+    ready = { file = "/nonexistent/never", timeout = "5s", interval = "50ms" }
+    [services.needy]
+    command = ["sleep", "60"]
+    requires = ["thing"]
+    start_timeout = "300ms"
+    """)
+    failed = sup.wait_event("needy", "failed")["message"]
+    assert "start_timeout" in failed and "thing" in failed and "provider slow" in failed
+    assert sup.stop() == 0
+
+
+def test_text_output_prefixes_lines_with_the_unit(supervisor, tmp_path):
+    import subprocess
+    import textwrap
+
+    from conftest import PY, ROOT
+
+    graph = tmp_path / "g.toml"
+    graph.write_text(
+        textwrap.dedent("""
+    version = 1
+    [services.talker]
+    kind = "oneshot"
+    command = ["sh", "-c", "echo out-line; echo err-line >&2"]
+    """)
+    )
+    proc = subprocess.Popen(
+        [PY, "-m", "supervisor", "run", str(graph), "--runtime-dir", str(tmp_path / "rt")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "done" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.stdout.read()
+    assert proc.wait(10) == 0
+    assert any(line.startswith("talker") and "| out-line" in line for line in lines)
+    assert any(line.startswith("talker") and "! err-line" in line for line in lines)
+    assert os.path.exists(tmp_path / "rt")
