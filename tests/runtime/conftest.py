@@ -142,9 +142,13 @@ def supervisor(tmp_path):
 
     yield start
     for sup in started:
-        if sup.process.poll() is None:
-            sup.process.kill()
-            sup.process.wait(10)
+        if sup.process.poll() is None:  # the test failed half-way: still, leave nothing behind
+            sup.process.terminate()
+            try:
+                sup.process.wait(10)
+            except subprocess.TimeoutExpired:
+                sup.process.kill()
+                sup.process.wait(10)
         leftovers = sup.leftovers()
         for pid in leftovers:
             try:

@@ -1,0 +1,122 @@
+"""Every ready probe type, sd_notify included, and a probe that hangs."""
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_exec_tcp_unix_file_probes(supervisor):
+    port = _free_port()
+    sup = supervisor(f"""
+    version = 1
+    [services.tcp]
+    command = ["python3", "-c", "import socket, time; time.sleep(0.2); s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)"]
+    provides = ["tcp"]
+    ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms", timeout = "5s" }}
+    [services.unix]
+    command = ["python3", "-c", "import socket, os, time; s = socket.socket(socket.AF_UNIX); s.bind(os.environ['RUNTIME_DIR'] + '/u.sock'); s.listen(); time.sleep(60)"]
+    provides = ["unix"]
+    ready = {{ unix = "${{RUNTIME_DIR}}/u.sock", interval = "50ms", timeout = "5s" }}
+    [services.file]
+    command = ["sh", "-c", "sleep 0.1; touch $RUNTIME_DIR/f; exec sleep 60"]
+    provides = ["file"]
+    ready = {{ file = "${{RUNTIME_DIR}}/f", interval = "50ms" }}
+    [services.exec]
+    command = ["sleep", "60"]
+    requires = ["tcp", "unix", "file"]
+    ready = {{ exec = ["sh", "-c", "test -S $RUNTIME_DIR/u.sock"], interval = "50ms" }}
+    """)
+    for unit, proof in (("tcp", "tcp 127.0.0.1"), ("unix", "unix "), ("file", "file "), ("exec", "exec sh")):
+        assert sup.wait_event(unit, "ready")["message"].startswith(proof)
+    assert sup.stop() == 0
+
+
+def test_http_probe(supervisor):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/healthz" else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        sup = supervisor(f"""
+        version = 1
+        [services.good]
+        command = ["sleep", "60"]
+        ready = {{ http = "http://127.0.0.1:{port}/healthz", interval = "50ms" }}
+        [services.bad]
+        command = ["sleep", "60"]
+        restart = "never"
+        ready = {{ http = "http://127.0.0.1:{port}/other", interval = "50ms", timeout = "300ms" }}
+        """)
+        assert "http" in sup.wait_event("good", "ready")["message"]
+        assert "503" in sup.wait_event("bad", "failed")["message"]
+        assert sup.stop() == 0
+    finally:
+        server.shutdown()
+
+
+NOTIFY = r"""
+import os, socket, time
+time.sleep(0.2)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"STATUS=loading keys\nREADY=1\n", os.environ["NOTIFY_SOCKET"])
+time.sleep(60)
+"""
+
+
+def test_sd_notify_ready_and_status(supervisor, tmp_path):
+    (tmp_path / "notify.py").write_text(NOTIFY)
+    sup = supervisor(f"""
+    version = 1
+    [services.daemon]
+    command = ["python3", "{tmp_path / "notify.py"}"]
+    provides = ["d"]
+    ready = {{ notify = true, timeout = "5s" }}
+    [services.after]
+    command = ["sleep", "60"]
+    requires = ["d"]
+    [services.silent]
+    command = ["sleep", "60"]
+    restart = "never"
+    ready = {{ notify = true, timeout = "300ms" }}
+    """)
+    ready = sup.wait_event("daemon", "ready")
+    assert "READY=1" in ready["message"] and "loading keys" in ready["message"]
+    sup.wait_event("after", "started")
+    assert sup.index("daemon", "ready") < sup.index("after", "started")
+    assert sup.events("daemon", "status")[0]["message"] == "loading keys"
+    assert "no READY=1" in sup.wait_event("silent", "failed")["message"]
+    assert sup.unit_status("daemon")["status"] == "loading keys"
+    assert sup.stop() == 0
+
+
+@pytest.mark.parametrize("kind", ["ready", "check"])
+def test_hanging_probe_is_bounded_and_named(supervisor, kind):
+    sup = supervisor(f"""
+    version = 1
+    [services.hang]
+    command = ["sleep", "60"]
+    restart = "never"
+    max_restarts = 0
+    {kind} = {{ exec = ["sleep", "60"], timeout = "300ms", interval = "50ms" }}
+    [services.other]
+    command = ["sleep", "60"]
+    """)
+    failed = sup.wait_event("hang", "failed")["message"]
+    assert "no answer within 0.3s" in failed or "not ready within 0.3s" in failed
+    sup.wait_event("other", "ready")
+    assert sup.stop() == 0
