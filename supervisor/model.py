@@ -131,6 +131,11 @@ class Graph:
         return {c: tuple(s) for c, s in found.items()}
 
     @cached_property
+    def unprovided(self) -> frozenset[str]:
+        """Capabilities that some service requires and no service provides."""
+        return frozenset(c for c in self.consumers if c not in self.providers)
+
+    @cached_property
     def offered_by(self) -> dict[str, tuple[str, ...]]:
         """Capability -> the profiles that offer it."""
         found: dict[str, list[str]] = {}

@@ -6,6 +6,7 @@ the same text a second time, only as far as keys, table headers and bracket nest
 graph that lints clean never pays for it.
 """
 
+import bisect
 import re
 import tomllib
 from collections.abc import Sequence
@@ -20,6 +21,8 @@ _HEADER = re.compile(rf"[ \t]*\[\[?[ \t]*({_DOTTED_KEY})[ \t]*\]\]?")
 _KEY_LINE = re.compile(rf"[ \t]*({_DOTTED_KEY})[ \t]*=[ \t]*")
 _PARTS = re.compile(_KEY_PART)
 _VALUE_TOKEN = re.compile(r'"""|\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|[\[\]{},]|#')
+# A line of a value without any of these leaves the bracket depth as it was (the common case).
+_STRUCTURE = re.compile(r"[\[\]{}]|\"\"\"|'''")
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
 _BARE_ITEM = re.compile(r"[^,\]\}\n#]*")
 
@@ -50,6 +53,9 @@ def _unquote(part: str) -> str:
 
 
 def _split_key(dotted: str) -> tuple[str, ...]:
+    # Nearly every key is bare: split it without the regex and the unquoting.
+    if '"' not in dotted and "'" not in dotted:
+        return tuple(part.strip(" \t") for part in dotted.split("."))
     return tuple(_unquote(p) for p in _PARTS.findall(dotted))
 
 
@@ -61,6 +67,7 @@ class Source:
     text: str
     _lines: list[str] | None = None
     _index: dict[Path, _Entry] | None = None
+    _joined_lines: tuple[str, list[int]] | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -119,40 +126,52 @@ class Source:
         self._index = index
         return index
 
+    @property
+    def _joined(self) -> tuple[str, list[int]]:
+        """The lines joined by newlines, and where each line starts in that text.
+
+        Values are searched in this one text (not in a copy of the rest of the file per search),
+        so locating every finding of a large file stays linear.
+        """
+        if self._joined_lines is None:
+            starts = [0]
+            for line in self.lines:
+                starts.append(starts[-1] + len(line) + 1)
+            self._joined_lines = ("\n".join(self.lines), starts)
+        return self._joined_lines
+
     def _search_value(self, start: tuple[int, int], rest: Path) -> tuple[int, int] | None:
         """Find ``rest`` (keys of inline tables, indices of arrays) inside the value at ``start``."""
-        text = "\n".join(self.lines[start[0] :])
-        offset = start[1]
+        text, starts = self._joined
+        offset = starts[start[0]] + start[1]
         report = offset
         for component in rest:
             found = _find_in_value(text, offset, component)
             if found is None:
                 return None
             report, offset = found
-        before = text[:report]
-        line = start[0] + before.count("\n")
-        column = report - (before.rfind("\n") + 1)
-        return line, column
+        line = bisect.bisect_right(starts, report) - 1
+        return line, report - starts[line]
 
 
 def _scan_value(line: str, start: int, depth: int) -> tuple[int, str | None]:
     """Track bracket depth and open multi-line strings across one line of a value."""
-    position = start
-    while True:
-        token = _VALUE_TOKEN.search(line, position)
-        if token is None or token.group(0) == "#":
-            return depth, None
-        text = token.group(0)
-        position = token.end()
+    if not _STRUCTURE.search(line, start):
+        return depth, None
+    for token in _VALUE_TOKEN.finditer(line, start):
+        text = token.group()
+        if text == "#":
+            break
         if text in ('"""', "'''"):
-            end = line.find(text, position)
+            end = line.find(text, token.end())
             if end < 0:
                 return depth, text
-            position = end + 3
-        elif text in "[{":
+            return _scan_value(line, end + 3, depth)
+        if text in "[{":
             depth += 1
         elif text in "]}":
             depth = max(0, depth - 1)
+    return depth, None
 
 
 def _find_in_value(text: str, offset: int, component: str | int) -> tuple[int, int] | None:
