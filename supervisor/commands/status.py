@@ -81,6 +81,8 @@ def run(args) -> int:
     except UsageError as error:
         return report_usage_error(error)
     out = console()
+    if not out.is_terminal:
+        out.width = 200  # a pipe or a file: keep one unit a line rather than folding at 80
     if args.json:
         out.out(json.dumps(status, indent=2), highlight=False)
         return 0

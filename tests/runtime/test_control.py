@@ -1,0 +1,95 @@
+"""The control socket and the status/start/stop/restart/shutdown commands."""
+
+import json
+import os
+import socket
+import stat
+import subprocess
+
+from conftest import PY, ROOT
+
+GRAPH = """
+version = 1
+[services.provider]
+command = ["sleep", "60"]
+provides = ["p"]
+stop_timeout = "2s"
+[services.user]
+command = ["sleep", "60"]
+requires = ["p"]
+[services.job]
+kind = "oneshot"
+command = ["true"]
+"""
+
+
+def test_status_json_shape_and_table(supervisor):
+    sup = supervisor(GRAPH)
+    sup.wait_event("user", "ready")
+    sup.wait_event("job", "done")
+    assert stat.S_IMODE(os.stat(sup.control).st_mode) == 0o600
+    status = sup.status()
+    for unit in status["services"]:
+        assert {"name", "replica", "kind", "state", "pid", "restarts", "last_exit", "since", "reason"} <= set(
+            unit
+        )
+    for capability in status["capabilities"]:
+        assert {"name", "state", "provider", "last_check"} <= set(capability)
+    states = {u["name"]: u["state"] for u in status["services"]}
+    assert states == {"provider": "ready", "user": "ready", "job": "done"}
+    assert status["capabilities"] == [
+        {"name": "p", "state": "available", "provider": "provider", "last_check": None}
+    ]
+    table = sup.ctl("status")
+    assert table.returncode == 0 and "provider" in table.stdout and "ready" in table.stdout
+    env_status = subprocess.run(  # SUPERVISOR_CONTROL is the other way to name the socket
+        [PY, "-m", "supervisor", "status", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SUPERVISOR_CONTROL": sup.control},
+    )
+    assert json.loads(env_status.stdout)["graph"] == "graph"
+    assert sup.stop() == 0
+
+
+def test_stop_marks_dependents_degraded_and_start_recovers(supervisor):
+    sup = supervisor(GRAPH)
+    sup.wait_event("user", "ready")
+    result = sup.ctl("stop", "provider")
+    assert result.returncode == 0, result.stderr
+    assert sup.unit_status("provider")["state"] == "stopped"
+    assert sup.unit_status("user")["state"] == "degraded"
+    assert "p (lost)" in sup.unit_status("user")["reason"]
+    assert sup.ctl("start", "provider").returncode == 0
+    sup.wait_event("user", "recovered")
+    old = sup.unit_status("provider")["pid"]
+    assert sup.ctl("restart", "provider").returncode == 0
+    sup.wait_event("provider", "ready", count=3)
+    assert sup.unit_status("provider")["pid"] not in (None, old)
+    assert sup.ctl("shutdown").returncode == 0
+    assert sup.wait() == 0
+
+
+def test_bad_requests_get_clear_errors(supervisor):
+    sup = supervisor(GRAPH)
+    sup.wait_event("provider", "ready")
+    result = sup.ctl("stop", "nosuch")
+    assert result.returncode == 2 and "no service or unit 'nosuch'" in result.stderr
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(sup.control)
+        client.sendall(b"not json\n" + json.dumps({"command": "dance"}).encode() + b"\n")
+        answers = client.makefile().readline(), client.makefile().readline()
+    assert not json.loads(answers[0])["ok"]
+    assert sup.stop() == 0
+
+
+def test_no_supervisor_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [PY, "-m", "supervisor", "status"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SUPERVISOR_CONTROL": str(tmp_path / "none.sock")},
+    )
+    assert result.returncode == 2 and "no control socket" in result.stderr
