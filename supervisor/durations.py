@@ -4,6 +4,7 @@ Strings with units keep graph files readable; a bare number would leave the read
 whether it means seconds or milliseconds.
 """
 
+import functools
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -11,6 +12,8 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))+")
 
 
+# Cached because a large graph repeats the same few durations (defaults, probe intervals).
+@functools.lru_cache(maxsize=1024)
 def parse_duration(text: str) -> float:
     """Return the duration in seconds, or raise ValueError with a message that says what to write."""
     cleaned = text.strip()

@@ -25,6 +25,8 @@ def references(text: str) -> list[tuple[str, str | None]]:
 
 def malformed_reference(text: str) -> str | None:
     """The first ``${...}`` in ``text`` that is not a valid reference, if any."""
+    if "${" not in text:
+        return None  # the common case, and removing references or $$ cannot make a "${"
     stripped = _REFERENCE.sub("", text)
     found = _ANY_BRACE.search(stripped)
     return found.group(0) if found else None

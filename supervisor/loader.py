@@ -22,6 +22,9 @@ from supervisor.source import Source
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
 _READY_DEFAULTS = {"timeout": 30.0, "interval": 0.1}
 _CHECK_DEFAULTS = {"timeout": 5.0, "interval": 10.0}
+# Read once: asking attrs for a field's default per service is a measurable cost in large graphs.
+_SERVICE_DEFAULTS = {field.name: field.default for field in attrs.fields(Service)}
+_BACKOFF_DEFAULTS = {field.name: field.default for field in attrs.fields(Backoff)}
 
 
 class GraphFileError(Exception):
@@ -132,15 +135,15 @@ def _build_service(name: str, table: dict[str, Any]) -> Service:
         check=_build_probe(table.get("check"), _CHECK_DEFAULTS),
         restart=table.get("restart", "always" if kind == "longrun" else "on-failure"),
         backoff=Backoff(
-            initial=_seconds(backoff.get("initial"), _default(Backoff, "initial")),
-            max=_seconds(backoff.get("max"), _default(Backoff, "max")),
+            initial=_seconds(backoff.get("initial"), _BACKOFF_DEFAULTS["initial"]),
+            max=_seconds(backoff.get("max"), _BACKOFF_DEFAULTS["max"]),
         ),
-        max_restarts=table.get("max_restarts", _default(Service, "max_restarts")),
-        restart_window=_seconds(table.get("restart_window"), _default(Service, "restart_window")),
-        start_timeout=_seconds(table.get("start_timeout"), _default(Service, "start_timeout")),
+        max_restarts=table.get("max_restarts", _SERVICE_DEFAULTS["max_restarts"]),
+        restart_window=_seconds(table.get("restart_window"), _SERVICE_DEFAULTS["restart_window"]),
+        start_timeout=_seconds(table.get("start_timeout"), _SERVICE_DEFAULTS["start_timeout"]),
         critical=table.get("critical", False),
         stop_signal=signal_name if signal_name.startswith("SIG") else "SIG" + signal_name,
-        stop_timeout=_seconds(table.get("stop_timeout"), _default(Service, "stop_timeout")),
+        stop_timeout=_seconds(table.get("stop_timeout"), _SERVICE_DEFAULTS["stop_timeout"]),
         environment=dict(table.get("environment", {})),
         working_dir=table.get("working_dir"),
         replicas=table.get("replicas", 1),
@@ -163,10 +166,6 @@ def _build_probe(table: dict[str, Any] | None, defaults: dict[str, float]) -> Pr
         timeout=_seconds(table.get("timeout"), defaults["timeout"]),
         interval=_seconds(table.get("interval"), defaults["interval"]),
     )
-
-
-def _default(cls: type, name: str) -> Any:
-    return getattr(attrs.fields(cls), name).default
 
 
 def _seconds(text: str | None, default: float) -> float:

@@ -21,8 +21,8 @@ _HEADER = re.compile(rf"[ \t]*\[\[?[ \t]*({_DOTTED_KEY})[ \t]*\]\]?")
 _KEY_LINE = re.compile(rf"[ \t]*({_DOTTED_KEY})[ \t]*=[ \t]*")
 _PARTS = re.compile(_KEY_PART)
 _VALUE_TOKEN = re.compile(r'"""|\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|[\[\]{},]|#')
-# A line of a value without any of these leaves the bracket depth as it was (the common case).
-_STRUCTURE = re.compile(r"[\[\]{}]|\"\"\"|'''")
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#.*')
+_BRACKET = re.compile(r"[\[\]{}]")
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
 _BARE_ITEM = re.compile(r"[^,\]\}\n#]*")
 
@@ -55,7 +55,7 @@ def _unquote(part: str) -> str:
 def _split_key(dotted: str) -> tuple[str, ...]:
     # Nearly every key is bare: split it without the regex and the unquoting.
     if '"' not in dotted and "'" not in dotted:
-        return tuple(part.strip(" \t") for part in dotted.split("."))
+        return tuple(dotted.replace(" ", "").replace("\t", "").split("."))
     return tuple(_unquote(p) for p in _PARTS.findall(dotted))
 
 
@@ -156,7 +156,10 @@ class Source:
 
 def _scan_value(line: str, start: int, depth: int) -> tuple[int, str | None]:
     """Track bracket depth and open multi-line strings across one line of a value."""
-    if not _STRUCTURE.search(line, start):
+    if '"""' not in line and "'''" not in line:
+        # The common case: drop strings and any comment in one pass, leaving only brackets to count.
+        for bracket in _BRACKET.findall(_STRING_OR_COMMENT.sub("", line[start:])):
+            depth = depth + 1 if bracket in "[{" else max(0, depth - 1)
         return depth, None
     for token in _VALUE_TOKEN.finditer(line, start):
         text = token.group()
