@@ -101,7 +101,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
         unit.recent_restarts.popleft()
     if len(unit.recent_restarts) >= service.max_restarts:
         unit.wanted = False
-        last = f': "{unit.tail[-1]}"' if unit.tail and outcome.exit is not None else ""
+        last = unit.last_output() if outcome.exit is not None else ""
         rt.set_state(
             unit,
             "failed",

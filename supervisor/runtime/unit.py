@@ -71,10 +71,14 @@ class Unit:
         """The state with its reason and last exit, as a waiting dependent's status quotes it."""
         text = f"{self.name} {'in ' if self.state == 'backoff' else ''}{self.state}"
         if self.last_exit is not None and self.state not in ("ready", "done"):
-            text += f", last {self.last_exit.describe()}"
-            if self.tail:
-                text += f': "{self.tail[-1]}"'
+            text += f", last {self.last_exit.describe()}{self.last_output()}"
         return text
+
+    def last_output(self, lines: int = 2) -> str:
+        """``: "line" / "line"``, the last lines it wrote, for reasons and waiting dependents."""
+        if not self.tail:
+            return ""
+        return ": " + " / ".join(f'"{line}"' for line in list(self.tail)[-lines:])
 
     def to_json(self) -> dict:
         now = time.time()

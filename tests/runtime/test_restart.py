@@ -30,7 +30,7 @@ def test_backoff_then_failed_with_reason_and_root_cause(supervisor):
     assert [r["event"] for r in restarts] == ["restart", "backoff", "backoff"]  # first restart is immediate
     assert "restarting in 0.1s" in restarts[1]["message"] and "restarting in 0.2s" in restarts[2]["message"]
     waiting = sup.events("needs", "waiting")[-1]["message"]
-    assert 'provider crash failed, last exit 1: "agent socket refused"' in waiting
+    assert "provider crash failed, last exit 1: " in waiting and '"agent socket refused"' in waiting
     assert sup.wait_event("clean", "stopped")["message"] == "exit 0"
     status = sup.unit_status("crash")
     assert (

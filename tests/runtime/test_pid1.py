@@ -1,0 +1,45 @@
+"""As PID 1 (a container entrypoint): orphans reaped, managed exit statuses not stolen; signals
+forwarded."""
+
+import shutil
+import signal
+
+import pytest
+from conftest import wait_until
+
+PID1 = """
+version = 1
+[services.orphans]
+command = ["sh", "-c", "for i in 1 2 3 4 5; do (sleep 0.1 &) ; done; exec sleep 60"]
+[services.exits]
+kind = "oneshot"
+command = ["sh", "-c", "sleep 0.4; echo exiting; exit 3"]
+restart = "never"
+[services.census]
+kind = "oneshot"
+command = ["sh", "-c", "sleep 1; echo pid1=$(cat /proc/1/comm); echo zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status | wc -l)"]
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_reaps_orphans_without_stealing_exit_status(supervisor):
+    sup = supervisor(PID1, prefix=("unshare", "--pid", "--fork", "--mount-proc"))
+    sup.wait_event("census", "done", timeout=15)
+    wait_until(lambda: len(sup.output("census")) == 2, what="census output")
+    assert sup.output("census")[0].startswith("pid1=python")
+    assert sup.output("census")[1] == "zombies=0"
+    assert sup.wait_event("exits", "failed")["message"] == "exit 3"
+    assert sup.ctl("shutdown").returncode == 0
+    assert sup.wait() == 0
+
+
+def test_forwards_signals_it_does_not_handle(supervisor):
+    sup = supervisor("""
+    version = 1
+    [services.hup]
+    command = ["sh", "-c", "trap 'echo got HUP' HUP; while true; do sleep 0.05; done"]
+    """)
+    sup.wait_event("hup", "ready")
+    sup.signal(signal.SIGHUP)
+    wait_until(lambda: "got HUP" in sup.output("hup"), what="the forwarded HUP")
+    assert sup.stop() == 0
