@@ -10,6 +10,7 @@ import bisect
 import re
 import tomllib
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -23,6 +24,7 @@ _PARTS = re.compile(_KEY_PART)
 _VALUE_TOKEN = re.compile(r'"""|\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|[\[\]{},]|#')
 _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#.*')
 _BRACKET = re.compile(r"[\[\]{}]")
+_TRACKED = re.compile(r"[\[\]{}]|\"\"\"|'''")
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
 _BARE_ITEM = re.compile(r"[^,\]\}\n#]*")
 
@@ -39,10 +41,11 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@attrs.frozen
-class _Entry:
-    line: int  # 0-based
-    column: int  # 0-based
+class _Entry(NamedTuple):
+    """Where a key or table header is (0-based): a plain tuple, as large files hold many."""
+
+    line: int
+    column: int
     value_start: tuple[int, int] | None  # (line, column) of a key's value; None for a header
 
 
@@ -156,6 +159,8 @@ class Source:
 
 def _scan_value(line: str, start: int, depth: int) -> tuple[int, str | None]:
     """Track bracket depth and open multi-line strings across one line of a value."""
+    if not _TRACKED.search(line, start):
+        return depth, None  # most lines are a plain `key = "value"`: nothing to track
     if '"""' not in line and "'''" not in line:
         # The common case: drop strings and any comment in one pass, leaving only brackets to count.
         for bracket in _BRACKET.findall(_STRING_OR_COMMENT.sub("", line[start:])):
