@@ -12,15 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-import networkx as nx
 import trio
 
-from supervisor.analysis import dependency_graph
 from supervisor.model import Graph, Service
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
+from supervisor.runtime.order import stop_generations
 from supervisor.runtime.unit import PARKED, Unit
 
 EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
@@ -243,16 +242,12 @@ class Runtime:
         self.changed()
         await self.until(lambda: unit.state in PARKED)
 
-    def stop_order(self) -> list[list[str]]:
-        """Services in generations: dependents before their providers; each generation at once."""
-        return [sorted(g) for g in nx.topological_generations(dependency_graph(self.graph, self.disabled))]
-
     async def shutdown(self) -> None:
         """Stop every unit in reverse dependency order, then let the supervise tasks end."""
         self.stopping = True
         self.log.event("supervisor", "stopping", "stopping the graph, dependents first")
         self.changed()
-        for generation in self.stop_order():
+        for generation in stop_generations(self.graph, self.disabled):
             async with trio.open_nursery() as nursery:
                 for service in generation:
                     for unit in self.units_of(service):

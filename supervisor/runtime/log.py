@@ -11,8 +11,6 @@ import time
 from typing import TextIO
 
 import attrs
-from rich.console import Console
-from rich.markup import escape
 
 FORMATS = ("text", "json")
 _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green")
@@ -31,6 +29,12 @@ _EVENT_STYLE = {
 }
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _colour(name: str) -> str:
     return _PALETTE[sum(name.encode()) % len(_PALETTE)]
 
@@ -41,12 +45,15 @@ class Log:
 
     format: str = "text"
     stream: TextIO = attrs.field(factory=lambda: sys.stdout)
-    _console: Console = attrs.field(init=False)
+    _console: object = attrs.field(init=False, default=None)
     _width: int = 10
     _gone: bool = False
 
     def __attrs_post_init__(self) -> None:
-        self._console = Console(file=self.stream, soft_wrap=True, highlight=False, emoji=False)
+        if self.format == "text":  # rich only when it is used: the runtime stays small
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, soft_wrap=True, highlight=False, emoji=False)
 
     def widen(self, names) -> None:
         """Align prefixes on the longest unit name."""
@@ -57,18 +64,18 @@ class Log:
             self._json({"unit": unit, "stream": stream, "line": line})
             return
         mark = "!" if stream == "stderr" else "|"
-        self._text(unit, f"[dim]{mark}[/] {escape(line)}")
+        self._text(unit, f"[dim]{mark}[/] {_escape(line)}")
 
     def event(self, unit: str, event: str, message: str = "", **fields) -> None:
         if self.format == "json":
             self._json({"unit": unit, "event": event, "message": message, **fields})
             return
         style = _EVENT_STYLE.get(event, "bold")
-        self._text(unit, f"[{style}]{event}[/] {escape(message)}")
+        self._text(unit, f"[{style}]{event}[/] {_escape(message)}")
 
     def _text(self, unit: str, body: str) -> None:
         colour = "bold white" if unit == "supervisor" else _colour(unit.split("@")[0])
-        self._write(lambda: self._console.print(f"[{colour}]{escape(unit.ljust(self._width))}[/] {body}"))
+        self._write(lambda: self._console.print(f"[{colour}]{_escape(unit.ljust(self._width))}[/] {body}"))
 
     def _json(self, record: dict) -> None:
         service, _, replica = record["unit"].partition("@")

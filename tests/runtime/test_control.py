@@ -77,10 +77,16 @@ def test_bad_requests_get_clear_errors(supervisor):
     result = sup.ctl("stop", "nosuch")
     assert result.returncode == 2 and "no service or unit 'nosuch'" in result.stderr
     with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
         client.connect(sup.control)
         client.sendall(b"not json\n" + json.dumps({"command": "dance"}).encode() + b"\n")
-        answers = client.makefile().readline(), client.makefile().readline()
-    assert not json.loads(answers[0])["ok"]
+        reader = client.makefile()
+        answers = [json.loads(reader.readline()) for _ in range(2)]
+    assert not answers[0]["ok"] and "not a JSON object" in answers[0]["error"]
+    assert answers[1] == {
+        "ok": False,
+        "error": "unknown command 'dance': use status, start, stop, restart or shutdown",
+    }
     assert sup.stop() == 0
 
 
