@@ -8,7 +8,7 @@ from rich.table import Table
 
 from supervisor.commands.common import UsageError, report_usage_error
 from supervisor.output import console
-from supervisor.runtime.control import ControlError, request
+from supervisor.runtime.client import ControlError, request
 
 _STATE_STYLE = {
     "ready": "green",

@@ -9,7 +9,8 @@ gets one object a line back, in order, on the same connection:
   and asked to start again).
 - ``{"command": "shutdown"}`` → ``{"ok": true}``, then the supervisor stops the graph and exits.
 
-Anything else gets ``{"ok": false, "error": "..."}``. docs/control-protocol.md has the details.
+Anything else gets ``{"ok": false, "error": "..."}``. docs/control-protocol.md has the details;
+``supervisor.runtime.client`` is the client.
 """
 
 import json
@@ -18,9 +19,8 @@ import socket
 
 import trio
 
+from supervisor.runtime.client import LIMIT
 from supervisor.runtime.core import Runtime
-
-_LIMIT = 65536
 
 
 async def _handle(rt: Runtime, request: dict) -> dict:
@@ -58,7 +58,7 @@ async def _serve_client(rt: Runtime, stream: trio.SocketStream) -> None:
         try:
             async for chunk in stream:
                 pending += chunk
-                if len(pending) > _LIMIT:
+                if len(pending) > LIMIT:
                     return
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
@@ -86,34 +86,3 @@ async def serve_control(rt: Runtime, path: str, task_status=trio.TASK_STATUS_IGN
     task_status.started()
     async with listener:
         await trio.serve_listeners(lambda stream: _serve_client(rt, stream), [listener])
-
-
-class ControlError(Exception):
-    """The control socket cannot be reached, or answered with an error."""
-
-
-def request(path: str, message: dict, timeout: float | None = None) -> dict:
-    """Send one request to the supervisor at ``path`` and return its answer (blocking client)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(path)
-            sock.sendall(json.dumps(message).encode() + b"\n")
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = sock.recv(_LIMIT)
-                if not chunk:
-                    break
-                answer += chunk
-        except FileNotFoundError:
-            raise ControlError(f"{path}: no control socket (is the supervisor running?)") from None
-        except ConnectionRefusedError:
-            raise ControlError(f"{path}: nothing is listening (the supervisor is not running)") from None
-        except OSError as error:
-            raise ControlError(f"{path}: {error.strerror or error}") from None
-    if not answer:
-        raise ControlError(f"{path}: the supervisor closed the connection without answering")
-    reply = json.loads(answer)
-    if not reply.get("ok"):
-        raise ControlError(reply.get("error", "request failed"))
-    return reply
