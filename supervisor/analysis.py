@@ -72,21 +72,6 @@ def missing_providers(graph: Graph, disabled: frozenset[str] = frozenset()) -> l
     return missing
 
 
-def dependency_graph(graph: Graph, disabled: frozenset[str] = frozenset()) -> nx.DiGraph:
-    """Enabled services, with an edge consumer -> provider labelled by the capabilities it needs."""
-    digraph = nx.DiGraph()
-    enabled = [s for s in graph.services.values() if s.name not in disabled]
-    digraph.add_nodes_from(s.name for s in enabled)
-    for service in enabled:
-        for capability in service.requires:
-            for provider in enabled_providers(graph, capability, disabled):
-                if digraph.has_edge(service.name, provider):
-                    digraph.edges[service.name, provider]["capabilities"].append(capability)
-                else:
-                    digraph.add_edge(service.name, provider, capabilities=[capability])
-    return digraph
-
-
 def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset[str]:
     """The enabled services whose requirements can all be met, transitively (a least fixed point).
 

@@ -1,10 +1,8 @@
 """As PID 1 (a container entrypoint): orphans reaped, managed exit statuses not stolen; signals
 forwarded."""
 
-import shutil
 import signal
 
-import pytest
 from conftest import wait_until
 
 PID1 = """
@@ -21,7 +19,6 @@ command = ["sh", "-c", "sleep 1; echo pid1=$(cat /proc/1/comm); echo zombies=$(g
 """
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
 def test_reaps_orphans_without_stealing_exit_status(supervisor):
     sup = supervisor(PID1, prefix=("unshare", "--pid", "--fork", "--mount-proc"))
     sup.wait_event("census", "done", timeout=15)
