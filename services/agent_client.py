@@ -1,0 +1,44 @@
+"""Talking to ssh-agent with Conch's ``SSHAgentClient``, with the failure modes it lacks.
+
+Conch's client never fails a pending request when the agent dies or stalls: the Deferred just
+never fires. Here every request carries a timeout, and a lost connection fails what is pending,
+so a caller always gets an answer or a ``Failure`` that names the socket.
+"""
+
+from twisted.conch.ssh.agent import SSHAgentClient
+from twisted.internet import defer, endpoints, error
+
+from services.errors import Failure
+
+
+class AgentClient(SSHAgentClient):
+    """An agent client that fails its pending requests when the connection is lost."""
+
+    def connectionLost(self, reason):
+        pending, self.deferreds = self.deferreds, []
+        for d in pending:
+            d.errback(error.ConnectionLost("the agent closed the connection"))
+
+
+async def connect(reactor, path: str, timeout: float) -> AgentClient:
+    """Connect to the agent socket at ``path``, or Failure saying why not."""
+    endpoint = endpoints.UNIXClientEndpoint(reactor, path, timeout=timeout)
+    try:
+        return await endpoints.connectProtocol(endpoint, AgentClient())
+    except error.ConnectError as problem:
+        reason = "no such socket" if "No such file" in str(problem) else "connection refused"
+        raise Failure(f"agent {path}: {reason}") from None
+
+
+async def call(reactor, client: AgentClient, path: str, what: str, d: defer.Deferred, timeout: float):
+    """Await an agent request; Failure naming the socket and ``what`` on timeout or error."""
+    d.addTimeout(timeout, reactor)
+    try:
+        return await d
+    except defer.TimeoutError:
+        client.transport.abortConnection()
+        raise Failure(f"agent {path}: no answer to {what} within {timeout:g}s") from None
+    except error.ConnectionLost:
+        raise Failure(f"agent {path}: connection lost during {what}") from None
+    except Exception as problem:  # the agent answered FAILURE or garbage
+        raise Failure(f"agent {path}: {what} failed: {problem}") from None

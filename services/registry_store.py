@@ -1,0 +1,274 @@
+"""Who may reach which device: the registry's data, its interface, and the SQLite store.
+
+Proxy workers only read (``Store``), through a Protocol so that a networked database can replace
+the embedded one. ``SQLiteStore`` opens a connection per call: the admin command changes the
+file under running workers, and a fresh connection always sees the last committed change, with
+no cache to invalidate. WAL mode lets workers read while the admin writes.
+"""
+
+import contextlib
+import re
+import sqlite3
+import typing
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from services import sshkeys
+from services.errors import Failure
+
+# One script per schema version; ``init`` runs those past the file's ``user_version``.
+MIGRATIONS = (
+    """
+    CREATE TABLE users (name TEXT PRIMARY KEY);
+    CREATE TABLE user_keys (
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        key_line TEXT NOT NULL,
+        PRIMARY KEY (user, position)
+    );
+    CREATE TABLE devices (
+        uuid TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        login TEXT NOT NULL,
+        host_key TEXT
+    );
+    CREATE TABLE grants (
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        device TEXT NOT NULL REFERENCES devices(uuid) ON DELETE CASCADE,
+        PRIMARY KEY (user, device)
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+DEVICE_COLUMNS = "uuid, address, port, login, host_key"  # the order of Device's fields
+
+# No '+' or '@': the proxy routes on ``USER+UUID@PROXY``.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class RegistryError(Failure):
+    """A registry lookup or change that cannot be done; the message names what and why."""
+
+
+@attrs.frozen
+class User:
+    name: str
+    public_keys: tuple[str, ...]  # OpenSSH public key lines ("ssh-ed25519 AAAA... comment")
+
+
+@attrs.frozen
+class Device:
+    uuid: str
+    address: str  # host or IP
+    port: int
+    login: str  # user name on the device's sshd
+    host_key: str | None  # pinned OpenSSH public host key line; None = trust on first use
+
+
+@attrs.frozen
+class Listing:
+    users: tuple[User, ...]
+    devices: tuple[Device, ...]
+    grants: tuple[tuple[str, str], ...]  # (user, device uuid)
+
+
+class Store(typing.Protocol):
+    """What a proxy worker needs: every call reflects the latest committed admin change."""
+
+    def user(self, name: str) -> User | None: ...
+    def device(self, uuid: str) -> Device | None: ...
+    def may_access(self, user: str, uuid: str) -> bool: ...
+    def pin_host_key(self, uuid: str, key_line: str) -> None: ...  # first use under TOFU
+
+
+def valid_name(what: str, name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise RegistryError(f"{what} {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    return name
+
+
+def same_key(line_a: str, line_b: str) -> bool:
+    """Two key lines name the same key when type and blob match (comments may differ)."""
+    return line_a.split()[:2] == line_b.split()[:2]
+
+
+class SQLiteStore:
+    """The registry in an embedded SQLite file; implements ``Store`` and the admin changes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+
+    @contextlib.contextmanager
+    def _connect(self, mode: str = "rw") -> Iterator[sqlite3.Connection]:
+        if mode != "rwc" and not Path(self.path).exists():
+            raise RegistryError(f"registry {self.path}: no such file (run init)")
+        uri = f"file:{urllib.parse.quote(self.path)}?mode={mode}"
+        try:
+            connection = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+        except sqlite3.Error as error:
+            raise RegistryError(f"registry {self.path}: {error}") from None
+        try:
+            connection.execute("PRAGMA foreign_keys = ON")
+            if mode != "rwc":
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                if version != SCHEMA_VERSION:
+                    raise RegistryError(
+                        f"registry {self.path}: schema version {version}, expected {SCHEMA_VERSION} (run init)"
+                    )
+            yield connection
+        except sqlite3.Error as error:
+            raise RegistryError(f"registry {self.path}: {error}") from None
+        finally:
+            connection.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: everything in it is committed, or nothing is."""
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    # -- Store: what the proxy workers read
+
+    def user(self, name: str) -> User | None:
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+                return None
+            rows = db.execute("SELECT key_line FROM user_keys WHERE user = ? ORDER BY position", (name,))
+            return User(name, tuple(line for (line,) in rows))
+
+    def device(self, uuid: str) -> Device | None:
+        with self._connect() as db:
+            row = db.execute(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE uuid = ?", (uuid,)).fetchone()
+        return Device(*row) if row else None
+
+    def may_access(self, user: str, uuid: str) -> bool:
+        with self._connect() as db:
+            query = "SELECT 1 FROM grants WHERE user = ? AND device = ?"
+            return db.execute(query, (user, uuid)).fetchone() is not None
+
+    def pin_host_key(self, uuid: str, key_line: str) -> None:
+        """Pin the key seen on first use; an existing, different pin is never replaced."""
+        sshkeys.parse_public_line(key_line, f"host key for device {uuid}")
+        line = " ".join(key_line.split())
+        with self._write() as db:
+            row = db.execute("SELECT host_key FROM devices WHERE uuid = ?", (uuid,)).fetchone()
+            if row is None:
+                raise RegistryError(f"no device {uuid}")
+            if row[0] is None:
+                db.execute("UPDATE devices SET host_key = ? WHERE uuid = ?", (line, uuid))
+            elif not same_key(row[0], line):
+                raise RegistryError(f"device {uuid} already has a different pinned host key")
+
+    # -- administration
+
+    def init(self) -> tuple[int, int]:
+        """Create or migrate the schema (idempotent); return (version before, version now)."""
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RegistryError(
+                f"registry {self.path}: cannot create its directory: {error.strerror}"
+            ) from None
+        with self._connect("rwc") as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = db.execute("PRAGMA user_version").fetchone()[0]
+                if before > SCHEMA_VERSION:
+                    raise RegistryError(
+                        f"registry {self.path}: schema version {before} is newer than this code ({SCHEMA_VERSION})"
+                    )
+                for script in MIGRATIONS[before:]:
+                    for statement in filter(str.strip, script.split(";")):
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return before, SCHEMA_VERSION
+
+    def check(self) -> None:
+        """Return if the file opens with the current schema and its tables answer."""
+        with self._connect("ro") as db:
+            for table in ("users", "user_keys", "devices", "grants"):
+                db.execute(f"SELECT count(*) FROM {table}").fetchone()
+
+    def add_user(self, name: str, public_keys: tuple[str, ...]) -> None:
+        valid_name("user", name)
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+                raise RegistryError(f"user {name} already exists")
+            db.execute("INSERT INTO users (name) VALUES (?)", (name,))
+            db.executemany(
+                "INSERT INTO user_keys (user, position, key_line) VALUES (?, ?, ?)",
+                [(name, i, " ".join(line.split())) for i, line in enumerate(public_keys)],
+            )
+
+    def remove_user(self, name: str) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
+                raise RegistryError(f"no user {name}")
+
+    def add_device(self, device: Device) -> None:
+        valid_name("device", device.uuid)
+        if not 1 <= device.port <= 65535:
+            raise RegistryError(f"device {device.uuid}: port {device.port} is not between 1 and 65535")
+        if not all(value and value.split() == [value] for value in (device.address, device.login)):
+            raise RegistryError(f"device {device.uuid}: address and login must be single words")
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM devices WHERE uuid = ?", (device.uuid,)).fetchone():
+                raise RegistryError(f"device {device.uuid} already exists")
+            db.execute(
+                f"INSERT INTO devices ({DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                attrs.astuple(device),
+            )
+
+    def remove_device(self, uuid: str) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM devices WHERE uuid = ?", (uuid,)).rowcount == 0:
+                raise RegistryError(f"no device {uuid}")
+
+    def grant(self, user: str, uuid: str) -> None:
+        with self._write() as db:
+            self._require(db, user, uuid)
+            if db.execute("SELECT 1 FROM grants WHERE user = ? AND device = ?", (user, uuid)).fetchone():
+                raise RegistryError(f"user {user} already has access to device {uuid}")
+            db.execute("INSERT INTO grants (user, device) VALUES (?, ?)", (user, uuid))
+
+    def revoke(self, user: str, uuid: str) -> None:
+        with self._write() as db:
+            self._require(db, user, uuid)
+            if db.execute("DELETE FROM grants WHERE user = ? AND device = ?", (user, uuid)).rowcount == 0:
+                raise RegistryError(f"user {user} has no access to device {uuid}")
+
+    def listing(self) -> Listing:
+        with self._connect() as db:
+            keys: dict[str, list[str]] = {}
+            for user, line in db.execute("SELECT user, key_line FROM user_keys ORDER BY user, position"):
+                keys.setdefault(user, []).append(line)
+            users = [
+                User(n, tuple(keys.get(n, ()))) for (n,) in db.execute("SELECT name FROM users ORDER BY name")
+            ]
+            devices = [
+                Device(*row) for row in db.execute(f"SELECT {DEVICE_COLUMNS} FROM devices ORDER BY uuid")
+            ]
+            grants = db.execute("SELECT user, device FROM grants ORDER BY user, device").fetchall()
+        return Listing(tuple(users), tuple(devices), tuple(map(tuple, grants)))
+
+    @staticmethod
+    def _require(db: sqlite3.Connection, user: str, uuid: str) -> None:
+        if db.execute("SELECT 1 FROM users WHERE name = ?", (user,)).fetchone() is None:
+            raise RegistryError(f"no user {user}")
+        if db.execute("SELECT 1 FROM devices WHERE uuid = ?", (uuid,)).fetchone() is None:
+            raise RegistryError(f"no device {uuid}")
