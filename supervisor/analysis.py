@@ -9,7 +9,6 @@ from collections import deque
 from collections.abc import Iterable
 
 import attrs
-import networkx as nx
 
 from supervisor.model import Graph
 from supervisor.wording import join_names
@@ -157,6 +156,8 @@ def cycles(graph: Graph, base: frozenset[str] | None = None) -> list[list[str]]:
     blocked = [name for name in graph.services if name not in base]
     if not blocked:
         return []
+    import networkx as nx  # only here: `supervisor run` on a graph that can start never loads it
+
     stuck = nx.DiGraph()
     stuck.add_nodes_from(blocked)
     for name in blocked:

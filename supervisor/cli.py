@@ -6,13 +6,28 @@ breaking diff), 2 usage errors (no such file, bad flag, unknown profile), 78 (EX
 """
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.commands import control, diff, explain, graph, lint, run, schema, status
 
-COMMANDS = (lint, schema, graph, explain, diff, run, status, control)
+# Subcommand -> the module under supervisor.commands that implements it. Only the module of the
+# command being run is imported: `supervisor run` (PID 1 in a container) and `supervisor status`
+# start without loading the views, the linter's graph library or trio when they do not need them.
+COMMANDS = {
+    "lint": "lint",
+    "graph": "graph",
+    "explain": "explain",
+    "diff": "diff",
+    "schema": "schema",
+    "run": "run",
+    "status": "status",
+    "start": "control",
+    "stop": "control",
+    "restart": "control",
+    "shutdown": "control",
+}
 
 EXIT_USAGE = 2
 
@@ -24,7 +39,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser for ``argv``: just its subcommand's module when it names one, else all of them
+    (for ``--help`` and usage errors)."""
     parser = _Parser(
         prog="supervisor",
         description="A process supervisor whose services declare what they provide and require.",
@@ -32,13 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"graph-supervisor {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subcommands.required = True
-    for command in COMMANDS:
-        command.add_parser(subcommands)
+    named = next((arg for arg in argv if not arg.startswith("-")), None)
+    modules = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(f"supervisor.commands.{module}").add_parser(subcommands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.handler(args)
     except KeyboardInterrupt:

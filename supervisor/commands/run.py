@@ -1,7 +1,6 @@
 """``supervisor run``: lint the selected variant, then run it; a graph with errors never starts."""
 
 import os
-import sys
 from pathlib import Path
 
 import attrs
@@ -12,7 +11,8 @@ from supervisor.lint import lint
 from supervisor.model import Graph, Profile
 from supervisor.output import error_console
 from supervisor.report import render
-from supervisor.runtime.log import FORMATS
+from supervisor.runtime.log import FORMATS, Log
+from supervisor.runtime.main import run_graph
 
 EX_CONFIG = 78
 _COMMAND_LINE = "--disable"
@@ -74,28 +74,7 @@ def run(args) -> int:
         os.chmod(runtime_dir, 0o700)
     except OSError as error:
         return report_usage_error(UsageError(f"runtime dir {runtime_dir}: {error.strerror}"))
-    _exec_runtime(loaded.source.text.encode(), graph.file, runtime_dir.resolve(), args.log_format, disabled)
-
-
-def _exec_runtime(linted: bytes, path: str, runtime_dir: Path, log_format: str, disabled: frozenset[str]):
-    """Become the runtime (same pid), handing it the linted bytes: see supervisor/runtime/__main__.py."""
-    fd = os.memfd_create("linted-graph")
-    os.write(fd, linted)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.set_inheritable(fd, True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    argv = [
-        sys.executable,
-        "-m",
-        "supervisor.runtime",
-        str(fd),
-        path,
-        str(runtime_dir),
-        log_format,
-        *sorted(disabled),
-    ]
-    os.execv(sys.executable, argv)
+    return run_graph(graph, disabled, runtime_dir.resolve(), Log(args.log_format))
 
 
 def _as_profile(graph: Graph, profile: str | None, disable: list[str]) -> tuple[Graph, str]:
