@@ -158,7 +158,10 @@ class SQLiteStore:
 
     def pin_host_key(self, uuid: str, key_line: str) -> None:
         """Pin the key seen on first use; an existing, different pin is never replaced."""
-        sshkeys.parse_public_line(key_line, f"host key for device {uuid}")
+        try:
+            sshkeys.parse_public_line(key_line, f"host key for device {uuid}")
+        except Failure as failure:  # one exception type for the proxy to catch
+            raise RegistryError(failure.message) from None
         line = " ".join(key_line.split())
         with self._write() as db:
             row = db.execute("SELECT host_key FROM devices WHERE uuid = ?", (uuid,)).fetchone()

@@ -1,0 +1,144 @@
+"""Real OpenSSH peers for the SSH stack's tests: keys from ssh-keygen, ssh-agent, and sshd devices.
+
+Shared with the proxy's tests, so the names (``keygen``, ``agent``, ``sshd_device``) are fixed.
+Every wait is bounded, and every process started here is stopped at teardown.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tests.runtime.conftest import ROOT, supervisor, wait_until  # noqa: F401 (fixture reused)
+
+SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
+
+
+def keygen(tmp_path: Path, kind: str, name: str | None = None, fmt: str | None = None) -> tuple[Path, str]:
+    """A new unencrypted key pair by ssh-keygen: (private key path, public key line).
+
+    ``kind`` is ed25519, ecdsa or rsa; ``fmt`` "PEM" writes the private key in PEM (ecdsa, rsa).
+    """
+    path = tmp_path / (name or f"id_{kind}")
+    args = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", path.name, "-f", str(path)]
+    if fmt:
+        args += ["-m", fmt]
+    subprocess.run(args, check=True, capture_output=True, timeout=30)
+    return path, Path(f"{path}.pub").read_text().strip()
+
+
+def run_service(name: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    """``python -m services.NAME ARGS`` as the supervisor would run it; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", f"services.{name}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.fixture
+def agent(tmp_path):
+    """A real ``ssh-agent -D -a SOCK``; yields the socket path."""
+    sock = tmp_path / "agent.sock"
+    process = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(sock.exists, timeout=10, what="ssh-agent socket")
+        yield str(sock)
+    finally:
+        stop_process(process)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts_ssh(port: int) -> bool:
+    """Whether sshd on ``port`` accepts a connection and sends its banner."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            return s.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+@attrs.define
+class SSHDevice:
+    """A running sshd standing in for a device; ``login`` is the user the tests run as."""
+
+    port: int
+    host_key: str  # public host key line
+    host_key_path: Path  # its private key, for tests that need another sshd with the same key
+    log: Path  # sshd's own log (LogLevel VERBOSE): which key logged in, why one was refused
+    process: subprocess.Popen
+    address: str = "127.0.0.1"
+    login: str = attrs.field(factory=lambda: os.environ.get("USER") or "root")
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+@pytest.fixture
+def sshd_device(tmp_path):
+    """Factory: ``sshd_device(authorized_key_lines)`` starts an sshd on 127.0.0.1 at a free port."""
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+    started: list[SSHDevice] = []
+
+    def start(authorized_key_lines, host_key_kind: str = "ed25519") -> SSHDevice:
+        home = tmp_path / f"sshd{len(started)}"
+        home.mkdir()
+        host_key_path, host_key = keygen(home, host_key_kind, "host_key")
+        (home / "authorized_keys").write_text("".join(f"{line}\n" for line in authorized_key_lines))
+        for _ in range(5):  # a free port may be taken again before sshd binds it
+            port = free_port()
+            config = home / "sshd_config"
+            config.write_text(
+                f"ListenAddress 127.0.0.1:{port}\n"
+                f"HostKey {host_key_path}\n"
+                f"AuthorizedKeysFile {home / 'authorized_keys'}\n"
+                "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
+                "KbdInteractiveAuthentication no\nPermitRootLogin yes\nAllowTcpForwarding yes\n"
+                "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+            )
+            log = home / "sshd.log"  # a file, not a pipe: a pipe nobody reads would stall sshd
+            with log.open("w") as log_file:
+                process = subprocess.Popen(
+                    [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log_file
+                )
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and process.poll() is None and not accepts_ssh(port):
+                time.sleep(0.05)
+            if process.poll() is None and accepts_ssh(port):
+                device = SSHDevice(port, host_key, host_key_path, log, process)
+                started.append(device)
+                return device
+            stop_process(process)
+            error = log.read_text(errors="replace")
+            if "Address already in use" not in error:
+                raise AssertionError(f"sshd did not start on port {port}:\n{error}")
+        raise AssertionError("sshd found no free port in 5 tries")
+
+    yield start
+    for device in started:
+        device.stop()

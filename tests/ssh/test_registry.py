@@ -1,0 +1,220 @@
+"""The registry: admin command round trip, grants, TOFU pins, live changes, and bad input."""
+
+import json
+import sqlite3
+
+import pytest
+
+from services.registry import Device, SQLiteStore, Store, User
+from services.registry_store import RegistryError
+from tests.ssh.conftest import keygen, run_service
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """Run ``python -m services.registry --db PATH ARGS``; the db lives in a dir init must create."""
+    db = tmp_path / "state" / "registry.sqlite3"
+
+    def run(*args: str):
+        return run_service("registry", "--db", str(db), *args)
+
+    run.db = str(db)
+    return run
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """Two public key files for alice (ed25519, rsa), one for the device host key."""
+    made = {}
+    for name, kind in (("alice1", "ed25519"), ("alice2", "rsa"), ("host", "ecdsa")):
+        private, line = keygen(tmp_path, kind, name)
+        made[name] = (f"{private}.pub", line)
+    return made
+
+
+def ok(result) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def fails(result, message: str) -> None:
+    assert result.returncode != 0
+    assert result.stderr == f"registry: {message}\n"
+
+
+def test_round_trip(registry, keys):
+    fails(registry("check"), f"registry {registry.db}: no such file (run init)")
+    assert "schema version 1 (from 0)" in ok(registry("init"))
+    assert ok(registry("init")).strip().endswith("schema version 1")  # idempotent
+    ok(registry("check"))
+    assert ": ED25519 SHA256:" in ok(
+        registry("add-user", "alice", "--key", keys["alice1"][0], "--key", keys["alice2"][0])
+    )
+    ok(
+        registry(
+            "add-device",
+            "dev-1",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            "2200",
+            "--login",
+            "root",
+            "--host-key",
+            keys["host"][0],
+        )
+    )
+    ok(registry("add-device", "dev-2", "--address", "localhost", "--port", "22", "--login", "pi", "--tofu"))
+    ok(registry("grant", "alice", "dev-1"))
+    listing = json.loads(ok(registry("list", "--json")))
+    assert listing == {
+        "users": [{"name": "alice", "public_keys": [keys["alice1"][1], keys["alice2"][1]]}],
+        "devices": [
+            {
+                "uuid": "dev-1",
+                "address": "127.0.0.1",
+                "port": 2200,
+                "login": "root",
+                "host_key": keys["host"][1],
+            },
+            {"uuid": "dev-2", "address": "localhost", "port": 22, "login": "pi", "host_key": None},
+        ],
+        "grants": [{"user": "alice", "device": "dev-1"}],
+    }
+    text = ok(registry("list"))
+    assert "dev-2: pi@localhost:22, host key trust on first use" in text and "alice -> dev-1" in text
+
+    store: Store = SQLiteStore(registry.db)
+    assert store.user("alice") == User("alice", (keys["alice1"][1], keys["alice2"][1]))
+    assert store.device("dev-1") == Device("dev-1", "127.0.0.1", 2200, "root", keys["host"][1])
+    assert store.may_access("alice", "dev-1") and not store.may_access("alice", "dev-2")
+    assert (
+        store.user("bob") is None and store.device("dev-9") is None and not store.may_access("bob", "dev-1")
+    )
+
+    ok(registry("revoke", "alice", "dev-1"))
+    assert not store.may_access("alice", "dev-1")
+    ok(registry("grant", "alice", "dev-2"))
+    ok(registry("remove-device", "dev-2"))  # takes its grants with it
+    ok(registry("remove-user", "alice"))
+    assert json.loads(ok(registry("list", "--json")))["grants"] == []
+    assert store.user("alice") is None
+
+
+def test_open_store_sees_admin_changes(registry, keys):
+    ok(registry("init"))
+    store = SQLiteStore(registry.db)  # as a running proxy worker holds it
+    assert store.user("alice") is None
+    ok(registry("add-user", "alice", "--key", keys["alice1"][0]))
+    ok(
+        registry(
+            "add-device", "dev-1", "--address", "10.0.0.1", "--port", "22222", "--login", "root", "--tofu"
+        )
+    )
+    assert store.user("alice").public_keys == (keys["alice1"][1],)
+    assert not store.may_access("alice", "dev-1")
+    ok(registry("grant", "alice", "dev-1"))
+    assert store.may_access("alice", "dev-1")
+    ok(registry("revoke", "alice", "dev-1"))
+    assert not store.may_access("alice", "dev-1")
+
+
+def test_tofu_pins_once(registry, keys, tmp_path):
+    ok(registry("init"))
+    ok(registry("add-device", "dev-1", "--address", "10.0.0.1", "--port", "22", "--login", "root", "--tofu"))
+    store = SQLiteStore(registry.db)
+    first = keys["host"][1]
+    store.pin_host_key("dev-1", first)
+    assert store.device("dev-1").host_key == first
+    store.pin_host_key("dev-1", " ".join(first.split()[:2]) + " another-comment")  # same key: no-op
+    _, other = keygen(tmp_path, "ed25519", "other_host")
+    with pytest.raises(RegistryError, match="dev-1 already has a different pinned host key"):
+        store.pin_host_key("dev-1", other)
+    assert store.device("dev-1").host_key == first
+    with pytest.raises(RegistryError, match="no device dev-9"):
+        store.pin_host_key("dev-9", first)
+    with pytest.raises(RegistryError, match="not an OpenSSH public key line"):
+        store.pin_host_key("dev-1", "ssh-ed25519 not-base64!")
+
+
+def test_bad_input_is_one_line_and_changes_nothing(registry, keys, tmp_path):
+    ok(registry("init"))
+    alice = keys["alice1"][0]
+    ok(registry("add-user", "alice", "--key", alice))
+    ok(registry("add-device", "dev-1", "--address", "10.0.0.1", "--port", "22", "--login", "root", "--tofu"))
+    before = ok(registry("list", "--json"))
+
+    fails(registry("add-user", "alice", "--key", alice), "user alice already exists")
+    fails(
+        registry("add-device", "dev-1", "--address", "h", "--port", "22", "--login", "root", "--tofu"),
+        "device dev-1 already exists",
+    )
+    fails(
+        registry("add-user", "a+b", "--key", alice),
+        "user 'a+b': use letters, digits, '.', '_' or '-' (at most 64)",
+    )
+    fails(
+        registry("add-device", "dev-2", "--address", "h", "--port", "70000", "--login", "root", "--tofu"),
+        "device dev-2: port 70000 is not between 1 and 65535",
+    )
+    fails(registry("grant", "bob", "dev-1"), "no user bob")
+    fails(registry("grant", "alice", "dev-9"), "no device dev-9")
+    fails(registry("revoke", "alice", "dev-1"), "user alice has no access to device dev-1")
+    fails(registry("remove-user", "bob"), "no user bob")
+    fails(registry("remove-device", "dev-9"), "no device dev-9")
+
+    private = tmp_path / "alice1"  # a private key given where a public one belongs
+    bad = tmp_path / "bad.pub"
+    bad.write_text(f"{keys['alice2'][1]}\nssh-ed25519 garbage\n")
+    fails(
+        registry("add-user", "bob", "--key", alice, "--key", str(private)),
+        f"{private}:1: not an OpenSSH public key line",
+    )
+    fails(registry("add-user", "bob", "--key", str(bad)), f"{bad}:2: not an OpenSSH public key line")
+    fails(
+        registry("add-user", "bob", "--key", str(tmp_path / "absent.pub")),
+        f"{tmp_path / 'absent.pub'}: cannot read: No such file or directory",
+    )
+    fails(
+        registry(
+            "add-device",
+            "dev-2",
+            "--address",
+            "h",
+            "--port",
+            "22",
+            "--login",
+            "root",
+            "--host-key",
+            str(private),
+        ),
+        f"{private}:1: not an OpenSSH public key line",
+    )
+    assert "PRIVATE KEY" not in registry("add-user", "bob", "--key", str(private)).stderr
+    assert ok(registry("list", "--json")) == before
+
+
+def test_transaction_rolls_back_half_written_user(registry):
+    """A failure inside a write transaction leaves no trace (the user row is not kept alone)."""
+    ok(registry("init"))
+    store = SQLiteStore(registry.db)
+    with pytest.raises(RegistryError, match="FOREIGN KEY constraint failed"):
+        with store._write() as db:
+            db.execute("INSERT INTO users (name) VALUES ('carol')")
+            db.execute("INSERT INTO user_keys (user, position, key_line) VALUES ('nobody', 0, 'x')")
+    assert store.user("carol") is None
+
+
+def test_check_refuses_wrong_schema(registry):
+    ok(registry("init"))
+    with sqlite3.connect(registry.db) as db:
+        db.execute("PRAGMA user_version = 0")
+    fails(registry("check"), f"registry {registry.db}: schema version 0, expected 1 (run init)")
+    # tables without a version: init refuses, in one line, rather than guess
+    fails(registry("init"), f"registry {registry.db}: table users already exists")
+
+
+def test_wal_mode(registry):
+    ok(registry("init"))
+    with sqlite3.connect(registry.db) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
