@@ -192,7 +192,10 @@ def test_supervisor_reloads_keys_removed_from_the_agent(supervisor, keys_dir, mo
 
     assert ssh_add(agent, "-D").returncode == 0
     lost = sup.wait_event("key-loader", "lost", timeout=10)
-    assert "capability ssh-identity-keys lost" in lost["message"]
+    assert (
+        "capability ssh-identity-keys lost" in lost["message"]
+        and "no longer holds 5 of 5 keys" in lost["message"]
+    )
     sup.wait_event("proxy", "degraded")
     sup.wait_event("key-loader", "done", count=2, timeout=15)
     sup.wait_event("proxy", "recovered", timeout=10)
