@@ -1,0 +1,69 @@
+"""A stand-in device for demos and tests: the real OpenSSH ``sshd`` on 127.0.0.1.
+
+``python -m services.device_sshd --dir DIR --port PORT --authorized-keys FILE`` keeps everything
+in DIR (its host key, generated on first start, and its config), then execs
+``sshd -D -e`` so the process the caller started *is* the device. Its log (LogLevel VERBOSE)
+goes to stderr: which key logged in, why one was refused.
+
+A balenaOS device runs sshd on port 22222 and trusts the proxy's key; this one trusts the keys
+in FILE (the proxy's public identity) and lets them log in as the user running it.
+"""
+
+import argparse
+import os
+import subprocess
+from pathlib import Path
+
+from services.errors import Failure, run
+
+SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by its absolute path
+HOST_KEY = "host_key"
+
+
+def host_key(directory: Path, kind: str = "ed25519") -> tuple[Path, str]:
+    """The device's host key in ``directory`` (made by ssh-keygen if absent): (private path, public line)."""
+    path = directory / HOST_KEY
+    if not path.exists():
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "device", "-f", str(path)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    return path, Path(f"{path}.pub").read_text().strip()
+
+
+def config(directory: Path, port: int, authorized_keys: Path) -> Path:
+    """Write the device's sshd_config: loopback only, public keys only, sftp and forwarding on."""
+    path = directory / "sshd_config"
+    path.write_text(
+        f"ListenAddress 127.0.0.1:{port}\n"
+        f"HostKey {directory / HOST_KEY}\n"
+        f"AuthorizedKeysFile {authorized_keys.resolve()}\n"
+        "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
+        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+    )
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.device_sshd", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--dir", required=True, type=Path, help="where the host key and config live")
+    parser.add_argument("--port", required=True, type=int, help="port on 127.0.0.1")
+    parser.add_argument("--authorized-keys", required=True, type=Path, help="public keys allowed to log in")
+    parser.add_argument("--host-key-type", default="ed25519", choices=("ed25519", "ecdsa", "rsa"))
+    args = parser.parse_args()
+    if not args.authorized_keys.is_file():
+        raise Failure(f"{args.authorized_keys}: no such file (the public keys allowed to log in)")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation directory
+    host_key(args.dir, args.host_key_type)
+    path = config(args.dir, args.port, args.authorized_keys)
+    os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(path)])
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main, "device_sshd"))
