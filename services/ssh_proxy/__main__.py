@@ -1,0 +1,69 @@
+"""``python -m services.ssh_proxy --agent SOCK --registry DB --host-keys DIR [--listen HOST:PORT]``.
+
+Serves until SIGTERM. Audit lines go to stdout, warnings and errors to stderr, one line each.
+"""
+
+import argparse
+import os
+import sys
+
+from twisted.internet import reactor
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    formatEvent,
+    globalLogBeginner,
+)
+
+from services.errors import Failure, run
+from services.ssh_proxy import hostkeys, server
+from services.ssh_proxy.registry_access import Registry
+from services.ssh_proxy.settings import Settings
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _stderr(event) -> None:
+    text = formatEvent(event)
+    if event.get("log_failure") is not None:
+        text += f": {event['log_failure'].getErrorMessage()}"
+    sys.stderr.write(f"ssh_proxy[{os.getpid()}]: {text}\n")
+    sys.stderr.flush()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.ssh_proxy", description=__doc__)
+    parser.add_argument(
+        "--agent", required=True, help="the ssh-agent socket holding the proxy's identity keys"
+    )
+    parser.add_argument("--registry", required=True, help="the registry database (users, devices, grants)")
+    parser.add_argument(
+        "--host-keys", required=True, help="directory of the proxy's host keys (made if absent)"
+    )
+    parser.add_argument("--listen", type=_address, help="HOST:PORT to bind when no socket is handed down")
+    args = parser.parse_args()
+
+    # Conch logs every disconnect and auth failure at info level: only warnings and worse matter.
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)
+    globalLogBeginner.beginLoggingTo([FilteringLogObserver(_stderr, [predicate])], redirectStandardIO=False)
+
+    proxy = server.ProxyFactory(
+        Settings(Registry.sqlite(args.registry), args.agent), hostkeys.load_or_create(args.host_keys)
+    )
+    try:
+        server.listen(reactor, proxy, args.listen)
+    except Exception as problem:
+        raise Failure(f"cannot listen: {problem}") from None
+    server.notify_ready()
+    reactor.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main, "ssh_proxy"))

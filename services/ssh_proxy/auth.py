@@ -1,0 +1,76 @@
+"""Who the user is: public keys from the registry, and which device the login name routes to.
+
+``SSHPublicKeyChecker`` looks keys up synchronously; this checker asks the registry in a thread
+and verifies the signature itself. Only public keys are offered: the portal has no password or
+keyboard-interactive checker, so Conch never advertises those methods.
+"""
+
+import attrs
+from twisted.conch import error
+from twisted.conch.interfaces import IConchUser
+from twisted.conch.ssh import keys
+from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.credentials import ISSHPrivateKey
+from twisted.cred.error import UnauthorizedLogin
+from twisted.cred.portal import IRealm, Portal
+from zope.interface import implementer
+
+from services.ssh_proxy.registry_access import Registry
+
+
+@attrs.frozen
+class Route:
+    """The authenticated user and, for ``USER+UUID`` logins, the device chosen by the name."""
+
+    user: str
+    device: str | None
+
+    @classmethod
+    def parse(cls, login: str) -> "Route":
+        user, plus, device = login.partition("+")
+        return cls(user, device if plus else None)
+
+
+def _authorised_blobs(lines: tuple[str, ...]) -> set[bytes]:
+    """The key blobs of the registry's lines; a malformed line authorises nothing."""
+    blobs = set()
+    for line in lines:
+        try:
+            blobs.add(keys.Key.fromString(line.encode(), type="public_openssh").blob())
+        except Exception:  # a bad line in the registry is the registry's problem, not a login
+            continue
+    return blobs
+
+
+@implementer(ICredentialsChecker)
+@attrs.frozen
+class RegistryKeyChecker:
+    registry: Registry
+    credentialInterfaces = (ISSHPrivateKey,)
+
+    def requestAvatarId(self, credentials):
+        route = Route.parse(credentials.username.decode("utf-8", "replace"))
+        d = self.registry.call(lambda store: store.user(route.user))
+        d.addCallback(self._check, credentials)
+        return d
+
+    def _check(self, user, credentials):
+        if user is None or credentials.blob not in _authorised_blobs(user.public_keys):
+            raise UnauthorizedLogin("key not authorised")
+        if credentials.signature is None:
+            raise error.ValidPublicKey()  # the client asks whether it may sign with this key
+        if not keys.Key.fromString(credentials.blob).verify(credentials.signature, credentials.sigData):
+            raise UnauthorizedLogin("bad signature")
+        return credentials.username
+
+
+@implementer(IRealm)
+class RouteRealm:
+    """The avatar is just the route: the proxy runs nothing for the user itself."""
+
+    def requestAvatar(self, avatarId, mind, *interfaces):
+        return IConchUser, Route.parse(avatarId.decode("utf-8", "replace")), lambda: None
+
+
+def portal(registry: Registry) -> Portal:
+    return Portal(RouteRealm(), [RegistryKeyChecker(registry)])

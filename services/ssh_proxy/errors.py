@@ -1,0 +1,75 @@
+"""Every failure a user can meet, each with the one line the user reads and a short audit code.
+
+The proxy answers every failure with exactly one of these lines on the user's stderr and exit
+status 255, never a generic "host error": the incident was made worse by not saying what failed.
+"""
+
+import attrs
+
+NO_IDENTITIES = "the proxy has no identity keys loaded (capability ssh-identity-keys unavailable)"
+
+
+@attrs.frozen
+class ProxyError(Exception):
+    """A failure to reach a device, explained for the user (``message``) and the audit (``code``)."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def unknown_device(uuid: str) -> ProxyError:
+    return ProxyError("unknown-device", f"unknown device {uuid}")
+
+
+def not_authorised(user: str, uuid: str) -> ProxyError:
+    return ProxyError("not-authorised", f"user {user} is not authorised for device {uuid}")
+
+
+def unreachable(uuid: str, address: str, port: int, why: str) -> ProxyError:
+    return ProxyError(
+        "device-unreachable", f"device {uuid} is offline or unreachable ({address}:{port}: {why})"
+    )
+
+
+def host_key_mismatch(uuid: str, pinned: str, presented: str) -> ProxyError:
+    return ProxyError(
+        "host-key-mismatch",
+        f"device {uuid} host key mismatch: the registry pins {pinned}, the device presented {presented}",
+    )
+
+
+def keys_refused(uuid: str, login: str, tried: str) -> ProxyError:
+    return ProxyError("keys-refused", f"device {uuid} refused the proxy's keys for {login} (tried {tried})")
+
+
+def no_identities() -> ProxyError:
+    return ProxyError("no-identity-keys", NO_IDENTITIES)
+
+
+def agent_unavailable(why: str) -> ProxyError:
+    return ProxyError(
+        "no-identity-keys",
+        f"the proxy cannot reach its ssh-agent: {why} (capability ssh-identity-keys unavailable)",
+    )
+
+
+def usage() -> ProxyError:
+    return ProxyError(
+        "usage",
+        "no device chosen: use `ssh USER@PROXY host DEVICE_UUID [COMMAND]` or `ssh USER+DEVICE_UUID@PROXY`",
+    )
+
+
+def device_closed(uuid: str, why: str) -> ProxyError:
+    return ProxyError("device-closed", f"device {uuid} closed the connection ({why})")
+
+
+def session_refused(why: str) -> ProxyError:
+    return ProxyError("session-refused", f"the device refused a session channel ({why})")
+
+
+def internal() -> ProxyError:
+    return ProxyError("internal-error", "the proxy failed unexpectedly (see its log)")

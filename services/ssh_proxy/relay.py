@@ -1,0 +1,233 @@
+"""The connection layer passed through between the user and the device once both are authenticated.
+
+Every message from 80 up is forwarded with its channel ids rewritten (each side numbers its own
+channels), so shell, exec, exit status, sftp, scp, port forwarding and keep-alives work without
+the proxy knowing them. Window sizes and adjustments pass unchanged: each peer's flow control is
+the other peer's own, and the proxy never holds more of a channel's data than the receiving
+peer's window allows, however fast the sender.
+
+Some messages must not cross: host-key announcements (the user would learn the device's keys as
+if they were the proxy's) and agent forwarding (the proxy never exposes an agent). Refused
+requests are answered by the proxy, in order with the replies that come from the far side.
+"""
+
+from collections import deque
+from collections.abc import Callable
+
+import attrs
+from twisted.conch.ssh.common import NS, getNS
+from twisted.logger import Logger
+
+from services.ssh_proxy import wire
+
+Send = Callable[[int, bytes], None]
+
+_REFUSED_GLOBAL = {b"hostkeys-00@openssh.com", b"hostkeys-prove-00@openssh.com"}
+_REFUSED_CHANNEL_REQUESTS = {b"auth-agent-req@openssh.com", b"auth-agent-req"}
+_REFUSED_CHANNEL_TYPES = {b"auth-agent@openssh.com", b"auth-agent"}
+
+_log = Logger()
+
+
+class ReplyQueue:
+    """Replies sent in the order their requests arrived, as SSH requires, whoever answers them."""
+
+    def __init__(self, send: Send, header: Callable[[], bytes] = bytes) -> None:
+        self._send = send
+        self._header = header
+        self._slots: deque[list] = deque()
+
+    def expect(self) -> list:
+        slot = [None]
+        self._slots.append(slot)
+        return slot
+
+    def fill(self, slot: list, success: bool, payload: bytes = b"") -> None:
+        slot[0] = (success, payload)
+        while self._slots and self._slots[0][0] is not None:
+            self._send_reply(*self._slots.popleft()[0])
+
+    def answer_now(self, success: bool) -> None:
+        self.fill(self.expect(), success)
+
+    def _send_reply(self, success: bool, payload: bytes) -> None:
+        raise NotImplementedError
+
+
+class GlobalReplies(ReplyQueue):
+    def _send_reply(self, success: bool, payload: bytes) -> None:
+        self._send(wire.REQUEST_SUCCESS if success else wire.REQUEST_FAILURE, payload)
+
+
+class ChannelReplies(ReplyQueue):
+    def _send_reply(self, success: bool, payload: bytes) -> None:
+        self._send(wire.CHANNEL_SUCCESS if success else wire.CHANNEL_FAILURE, self._header())
+
+
+@attrs.define(eq=False)
+class Link:
+    """One side's view of a relayed channel: our id there, the peer's id, and the other side."""
+
+    end: "End"
+    local: int
+    peer: int | None = None
+    partner: "Link | None" = None
+    replies: ChannelReplies | None = None
+    awaiting: deque = attrs.field(factory=deque)  # slots for requests we sent on this link
+    got_close: bool = False
+    sent_close: bool = False
+    # Set by the bridge on a channel it opened itself: called with the device's confirmation
+    # (window, max packet) or failure (message) instead of passing them to the user.
+    on_open: Callable[[int, int], None] | None = None
+    on_open_failed: Callable[[str], None] | None = None
+
+    def header(self) -> bytes:
+        return wire.u32.pack(self.peer)
+
+
+@attrs.define(eq=False)
+class End:
+    """One side of the relay: how to send to it, and the channels it numbers."""
+
+    send: Send
+    channels: dict[int, Link] = attrs.field(factory=dict)
+    next_id: int = 0
+    replies: GlobalReplies = attrs.field(init=False)
+    awaiting: deque = attrs.field(factory=deque)  # slots for global requests we sent here
+
+    def __attrs_post_init__(self) -> None:
+        self.replies = GlobalReplies(self.send)
+
+    def new_link(self, peer: int | None = None) -> Link:
+        link = Link(self, self.next_id, peer)
+        link.replies = ChannelReplies(self.send, link.header)
+        self.channels[link.local] = link
+        self.next_id += 1
+        return link
+
+    def close_done(self, link: Link) -> None:
+        if link.got_close and link.sent_close:
+            self.channels.pop(link.local, None)
+
+
+@attrs.define(eq=False)
+class Relay:
+    """The pass-through between the user's connection (``user``) and the device's (``device``)."""
+
+    user: End
+    device: End | None = None
+    bytes_to_device: int = 0
+    bytes_to_user: int = 0
+
+    @classmethod
+    def towards(cls, send_to_user: Send) -> "Relay":
+        return cls(End(send_to_user))
+
+    def attach(self, send_to_device: Send) -> None:
+        self.device = End(send_to_device)
+
+    def from_user(self, number: int, payload: bytes) -> None:
+        self._handle(self.user, self.device, number, payload)
+
+    def from_device(self, number: int, payload: bytes) -> None:
+        self._handle(self.device, self.user, number, payload)
+
+    def open_on_device(
+        self, user_link: Link, kind: bytes, window: int, max_packet: int, extra: bytes = b""
+    ) -> Link:
+        """Open a device channel for a user channel the proxy already confirmed itself."""
+        link = self.device.new_link()
+        link.partner, user_link.partner = user_link, link
+        self.device.send(
+            wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(link.local, window, max_packet) + extra
+        )
+        return link
+
+    def _handle(self, here: End, there: End, number: int, payload: bytes) -> None:
+        if number == wire.GLOBAL_REQUEST:
+            self._global_request(here, there, payload)
+        elif number in (wire.REQUEST_SUCCESS, wire.REQUEST_FAILURE):
+            if here.awaiting:
+                there.replies.fill(here.awaiting.popleft(), number == wire.REQUEST_SUCCESS, payload)
+        elif number == wire.CHANNEL_OPEN:
+            self._open(here, there, payload)
+        elif number in wire.CHANNEL_MESSAGES:
+            link = here.channels.get(wire.u32.unpack_from(payload)[0])
+            if link is None or link.partner is None:
+                _log.warn("message {number} for an unknown channel, ignored", number=number)
+                return
+            self._channel_message(link, link.partner, number, payload[4:])
+
+    def _global_request(self, here: End, there: End, payload: bytes) -> None:
+        name, rest = getNS(payload)
+        want_reply = rest[:1] == b"\x01"
+        if name in _REFUSED_GLOBAL:
+            if want_reply:
+                here.replies.answer_now(False)
+            return
+        there.send(wire.GLOBAL_REQUEST, payload)
+        if want_reply:
+            there.awaiting.append(here.replies.expect())
+
+    def _open(self, here: End, there: End, payload: bytes) -> None:
+        kind, rest = getNS(payload)
+        peer, window, max_packet = wire.u32x3.unpack_from(rest)
+        if kind in _REFUSED_CHANNEL_TYPES:
+            message = "the proxy does not forward agents"
+            here.send(
+                wire.CHANNEL_OPEN_FAILURE,
+                wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, message),
+            )
+            return
+        link, partner = here.new_link(peer), there.new_link()
+        link.partner, partner.partner = partner, link
+        there.send(
+            wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(partner.local, window, max_packet) + rest[12:]
+        )
+
+    def _channel_message(self, link: Link, partner: Link, number: int, body: bytes) -> None:
+        if number == wire.CHANNEL_OPEN_CONFIRMATION:
+            link.peer, window, max_packet = wire.u32x3.unpack_from(body)
+            if link.on_open is not None:
+                link.on_open(window, max_packet)
+            else:
+                partner.end.send(number, wire.u32x2.pack(partner.peer, partner.local) + body[4:])
+        elif number == wire.CHANNEL_OPEN_FAILURE:
+            link.end.channels.pop(link.local, None)
+            partner.end.channels.pop(partner.local, None)
+            if link.on_open_failed is not None:
+                link.on_open_failed(getNS(body[4:])[0].decode("utf-8", "replace"))
+            else:
+                partner.end.send(number, partner.header() + body)
+        elif number == wire.CHANNEL_REQUEST:
+            self._channel_request(link, partner, body)
+        elif number in (wire.CHANNEL_SUCCESS, wire.CHANNEL_FAILURE):
+            if link.awaiting:
+                partner.replies.fill(link.awaiting.popleft(), number == wire.CHANNEL_SUCCESS)
+        else:
+            if number == wire.CHANNEL_DATA:
+                self._count(link, len(body) - 4)
+            elif number == wire.CHANNEL_EXTENDED_DATA:
+                self._count(link, len(body) - 8)
+            partner.end.send(number, partner.header() + body)
+            if number == wire.CHANNEL_CLOSE:
+                link.got_close = partner.sent_close = True
+                link.end.close_done(link)
+                partner.end.close_done(partner)
+
+    def _channel_request(self, link: Link, partner: Link, body: bytes) -> None:
+        name, rest = getNS(body)
+        want_reply = rest[:1] == b"\x01"
+        if link.end is self.user and name in _REFUSED_CHANNEL_REQUESTS:
+            if want_reply:
+                link.replies.answer_now(False)
+            return
+        partner.end.send(wire.CHANNEL_REQUEST, partner.header() + body)
+        if want_reply:
+            partner.awaiting.append(link.replies.expect())
+
+    def _count(self, link: Link, size: int) -> None:
+        if link.end is self.user:
+            self.bytes_to_device += size
+        else:
+            self.bytes_to_user += size

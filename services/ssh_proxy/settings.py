@@ -1,0 +1,16 @@
+"""What every session of a worker shares: where the registry and the agent are, and how long to wait."""
+
+import attrs
+
+from services.ssh_proxy.registry_access import Registry
+
+
+@attrs.frozen
+class Settings:
+    registry: Registry
+    agent_path: str
+    agent_timeout: float = 5.0
+    # A device that does not answer is reported as offline after this long (TCP connect), and one
+    # that connects but never completes the SSH handshake and authentication after the second.
+    connect_timeout: float = 10.0
+    handshake_timeout: float = 20.0
