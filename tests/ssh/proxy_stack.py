@@ -1,0 +1,128 @@
+"""A proxy worker between real OpenSSH clients and real sshd devices, for the proxy's tests.
+
+``stack`` gives: an ssh-agent holding the proxy's identity, a registry with user ``alice``, and a
+worker listening on 127.0.0.1. ``stack.device()`` starts an sshd that trusts the proxy's key and
+registers it; ``stack.ssh(login, ...)`` runs the real ``ssh`` client against the worker.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tests.ssh.conftest import ROOT, accepts_ssh, free_port, keygen, run_service, stop_process, wait_until
+
+CLIENT_OPTIONS = (
+    "-F", "/dev/null",
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "BatchMode=yes",
+    "-o", "LogLevel=ERROR",
+)  # fmt: skip
+
+
+def add_to_agent(agent: str, private: Path) -> None:
+    env = {"SSH_AUTH_SOCK": agent, "PATH": os.environ["PATH"]}
+    subprocess.run(["ssh-add", str(private)], env=env, check=True, capture_output=True, timeout=10)
+
+
+def start_worker(agent: str, db: Path, host_keys: Path, port: int, **popen) -> subprocess.Popen:
+    command = [sys.executable, "-m", "services.ssh_proxy", "--agent", agent, "--registry", str(db)]
+    command += ["--host-keys", str(host_keys), "--listen", f"127.0.0.1:{port}"]
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(command, cwd=ROOT, text=True, **popen)
+
+
+@attrs.frozen
+class Registered:
+    uuid: str
+    sshd: object  # the conftest's SSHDevice
+
+
+@attrs.define
+class Stack:
+    tmp: Path
+    agent: str
+    db: Path
+    user_key: Path
+    identity: str  # the proxy's public identity line, trusted by every device
+    port: int
+    worker: subprocess.Popen
+    sshd_device: object
+    devices: int = 0
+
+    def registry(self, *args: str) -> None:
+        result = run_service("registry", "--db", str(self.db), *args)
+        assert result.returncode == 0, result.stderr
+
+    def device(self, uuid: str | None = None, pin: bool = True, grant: bool = True, **fixture):
+        """An sshd trusting the proxy's identity, registered (pinned) and granted to alice."""
+        fixture.setdefault("authorized_key_lines", [self.identity])
+        device = self.sshd_device(**fixture)
+        self.devices += 1
+        uuid = uuid or f"device{self.devices}"
+        host_key = self.tmp / f"{uuid}.pub"
+        host_key.write_text(device.host_key + "\n")
+        how = ["--host-key", str(host_key)] if pin else ["--tofu"]
+        self.registry(
+            "add-device",
+            uuid,
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(device.port),
+            "--login",
+            device.login,
+            *how,
+        )
+        if grant:
+            self.registry("grant", "alice", uuid)
+        return Registered(uuid, device)
+
+    def ssh(self, login: str, *command: str, options: tuple[str, ...] = (), timeout: float = 30, **run):
+        """``ssh [options] LOGIN@proxy COMMAND...`` with the real client; CompletedProcess."""
+        args = [
+            "ssh",
+            *CLIENT_OPTIONS,
+            "-i",
+            str(self.user_key),
+            "-p",
+            str(self.port),
+            *options,
+            f"{login}@127.0.0.1",
+        ]
+        run.setdefault("capture_output", True)
+        return subprocess.run([*args, *command], timeout=timeout, **run)
+
+    def stop(self) -> str:
+        """Stop the worker; its stdout (the audit lines)."""
+        stop_process(self.worker)
+        return self.worker.stdout.read()
+
+
+@pytest.fixture
+def stack(tmp_path, agent, sshd_device):
+    proxy_private, identity = keygen(tmp_path, "ed25519", "proxy_identity")
+    add_to_agent(agent, proxy_private)
+    user_key, user_public = keygen(tmp_path, "ed25519", "alice")
+    db = tmp_path / "registry.sqlite3"
+    assert run_service("registry", "--db", str(db), "init").returncode == 0
+    assert (
+        run_service("registry", "--db", str(db), "add-user", "alice", "--key", f"{user_key}.pub").returncode
+        == 0
+    )
+    port = free_port()
+    worker = start_worker(agent, db, tmp_path / "host-keys", port)
+    stack = Stack(tmp_path, agent, db, user_key, identity, port, worker, sshd_device)
+    try:
+        wait_until(
+            lambda: accepts_ssh(port) or worker.poll() is not None, timeout=15, what="the proxy worker"
+        )
+        assert worker.poll() is None, worker.stderr.read()
+        yield stack
+    finally:
+        stop_process(worker)
