@@ -16,7 +16,7 @@ from twisted.logger import (
     globalLogBeginner,
 )
 
-from services.errors import Failure, run
+from services.errors import Failure, report, run
 from services.ssh_proxy import hostkeys, server
 from services.ssh_proxy.registry_access import Registry
 from services.ssh_proxy.settings import Settings
@@ -56,13 +56,15 @@ def main() -> int:
     proxy = server.ProxyFactory(
         Settings(Registry.sqlite(args.registry), args.agent), hostkeys.load_or_create(args.host_keys)
     )
-    try:
-        server.listen(reactor, proxy, args.listen)
-    except Exception as problem:
-        raise Failure(f"cannot listen: {problem}") from None
-    server.notify_ready()
+    status = []
+
+    def cannot_listen(failure) -> None:
+        status.append(report(Failure(f"cannot listen: {failure.getErrorMessage()}"), "ssh_proxy"))
+        reactor.callWhenRunning(reactor.stop)
+
+    server.listen(reactor, proxy, args.listen).addCallbacks(lambda _: server.notify_ready(), cannot_listen)
     reactor.run()
-    return 0
+    return status[0] if status else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ import os
 import socket
 
 from twisted.conch.ssh import factory, keys, transport, userauth
+from twisted.internet import defer, endpoints
 
+from services.errors import Failure
 from services.ssh_proxy import algorithms, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.settings import Settings
@@ -43,14 +45,20 @@ class ProxyFactory(factory.SSHFactory):
         return proto
 
 
-def listen(reactor, proxy: ProxyFactory, listen_on: tuple[str, int] | None):
-    """Serve on the socket the supervisor handed down (LISTEN_FDS), else bind ``listen_on``."""
-    if os.environ.get("LISTEN_FDS") and os.environ.get("LISTEN_PID") == str(os.getpid()):
-        return reactor.adoptStreamPort(3, socket.AF_INET, proxy)
-    if listen_on is None:
-        raise ValueError("no socket handed down (LISTEN_FDS) and no --listen given")
-    host, port = listen_on
-    return reactor.listenTCP(port, proxy, interface=host)
+def listen(reactor, proxy: ProxyFactory, listen_on: tuple[str, int] | None) -> defer.Deferred:
+    """Serve on the socket the supervisor handed down (LISTEN_FDS), else bind ``listen_on``.
+
+    Importing ``twisted.internet.endpoints`` consumes LISTEN_FDS/LISTEN_PID from the environment
+    (its systemd endpoint keeps them), so the handed-down socket is found through that endpoint.
+    """
+    try:
+        endpoint = endpoints.serverFromString(reactor, "systemd:domain=INET:index=0")
+    except IndexError:  # nothing handed down
+        if listen_on is None:
+            return defer.fail(Failure("no socket handed down (LISTEN_FDS) and no --listen given"))
+        host, port = listen_on
+        endpoint = endpoints.TCP4ServerEndpoint(reactor, port, interface=host)
+    return endpoint.listen(proxy)
 
 
 def notify_ready() -> None:
