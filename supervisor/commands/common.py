@@ -18,20 +18,16 @@ class UsageError(Exception):
     message: str
 
 
-def load_for_command(path: str) -> Loaded:
-    """Load ``path`` or raise UsageError if it cannot be read."""
+def load_for_command(path: str, profile: str | None = None) -> Loaded:
+    """Load ``path``; UsageError if it cannot be read, or if it loads but has no ``profile``."""
     try:
-        return load_file(path)
+        loaded = load_file(path)
     except GraphFileError as error:
         raise UsageError(str(error)) from None
-
-
-def check_profile(loaded: Loaded, profile: str | None) -> None:
-    """UsageError unless ``profile`` is None or a profile of the loaded graph."""
-    if profile is None or loaded.graph is None or profile in loaded.graph.profiles:
-        return
-    known = ", ".join(loaded.graph.profiles) or "none"
-    raise UsageError(f"{loaded.source.file}: no profile {profile!r} (profiles: {known})")
+    if profile is not None and loaded.graph is not None and profile not in loaded.graph.profiles:
+        known = ", ".join(loaded.graph.profiles) or "none"
+        raise UsageError(f"{loaded.source.file}: no profile {profile!r} (profiles: {known})")
+    return loaded
 
 
 def report_usage_error(error: UsageError) -> int:

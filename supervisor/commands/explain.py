@@ -7,7 +7,6 @@ import attrs
 
 from supervisor.commands.common import (
     UsageError,
-    check_profile,
     load_for_command,
     report_unloadable,
     report_usage_error,
@@ -36,8 +35,7 @@ def add_parser(subcommands) -> None:
 
 def run(args) -> int:
     try:
-        loaded = load_for_command(args.graph)
-        check_profile(loaded, args.profile)
+        loaded = load_for_command(args.graph, args.profile)
         graph = loaded.graph
         if graph is not None and args.name not in graph.services and args.name not in graph.capabilities:
             raise UsageError(

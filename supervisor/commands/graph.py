@@ -2,7 +2,6 @@
 
 from supervisor.commands.common import (
     UsageError,
-    check_profile,
     load_for_command,
     report_unloadable,
     report_usage_error,
@@ -27,8 +26,7 @@ def add_parser(subcommands) -> None:
 
 def run(args) -> int:
     try:
-        loaded = load_for_command(args.graph)
-        check_profile(loaded, args.profile)
+        loaded = load_for_command(args.graph, args.profile)
     except UsageError as error:
         return report_usage_error(error)
     if loaded.graph is None:

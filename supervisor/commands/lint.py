@@ -1,6 +1,6 @@
 """``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
 
-from supervisor.commands.common import UsageError, check_profile, load_for_command, report_usage_error
+from supervisor.commands.common import UsageError, load_for_command, report_usage_error
 from supervisor.findings import Severity
 from supervisor.lint import lint
 from supervisor.output import console
@@ -23,9 +23,7 @@ def add_parser(subcommands) -> None:
 
 def run(args) -> int:
     try:
-        loaded = [load_for_command(path) for path in args.graphs]
-        for item in loaded:
-            check_profile(item, args.profile)
+        loaded = [load_for_command(path, args.profile) for path in args.graphs]
     except UsageError as error:
         return report_usage_error(error)
     findings = []

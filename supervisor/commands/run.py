@@ -5,7 +5,7 @@ from pathlib import Path
 
 import attrs
 
-from supervisor.commands.common import UsageError, check_profile, load_for_command, report_usage_error
+from supervisor.commands.common import UsageError, load_for_command, report_usage_error
 from supervisor.findings import Severity
 from supervisor.lint import lint
 from supervisor.model import Graph, Profile
@@ -48,8 +48,7 @@ def default_runtime_dir(name: str) -> Path:
 
 def run(args) -> int:
     try:
-        loaded = load_for_command(args.graph)
-        check_profile(loaded, args.profile)
+        loaded = load_for_command(args.graph, args.profile)
     except UsageError as error:
         return report_usage_error(error)
     graph = loaded.graph
