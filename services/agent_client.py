@@ -3,9 +3,16 @@
 Conch's client never fails a pending request when the agent dies or stalls: the Deferred just
 never fires. Here every request carries a timeout, and a lost connection fails what is pending,
 so a caller always gets an answer or a ``Failure`` that names the socket.
+
+Conch's ``signData`` also always sends sign flags 0, which makes an RSA key sign SHA-1
+``ssh-rsa`` (refused by OpenSSH 8.8+); ``sign`` lets the caller choose rsa-sha2-256/512.
 """
 
+import struct
+
+from twisted.conch.ssh import agent
 from twisted.conch.ssh.agent import SSHAgentClient
+from twisted.conch.ssh.common import NS, getNS
 from twisted.internet import defer, endpoints, error
 
 from services.errors import Failure
@@ -42,3 +49,23 @@ async def call(reactor, client: AgentClient, path: str, what: str, d: defer.Defe
         raise Failure(f"agent {path}: connection lost during {what}") from None
     except Exception as problem:  # the agent answered FAILURE or garbage
         raise Failure(f"agent {path}: {what} failed: {problem}") from None
+
+
+def _signature(response: bytes) -> bytes:
+    if response[:1] != bytes((agent.AGENT_SIGN_RESPONSE,)):
+        raise ValueError("unexpected answer to a sign request")
+    return getNS(response[1:])[0]
+
+
+async def sign(
+    reactor, client: AgentClient, path: str, blob: bytes, data: bytes, flags: int, timeout: float
+) -> bytes:
+    """The agent's signature of ``data`` with the key whose public blob is ``blob``.
+
+    ``flags`` are the agent protocol's sign flags: 2 asks an RSA key for rsa-sha2-256, 4 for
+    rsa-sha2-512, 0 signs with the key's own algorithm. Failure naming the socket if the agent
+    refuses (the key was removed since it was listed), answers garbage, or does not answer.
+    """
+    request = NS(blob) + NS(data) + struct.pack("!L", flags)
+    d = client.sendRequest(agent.AGENTC_SIGN_REQUEST, request).addCallback(_signature)
+    return await call(reactor, client, path, "sign", d, timeout)

@@ -6,7 +6,6 @@ rsa-sha2-512/256 (sign flags 4/2) according to the device's ``server-sig-algs``,
 names that algorithm. Everything that can go wrong is turned into one ``ProxyError``.
 """
 
-from twisted.conch.ssh import agent as agent_protocol
 from twisted.conch.ssh import keys, service, transport, userauth
 from twisted.conch.ssh.common import NS, getNS
 from twisted.internet import defer, endpoints, error, protocol
@@ -14,7 +13,7 @@ from twisted.internet import defer, endpoints, error, protocol
 from services import agent_client, sshkeys
 from services.errors import Failure
 from services.registry import Device
-from services.ssh_proxy import algorithms, errors, wire
+from services.ssh_proxy import algorithms, errors
 from services.ssh_proxy.settings import Settings
 
 _RSA_SIGNATURES = ((b"rsa-sha2-512", 4), (b"rsa-sha2-256", 2))
@@ -87,7 +86,16 @@ class _AgentUserAuth(userauth.SSHUserAuthClient):
             + NS(algorithm)
             + NS(blob)
         )
-        signature = await self.device.sign(blob, signed, flags)
+        device = self.device
+        signature = await agent_client.sign(
+            device.reactor,
+            device.agent,
+            device.settings.agent_path,
+            blob,
+            signed,
+            flags,
+            device.settings.agent_timeout,
+        )
         self.askForAuth(b"publickey", b"\x01" + NS(algorithm) + NS(blob) + NS(signature))
 
     def _sign_failed(self, reason) -> None:
@@ -183,15 +191,6 @@ class DeviceTransport(transport.SSHClientTransport):
     def connectionSecure(self) -> None:
         self.requestService(_AgentUserAuth(self, self.connection))
 
-    def sign(self, blob: bytes, data: bytes, flags: int) -> defer.Deferred:
-        request = NS(blob) + NS(data) + wire.u32.pack(flags)
-        d = self.agent.sendRequest(agent_protocol.AGENTC_SIGN_REQUEST, request).addCallback(_signature)
-        return defer.ensureDeferred(
-            agent_client.call(
-                self.reactor, self.agent, self.settings.agent_path, "sign", d, self.settings.agent_timeout
-            )
-        )
-
     def refused(self, tried: str) -> None:
         self.fail(errors.keys_refused(self.device.uuid, self.device.login, tried))
 
@@ -211,12 +210,6 @@ class DeviceTransport(transport.SSHClientTransport):
             self.on_lost(self._why_closed)
         else:
             self._settle(errors.device_closed(self.device.uuid, self._why_closed))
-
-
-def _signature(response: bytes) -> bytes:
-    if response[:1] != bytes((agent_protocol.AGENT_SIGN_RESPONSE,)):
-        raise ValueError("unexpected answer to a sign request")
-    return getNS(response[1:])[0]
 
 
 def _unreachable_reason(problem: Exception, settings: Settings) -> str:
