@@ -17,10 +17,21 @@ PY = sys.executable
 
 
 class Supervisor:
-    def __init__(self, tmp_path: Path, graph: str, *args: str, prefix: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        tmp_path: Path,
+        graph: str | Path,
+        *args: str,
+        prefix: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ):
+        """Run ``graph``: a graph's text (written to a file here), or a graph file run as it is."""
         self.tmp = tmp_path
-        self.graph = tmp_path / "graph.toml"
-        self.graph.write_text(textwrap.dedent(graph))
+        if isinstance(graph, Path):
+            self.graph = graph
+        else:
+            self.graph = tmp_path / "graph.toml"
+            self.graph.write_text(textwrap.dedent(graph))
         self.runtime_dir = tmp_path / "rt"
         self.records: list[dict] = []
         self.lines: list[str] = []
@@ -39,6 +50,7 @@ class Supervisor:
                 *args,
             ],
             cwd=ROOT,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

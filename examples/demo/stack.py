@@ -1,0 +1,147 @@
+"""The device proxy's stack under ``supervisor run``: the set-up the demo and the stack's tests share.
+
+Both bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry in STATE_DIR
+naming users and devices, and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
+on 127.0.0.1. Doing it in one place means the tests prove the demo's way of running the stack,
+not a copy of it. Processes are the caller's: the demo runs one interactive supervisor, the
+tests run theirs through the runtime tests' harness, which reads the JSON event log.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+
+ROOT = Path(__file__).resolve().parents[2]
+GRAPH = ROOT / "graphs" / "device-proxy.toml"
+PROFILE = "cli-ssh"  # the incident's configuration: web terminal off
+
+
+def sh(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, check=True, capture_output=True, text=True, timeout=60, **kwargs)
+
+
+def keypair(path: Path, kind: str = "ed25519") -> Path:
+    """An unencrypted key pair at ``path`` (kept if it exists); returns the public key's path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        sh("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", path.name, "-f", str(path))
+    return Path(f"{path}.pub")
+
+
+def wait_for(what: str, ready: Callable[[], object], timeout: float) -> None:
+    """Poll ``ready`` until it is true; TimeoutError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:g}s")
+        time.sleep(0.1)
+
+
+def status(control: Path) -> dict | None:
+    """``supervisor status --json``, or None while the supervisor does not answer (yet)."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "supervisor", "status", "--json", "--control", str(control)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    return json.loads(answer.stdout) if answer.returncode == 0 else None
+
+
+def capability(control: Path, name: str) -> dict | None:
+    """The capability's entry in the status (``state``, ``last_check``...), None if not answered."""
+    found = status(control)
+    if found is None:
+        return None
+    return next((c for c in found["capabilities"] if c["name"] == name), None)
+
+
+def wait_for_capability(control: Path, name: str, state: str = "available", timeout: float = 60) -> None:
+    def reached() -> bool:
+        entry = capability(control, name)
+        return entry is not None and entry["state"] == state
+
+    wait_for(f"capability {name} did not become {state}", reached, timeout)
+
+
+@attrs.frozen
+class Stack:
+    """The files one run of the stack uses under ``home``, and the port the proxy serves on."""
+
+    home: Path
+    proxy_port: int
+
+    @property
+    def keys(self) -> Path:
+        """KEYS_DIR: the proxy's identity keys, which key-loader puts in the agent."""
+        return self.home / "keys"
+
+    @property
+    def state(self) -> Path:
+        """STATE_DIR: the registry and the proxy's host keys."""
+        return self.home / "state"
+
+    @property
+    def db(self) -> Path:
+        return self.state / "registry.sqlite3"
+
+    def identity(self, kind: str = "ed25519") -> str:
+        """The proxy's identity of type ``kind`` (made if absent): its public key line."""
+        return keypair(self.keys / f"proxy_{kind}", kind).read_text().strip()
+
+    def registry(self, *args: str) -> None:
+        sh(sys.executable, "-m", "services.registry", "--db", str(self.db), *args, cwd=ROOT)
+
+    def fresh_registry(self) -> None:
+        """A new, empty registry, so what it holds comes only from this run's calls."""
+        self.db.unlink(missing_ok=True)
+        self.registry("init")
+
+    def add_user(self, name: str, public_key: Path) -> None:
+        self.registry("add-user", name, "--key", str(public_key))
+
+    def add_device(
+        self, uuid: str, port: int, login: str, host_key: Path, users: tuple[str, ...] = ()
+    ) -> None:
+        """A device on 127.0.0.1 with its host key pinned, granted to ``users``."""
+        self.registry(
+            "add-device", uuid, "--address", "127.0.0.1", "--port", str(port), "--login", login,
+            "--host-key", str(host_key),
+        )  # fmt: skip
+        for user in users:
+            self.registry("grant", user, uuid)
+
+    def env(self) -> dict[str, str]:
+        """The supervisor's environment: the graph's variables, and this interpreter first on PATH.
+
+        The graph runs ``python -m services.…``; with this interpreter's directory first on PATH,
+        that is the same Python (and packages) as an activated venv would give.
+        """
+        return {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "KEYS_DIR": str(self.keys),
+            "STATE_DIR": str(self.state),
+            "PROXY_HOST": "127.0.0.1",
+            "PROXY_PORT": str(self.proxy_port),
+        }
+
+    def ssh_options(self, user_key: Path) -> list[str]:
+        """What ``ssh`` needs to reach the proxy as the owner of ``user_key`` (``-p`` last)."""
+        return [
+            "-i",
+            str(user_key),
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-p",
+            str(self.proxy_port),
+        ]
