@@ -21,7 +21,8 @@ Figures, proxy beside direct, with the issue's targets:
    at once (``--rounds`` rounds of 8); median and p90 of the wall time of each ``ssh``.
 2. throughput: ``--megabytes`` MB up (stdin to ``wc -c`` on the device) and down
    (``head -c`` of /dev/zero on the device); median MB/s of 3 runs, byte counts checked.
-3. memory per session: ``--sessions`` concurrent idle sessions (each ``ssh … 'echo up; sleep'``,
+3. memory per session (measured before the bulk transfers, whose freed buffers would otherwise
+   make room for the sessions inside the RSS already counted): ``--sessions`` concurrent idle sessions (each ``ssh … 'echo up; sleep'``,
    opened in batches of 8, a session counting once ``up`` arrives); the two workers' VmRSS
    summed before and with all open; failures counted.
 4. slow reader: ``cat /dev/zero`` on the device read at about 1 MB/s for ``--slow-seconds``;
@@ -415,22 +416,6 @@ def main() -> int:
                     "yes" if ratio <= 1.5 else "NO",
                 )
 
-        # 2. throughput
-        size = args.megabytes * 1_000_000
-        for name, transfer in (("upload", upload), ("download", download)):
-            rates = {}
-            for proxy in (False, True):
-                rates[proxy] = statistics.median(transfer(stack, proxy, size) for _ in range(args.repeat))
-            share = rates[True] / rates[False]
-            table.add_row(
-                f"{name} {args.megabytes} MB (MB/s)",
-                f"{rates[False]:.0f}",
-                f"{rates[True]:.0f}",
-                f"{share:.0%}",
-                "≥ 60%",
-                "yes" if share >= 0.6 else "NO",
-            )
-
         # 3. memory per idle session
         time.sleep(1)
         before = stack.rss()
@@ -462,6 +447,22 @@ def main() -> int:
             "0",
             "yes" if failures == 0 and alive == len(sessions) else "NO",
         )
+
+        # 2. throughput
+        size = args.megabytes * 1_000_000
+        for name, transfer in (("upload", upload), ("download", download)):
+            rates = {}
+            for proxy in (False, True):
+                rates[proxy] = statistics.median(transfer(stack, proxy, size) for _ in range(args.repeat))
+            share = rates[True] / rates[False]
+            table.add_row(
+                f"{name} {args.megabytes} MB (MB/s)",
+                f"{rates[False]:.0f}",
+                f"{rates[True]:.0f}",
+                f"{share:.0%}",
+                "≥ 60%",
+                "yes" if share >= 0.6 else "NO",
+            )
 
         # 4. slow reader
         time.sleep(2)
