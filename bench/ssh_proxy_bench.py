@@ -21,10 +21,10 @@ Figures, proxy beside direct, with the issue's targets:
    at once (``--rounds`` rounds of 8); median and p90 of the wall time of each ``ssh``.
 2. throughput: ``--megabytes`` MB up (stdin to ``wc -c`` on the device) and down
    (``head -c`` of /dev/zero on the device); median MB/s of 3 runs, byte counts checked.
-3. memory per session (measured before the bulk transfers, whose freed buffers would otherwise
-   make room for the sessions inside the RSS already counted): ``--sessions`` concurrent idle sessions (each ``ssh … 'echo up; sleep'``,
+3. memory per session: ``--sessions`` concurrent idle sessions (each ``ssh … 'echo up; sleep'``,
    opened in batches of 8, a session counting once ``up`` arrives); the two workers' VmRSS
-   summed before and with all open; failures counted.
+   summed before and with all open; failures counted. Measured before the bulk transfers, whose
+   freed buffers would otherwise hold the sessions inside RSS already counted.
 4. slow reader: ``cat /dev/zero`` on the device read at about 1 MB/s for ``--slow-seconds``;
    the workers' RSS sampled every second: first, max, last.
 """
