@@ -4,7 +4,8 @@ OpenSSH's client prints a disconnect message with extra lines of its own and an 
 at some log levels, but it prints a session channel's extended data exactly and exits with the
 channel's exit status. So once the user is authenticated, a failed connection still accepts
 session channels, and the first shell, exec or subsystem on one gets the message, exit status
-255 and a close. Other channels (``ssh -L``) fail to open with the same message.
+255 and a close. Other channels (``ssh -L``) fail to open with the same message. A device that
+drops mid-session is answered the same way on the session channels already under way (``tell``).
 """
 
 import attrs
@@ -37,6 +38,12 @@ class Refusal:
         """Take over a session channel the proxy already confirmed (the balena form)."""
         self.channels[local] = _Channel(peer)
         self.next_id = max(self.next_id, local + 1)
+
+    def tell(self, local: int, peer: int, pty: bool) -> None:
+        """Answer a session channel already under way, whose device is gone, and close it."""
+        channel = self.channels[local] = _Channel(peer, pty)
+        self.next_id = max(self.next_id, local + 1)
+        self._tell(channel)
 
     def handle(self, number: int, payload: bytes) -> None:
         if number == wire.GLOBAL_REQUEST:

@@ -4,14 +4,17 @@
 sends until the device is ready; the balena form waits for the first exec (see ``bridge``).
 Checks run in the order that gives the most useful answer: the device exists, the user may reach
 it, the agent holds keys (the incident's failure, found before dialling), then the device itself.
+A device that drops mid-session is reported like any other failure: one line and exit status 255
+on each session under way, not a disconnect message wrapped in the client's own words.
 """
 
 from twisted.conch.ssh import service, transport
+from twisted.conch.ssh.common import getNS
 from twisted.internet import defer, reactor
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from services.ssh_proxy import errors, upstream
+from services.ssh_proxy import errors, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
@@ -43,6 +46,9 @@ class UserConnection(service.SSHService):
         self.relay = Relay.towards(self.transport.sendPacket)
         self.device: upstream.DeviceTransport | None = None
         self.stopped = False
+        # The user's session channels (by the user's channel number) and whether each has a pty:
+        # the channels to tell, in the right line ending, if the device drops.
+        self.sessions: dict[int, bool] = {}
         if route.device is not None:
             held: list[tuple[int, bytes]] = []
             self.handle = lambda number, payload: held.append((number, payload))
@@ -78,9 +84,24 @@ class UserConnection(service.SSHService):
         self.device.on_lost = self._device_lost
 
     def _relay_all(self, held: list[tuple[int, bytes]]) -> None:
-        self.handle = self.relay.from_user
+        self.handle = self._from_user
         for number, payload in held:
-            self.relay.from_user(number, payload)
+            self._from_user(number, payload)
+
+    def _from_user(self, number: int, payload: bytes) -> None:
+        """Relay to the device, noting which of the user's channels are sessions with a pty."""
+        if number == wire.CHANNEL_OPEN:
+            kind, rest = getNS(payload)
+            sender = wire.u32.unpack_from(rest)[0]
+            if kind == b"session":
+                self.sessions[sender] = False
+            else:
+                self.sessions.pop(sender, None)
+        elif number == wire.CHANNEL_REQUEST:
+            link = self.relay.user.channels.get(wire.u32.unpack_from(payload)[0])
+            if link is not None and link.peer in self.sessions and getNS(payload[4:])[0] == b"pty-req":
+                self.sessions[link.peer] = True
+        self.relay.from_user(number, payload)
 
     def _refuse(self, problem: errors.ProxyError, held: list[tuple[int, bytes]]) -> Refusal:
         self.record.result = problem.code
@@ -101,8 +122,9 @@ class UserConnection(service.SSHService):
             )
 
         def ready() -> None:
-            self.handle = self.relay.from_user
-            self.bridge.replay(self.relay.from_user)
+            self.sessions[self.bridge.link.peer] = False
+            self.handle = self._from_user
+            self.bridge.replay(self._from_user)
 
         self._reach(uuid).addCallbacks(reached, lambda failure: self._refuse_bridge(failure.value))
 
@@ -115,12 +137,30 @@ class UserConnection(service.SSHService):
             self.device.transport.loseConnection()
 
     def _device_lost(self, why: str) -> None:
-        if not self.stopped:
-            self.record.result = "device-closed"
-            self.transport.sendDisconnect(
-                transport.DISCONNECT_CONNECTION_LOST,
-                errors.device_closed(self.record.device, why).message.encode(),
-            )
+        """Tell each session under way why it ended; without one, disconnect saying why.
+
+        Forwarded channels just close. Anything the user opens afterwards is refused with the
+        same line. With no session channel (``ssh -N -L``) only a disconnect reaches the user.
+        """
+        if self.stopped or self.record.result != "ok":  # gone, or already told why
+            return
+        problem = errors.device_closed(self.record.device, why)
+        if self.handle != self._from_user:  # the balena form, before the device's channel opened
+            self._refuse_bridge(problem)
+            return
+        refusal = self._refuse(problem, [])
+        refusal.next_id = self.relay.user.next_id  # new channels must not reuse a number in use
+        told = False
+        for link in list(self.relay.user.channels.values()):
+            if link.peer is None or link.sent_close:
+                continue
+            if link.peer in self.sessions:
+                refusal.tell(link.local, link.peer, self.sessions[link.peer])
+                told = True
+            else:
+                self.transport.sendPacket(wire.CHANNEL_CLOSE, link.header())
+        if not told:
+            self.transport.sendDisconnect(transport.DISCONNECT_CONNECTION_LOST, problem.message.encode())
 
     def serviceStopped(self) -> None:
         self.stopped = True

@@ -195,6 +195,7 @@ class DeviceTransport(transport.SSHClientTransport):
         self.fail(errors.keys_refused(self.device.uuid, self.device.login, tried))
 
     def authenticated(self) -> None:
+        self._why_closed = "connection lost mid-session"  # unless the device says why
         self.agent.transport.loseConnection()
         self.pinning.addCallbacks(lambda _: self._settle(self), lambda failure: self.fail(failure.value))
 

@@ -5,6 +5,7 @@ Every wait is bounded, and every process started here is stopped at teardown.
 """
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -54,6 +55,21 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(5)
 
 
+def read_line(process: subprocess.Popen, timeout: float = 15) -> bytes:
+    """One line of the process's stdout within ``timeout`` seconds, read byte by byte from the pipe
+    so that nothing is left in a buffer where later reads (``communicate``) would not see it."""
+    line, deadline = b"", time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            raise AssertionError(f"no line within {timeout}s (so far {line!r})")
+        chunk = os.read(process.stdout.fileno(), 1)
+        if not chunk:
+            raise AssertionError(f"stdout closed (so far {line!r}): {process.stderr.read()!r}")
+        line += chunk
+    return line
+
+
 @pytest.fixture
 def agent(tmp_path):
     """A real ``ssh-agent -D -a SOCK``; yields the socket path."""
@@ -97,6 +113,28 @@ class SSHDevice:
 
     def stop(self) -> None:
         stop_process(self.process)
+
+    def drop_sessions(self) -> None:
+        """SIGKILL every process sshd started (its sessions and their commands); it keeps listening.
+
+        What a device that crashes or loses its network looks like from the other end: the
+        connection ends with no SSH disconnect message.
+        """
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # the process ended meanwhile
+                continue
+            children.setdefault(parent, []).append(int(stat.parent.name))
+        pending = list(children.get(self.process.pid, []))
+        while pending:
+            pid = pending.pop()
+            pending += children.get(pid, [])
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @pytest.fixture

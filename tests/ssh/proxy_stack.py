@@ -83,20 +83,20 @@ class Stack:
             self.registry("grant", "alice", uuid)
         return Registered(uuid, device)
 
+    def ssh_args(self, login: str, *command: str, options: tuple[str, ...] = ()) -> list[str]:
+        """``ssh [options] LOGIN@proxy COMMAND...`` with the real client and the user's key."""
+        args = ["ssh", *CLIENT_OPTIONS, "-i", str(self.user_key), "-p", str(self.port), *options]
+        return [*args, f"{login}@127.0.0.1", *command]
+
     def ssh(self, login: str, *command: str, options: tuple[str, ...] = (), timeout: float = 30, **run):
-        """``ssh [options] LOGIN@proxy COMMAND...`` with the real client; CompletedProcess."""
-        args = [
-            "ssh",
-            *CLIENT_OPTIONS,
-            "-i",
-            str(self.user_key),
-            "-p",
-            str(self.port),
-            *options,
-            f"{login}@127.0.0.1",
-        ]
+        """Run ``ssh_args`` to the end; CompletedProcess."""
         run.setdefault("capture_output", True)
-        return subprocess.run([*args, *command], timeout=timeout, **run)
+        return subprocess.run(self.ssh_args(login, *command, options=options), timeout=timeout, **run)
+
+    def popen(self, login: str, *command: str, options: tuple[str, ...] = ()) -> subprocess.Popen:
+        """Start ``ssh_args`` with pipes on stdin, stdout and stderr; the caller stops it."""
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        return subprocess.Popen(self.ssh_args(login, *command, options=options), **pipes)
 
     def stop(self) -> str:
         """Stop the worker; its stdout (the audit lines)."""

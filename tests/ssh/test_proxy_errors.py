@@ -5,7 +5,7 @@ import subprocess
 
 from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import free_port, keygen
+from tests.ssh.conftest import free_port, keygen, read_line, stop_process
 from tests.ssh.proxy_stack import add_to_agent
 
 stack = proxy_stack.stack  # the fixture
@@ -105,3 +105,27 @@ def test_only_registered_public_keys_log_in(stack, tmp_path):
     stack.user_key = stranger  # a key the registry does not hold for alice
     refused = stack.ssh(f"alice+{device.uuid}", "true", options=("-o", "IdentitiesOnly=yes"))
     assert refused.returncode == 255 and b"Permission denied (publickey)" in refused.stderr
+
+
+def test_device_dropping_mid_session_is_one_line_and_255(stack):
+    """Every session under way gets the line, in both routing forms and with a pty (CR LF)."""
+    device = stack.device()
+    forms = {
+        "user+uuid": ((), f"alice+{device.uuid}", ()),
+        "balena": ((), "alice", ("host", device.uuid)),
+        "pty": (("-tt",), f"alice+{device.uuid}", ()),
+    }
+    sessions = {}
+    try:
+        for name, (options, login, route) in forms.items():
+            sessions[name] = stack.popen(login, *route, "echo up; cat", options=options)
+            assert read_line(sessions[name]).rstrip(b"\r\n") == b"up"  # the session is under way
+        device.sshd.drop_sessions()
+        line = f"device {device.uuid} closed the connection (connection lost mid-session)"
+        for name, session in sessions.items():
+            _, stderr = session.communicate(timeout=15)
+            ending = "\r\n" if name == "pty" else "\n"
+            assert (name, session.returncode, stderr.decode()) == (name, 255, line + ending)
+    finally:
+        for session in sessions.values():
+            stop_process(session)

@@ -10,7 +10,6 @@ and the incident's graph refused before anything starts. Devices are real sshd, 
 
 import json
 import os
-import select
 import signal
 import subprocess
 import time
@@ -22,7 +21,7 @@ import pytest
 from examples.demo.stack import GRAPH, PROFILE, ROOT, Stack, capability, wait_for_capability
 from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.runtime.conftest import Supervisor, wait_until
-from tests.ssh.conftest import free_port, keygen, stop_process
+from tests.ssh.conftest import free_port, keygen, read_line, stop_process
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, Registered
 
 REPLICAS = ("ssh-proxy@1", "ssh-proxy@2")
@@ -169,20 +168,6 @@ def _worker_serving(client: subprocess.Popen, proxy_port: int, workers: dict[str
     raise AssertionError(f"no worker holds the connection from port {client_port}")
 
 
-def _read_line(process: subprocess.Popen, timeout: float = 15) -> bytes:
-    """One line of the process's stdout, within ``timeout`` seconds."""
-    line, deadline = b"", time.monotonic() + timeout
-    while not line.endswith(b"\n"):
-        ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
-        if not ready:
-            raise AssertionError(f"no line within {timeout}s (so far {line!r})")
-        chunk = os.read(process.stdout.fileno(), 1)
-        if not chunk:
-            raise AssertionError(f"stdout closed (so far {line!r}): {process.stderr.read()!r}")
-        line += chunk
-    return line
-
-
 def test_killed_worker_is_restarted_while_the_other_serves(proxy):
     device = proxy.device(proxy.stack.identity("ed25519"))
     workers = proxy.worker_pids()
@@ -198,7 +183,7 @@ def test_killed_worker_is_restarted_while_the_other_serves(proxy):
                 stderr=subprocess.PIPE,
             )
             opened.append(session)
-            assert _read_line(session) == b"ready\n"
+            assert read_line(session) == b"ready\n"
             sessions.setdefault(_worker_serving(session, proxy.stack.proxy_port, workers), session)
 
         victim, survivor = REPLICAS
@@ -210,7 +195,7 @@ def test_killed_worker_is_restarted_while_the_other_serves(proxy):
         kept = sessions[survivor]
         kept.stdin.write(b"still here\n")
         kept.stdin.close()
-        assert (_read_line(kept), _read_line(kept), kept.wait(15)) == (b"still here\n", b"done\n", 0)
+        assert (read_line(kept), read_line(kept), kept.wait(15)) == (b"still here\n", b"done\n", 0)
 
         proxy.run.wait_event(victim, "ready", count=2, timeout=15)
         restarted = proxy.worker_pids()
