@@ -24,6 +24,11 @@ CLIENT_OPTIONS = (
 )  # fmt: skip
 
 
+def assert_refused(result: subprocess.CompletedProcess, line: str) -> None:
+    """The proxy's answer to a failure: exactly ``line`` on stderr, nothing on stdout, status 255."""
+    assert (result.returncode, result.stderr.decode(), result.stdout) == (255, line + "\n", b"")
+
+
 def add_to_agent(agent: str, private: Path) -> None:
     env = {"SSH_AUTH_SOCK": agent, "PATH": os.environ["PATH"]}
     subprocess.run(["ssh-add", str(private)], env=env, check=True, capture_output=True, timeout=10)

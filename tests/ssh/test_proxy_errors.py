@@ -6,13 +6,9 @@ import subprocess
 from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.ssh import proxy_stack
 from tests.ssh.conftest import free_port, keygen, read_line, stop_process
-from tests.ssh.proxy_stack import add_to_agent
+from tests.ssh.proxy_stack import add_to_agent, assert_refused
 
 stack = proxy_stack.stack  # the fixture
-
-
-def assert_refused(result: subprocess.CompletedProcess, line: str) -> None:
-    assert (result.returncode, result.stderr.decode(), result.stdout) == (255, line + "\n", b"")
 
 
 def test_each_failure_names_its_cause(stack, tmp_path):

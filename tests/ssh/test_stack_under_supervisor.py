@@ -22,7 +22,7 @@ from examples.demo.stack import GRAPH, PROFILE, ROOT, Stack, capability, wait_fo
 from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.runtime.conftest import Supervisor, wait_until
 from tests.ssh.conftest import free_port, keygen, read_line, stop_process
-from tests.ssh.proxy_stack import CLIENT_OPTIONS, Registered
+from tests.ssh.proxy_stack import CLIENT_OPTIONS, Registered, assert_refused
 
 REPLICAS = ("ssh-proxy@1", "ssh-proxy@2")
 
@@ -86,10 +86,6 @@ def proxy(tmp_path, sshd_device, supervisor) -> Supervised:
     for unit in REPLICAS:
         run.wait_event(unit, "ready", timeout=30)
     return Supervised(stack, run, user_key, sshd_device)
-
-
-def assert_refused(result: subprocess.CompletedProcess, line: str) -> None:
-    assert (result.returncode, result.stderr.decode(), result.stdout) == (255, line + "\n", b"")
 
 
 def test_exec_with_exit_status_in_both_routing_forms(proxy):
