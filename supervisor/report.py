@@ -171,4 +171,6 @@ def render(format: str, console: Console, findings: Sequence[Finding], sources: 
         return
     text = renderers[format]()
     if text:
-        console.out(text, highlight=False)
+        # Machine formats go to the console's stream as they are: rich has nothing to style in
+        # them, and passing a large SARIF log through its renderer costs more than linting it.
+        console.file.write(text + "\n")
