@@ -132,3 +132,11 @@ def test_keepalives_are_answered_end_to_end(stack):
     options = ("-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2")
     result = stack.ssh(f"alice+{device.uuid}", "sleep 4; echo still-here", options=options)
     assert (result.returncode, result.stdout) == (0, b"still-here\n"), result.stderr
+
+
+def test_exit_signal_is_relayed(stack):
+    """A command killed by a signal reaches the client as exit-signal, as it would from sshd."""
+    device = stack.device()
+    result = stack.ssh(f"alice+{device.uuid}", "kill -TERM $$", options=("-v",))
+    assert result.returncode == 255
+    assert b"rtype exit-signal" in result.stderr
