@@ -6,7 +6,7 @@ switches off, so linting many profiles of a large graph stays fast.
 """
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -16,28 +16,41 @@ from supervisor.wording import join_names
 
 @attrs.frozen
 class Variant:
-    """A deployment variant: the base graph, a profile, or one optional service switched off."""
+    """A deployment variant: the base graph, a profile, or one optional service switched off.
+
+    ``also_off`` are services switched off beyond the profile's, as ``supervisor run --disable``
+    does; ``switched_off`` marks lint's variants of one optional service switched off on its own.
+    """
 
     profile: str | None = None
     switched_off: str | None = None
     disabled: frozenset[str] = frozenset()
+    also_off: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.profile is not None:
-            return f"profile {self.profile}"
-        if self.switched_off is not None:
+            name = f"profile {self.profile}"
+        elif self.switched_off is not None:
             return f"the base graph with {self.switched_off} switched off"
-        return "the base graph"
+        else:
+            name = "the base graph"
+        return f"{name} with {join_names(self.also_off)} switched off" if self.also_off else name
 
 
-def variants(graph: Graph, profile: str | None = None) -> list[Variant]:
-    """The variants lint proves: just ``profile`` if given, else the base, every profile and every
-    optional service switched off on its own."""
-    if profile is not None:
-        return [Variant(profile=profile, disabled=graph.disabled_by(profile))]
+def selected(graph: Graph, profile: str | None = None, also_off: Sequence[str] = ()) -> Variant:
+    """The one variant a deployment runs: ``profile`` (or the base graph) with ``also_off`` off too."""
+    also_off = tuple(dict.fromkeys(also_off))
+    return Variant(
+        profile=profile, disabled=graph.disabled_by(profile) | frozenset(also_off), also_off=also_off
+    )
+
+
+def variants(graph: Graph) -> list[Variant]:
+    """The variants lint proves: the base graph, every profile, and every optional service switched
+    off on its own."""
     return [
         Variant(),
-        *(Variant(profile=name, disabled=graph.disabled_by(name)) for name in graph.profiles),
+        *(selected(graph, name) for name in graph.profiles),
         *(
             Variant(switched_off=s.name, disabled=frozenset({s.name}))
             for s in graph.services.values()

@@ -14,6 +14,7 @@ from supervisor.analysis import (
     cycles,
     enabled_providers,
     missing_providers,
+    selected,
     variants,
 )
 from supervisor.findings import Finding
@@ -22,13 +23,19 @@ from supervisor.wording import did_you_mean, join_names
 
 
 def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
-    """Every finding for ``graph``: all variants, or only ``profile`` when given."""
+    """Every finding for ``graph``: in all its variants, or only in ``profile`` when given."""
+    return lint_variants(graph, variants(graph) if profile is None else [selected(graph, profile)])
+
+
+def lint_variants(graph: Graph, checked: list[Variant]) -> list[Finding]:
+    """The findings for exactly the ``checked`` variants (``supervisor run`` checks the one it runs)."""
     startability = Startability(graph)
+    profiles = {v.profile for v in checked if v.profile is not None}
     findings: list[Finding] = []
-    findings += _unknown_services(graph, profile)
-    findings += _not_optional(graph, profile)
+    findings += _unknown_services(graph, profiles)
+    findings += _not_optional(graph, profiles)
     reported: set[tuple[str, str]] = set()
-    for variant in variants(graph, profile):
+    for variant in checked:
         if variant.switched_off is not None:
             findings += _optional_provider(graph, variant)
             continue
@@ -55,9 +62,9 @@ def _provides_at(graph: Graph, service: str, capability: str):
     return graph.locate_item(("services", service, "provides"), provides, capability)
 
 
-def _unknown_services(graph: Graph, only: str | None) -> Iterator[Finding]:
+def _unknown_services(graph: Graph, profiles: set[str]) -> Iterator[Finding]:
     for profile in graph.profiles.values():
-        if only is not None and profile.name != only:
+        if profile.name not in profiles:
             continue
         for name in profile.disable:
             if name not in graph.services:
@@ -71,9 +78,9 @@ def _unknown_services(graph: Graph, only: str | None) -> Iterator[Finding]:
                 )
 
 
-def _not_optional(graph: Graph, only: str | None) -> Iterator[Finding]:
+def _not_optional(graph: Graph, profiles: set[str]) -> Iterator[Finding]:
     for profile in graph.profiles.values():
-        if only is not None and profile.name != only:
+        if profile.name not in profiles:
             continue
         for name in profile.disable:
             service = graph.services.get(name)
@@ -100,10 +107,14 @@ def _missing_provider(graph: Graph, variant: Variant, consumer: str, capability:
         who = join_names(providers)
         side = [p for p in providers if len(graph.services[p].provides) > 1]
         why = f": {capability} is a side responsibility of {join_names(side)}" if side else ""
+        if variant.also_off:
+            remedy = f"or keep {who} on"
+        else:
+            remedy = f"that stays on in {variant.profile}, or stop disabling {who} there"
         message = (
-            f"in {variant}, {consumer} requires {capability}, but its provider {who} is switched off by this "
-            f"profile{why}. Give {capability} a service of its own that stays on in {variant.profile}, "
-            f"or stop disabling {who} there"
+            f"in {variant}, {consumer} requires {capability}, but its provider {who} is switched off "
+            f"{'here' if variant.also_off else 'by this profile'}{why}. Give {capability} a service of its own "
+            f"{remedy}"
         )
     return Finding(
         "missing-provider",

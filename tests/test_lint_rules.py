@@ -355,3 +355,24 @@ def test_every_rule_is_exercised_here():
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_rules_have_ids_severities_and_summaries(rule):
     assert RULES[rule].id == rule and RULES[rule].summary.endswith(".")
+
+
+def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
+    """``supervisor run --disable`` lints exactly the variant it runs, and says so."""
+    from supervisor.analysis import selected
+    from supervisor.lint import lint_variants
+    from supervisor.loader import load_file
+
+    graph = load_file(
+        write_graph(
+            BASE
+            + '[services.proxy]\ncommand = "proxy"\nrequires = ["agent"]\n[profiles.p]\ndisable = ["typo"]\n'
+        )
+    ).graph
+    (finding,) = [
+        f for f in lint_variants(graph, [selected(graph, None, ["agent"])]) if f.rule == "missing-provider"
+    ]
+    assert finding.message.startswith("in the base graph with agent switched off, proxy requires agent")
+    assert "keep agent on" in finding.message and finding.profile is None
+    # Only the variant that runs is checked: the other profile's typo is not this run's problem.
+    assert not [f for f in lint_variants(graph, [selected(graph)]) if f.severity.value == "error"]

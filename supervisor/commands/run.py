@@ -3,19 +3,16 @@
 import os
 from pathlib import Path
 
-import attrs
-
+from supervisor.analysis import selected
 from supervisor.commands.common import UsageError, load_for_command, report_usage_error
 from supervisor.findings import Severity
-from supervisor.lint import lint
-from supervisor.model import Graph, Profile
+from supervisor.lint import lint_variants
 from supervisor.output import error_console
 from supervisor.report import render
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
 
 EX_CONFIG = 78
-_COMMAND_LINE = "--disable"
 
 
 def add_parser(subcommands) -> None:
@@ -57,11 +54,7 @@ def run(args) -> int:
         unknown = [name for name in args.disable if name not in graph.services]
         if unknown:
             return report_usage_error(UsageError(f"--disable {unknown[0]}: no such service in {graph.file}"))
-        variant, profile = _as_profile(graph, args.profile, args.disable)
-        found = lint(variant, profile)
-        if args.profile is None and not args.disable:
-            found = [attrs.evolve(f, profile=None) for f in found]
-        findings += found
+        findings += lint_variants(graph, [selected(graph, args.profile, args.disable)])
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
@@ -74,13 +67,3 @@ def run(args) -> int:
     except OSError as error:
         return report_usage_error(UsageError(f"runtime dir {runtime_dir}: {error.strerror}"))
     return run_graph(graph, disabled, runtime_dir.resolve(), Log(args.log_format))
-
-
-def _as_profile(graph: Graph, profile: str | None, disable: list[str]) -> tuple[Graph, str]:
-    """The graph with the variant ``run`` starts as one profile, so lint proves exactly that
-    variant: the selected profile with ``--disable`` added, or the base graph with them (a
-    profile named ``--disable``, a name no graph can use)."""
-    name = profile or _COMMAND_LINE
-    base = graph.profiles.get(name, Profile(name))
-    merged = attrs.evolve(base, disable=tuple(dict.fromkeys((*base.disable, *disable))))
-    return attrs.evolve(graph, profiles={**graph.profiles, name: merged}), name
