@@ -31,11 +31,8 @@ Figures, proxy beside direct, with the issue's targets:
 
 import argparse
 import getpass
-import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,48 +45,24 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
-GRAPH = ROOT / "graphs" / "device-proxy.toml"
+sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
+
+from examples.demo.stack import (  # noqa: E402
+    GRAPH,
+    PROFILE,
+    accepts_ssh,
+    free_port,
+    keypair,
+    status,
+    stop_process,
+    wait_for,
+)
+from examples.demo.stack import Stack as ProxyStack  # noqa: E402
+
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 USER = "bench"
 CIPHER, MAC, KEX = "aes128-ctr", "hmac-sha2-256", "curve25519-sha256"
 BATCH = 8  # sshd's MaxStartups begins dropping unauthenticated connections past 10
-
-
-def sh(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, check=True, capture_output=True, text=True, timeout=60, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, ready, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench: {what} not ready within {timeout:g}s")
-        time.sleep(0.1)
-
-
-def accepts_ssh(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            return s.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
-
-
-def stop(process: subprocess.Popen | None, timeout: float = 30) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 def rss_kb(pid: int) -> int:
@@ -105,30 +78,34 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 class Stack:
-    """The device sshd, and the device-proxy graph under ``supervisor run``."""
+    """The device sshd, and the device-proxy graph under ``supervisor run``.
+
+    Keys, registry, environment and ssh options are the demo's (``examples/demo/stack.py``); what
+    is the bench's own is the device trusting the user's key too, and the workers' pids.
+    """
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self.device_port = free_port()
-        self.proxy_port = free_port()
+        self.harness = ProxyStack(home, free_port())
         self.user_key = home / "user" / "id_ed25519"
         self.device: subprocess.Popen | None = None
         self.supervisor: subprocess.Popen | None = None
         self.control = home / "run" / "control.sock"
         self.pids: list[int] = []
 
+    @property
+    def proxy_port(self) -> int:
+        return self.harness.proxy_port
+
     def start(self) -> None:
         home = self.home
-        keys = home / "keys"
-        keys.mkdir()
-        (home / "user").mkdir()
-        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "proxy", "-f", str(keys / "proxy_ed25519"))
-        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", USER, "-f", str(self.user_key))
-        identity = (keys / "proxy_ed25519.pub").read_text()
-        user_public = Path(f"{self.user_key}.pub")
+        identity = self.harness.identity()
+        user_public = keypair(self.user_key)
         device_dir = home / "device"
         device_dir.mkdir()
-        (device_dir / "authorized_keys").write_text(identity + user_public.read_text())
+        # the proxy's identity and the user's key: the direct path is the same client, key and sshd
+        (device_dir / "authorized_keys").write_text(f"{identity}\n{user_public.read_text()}")
         self.device = subprocess.Popen(
             [sys.executable, "-m", "services.device_sshd", "--dir", str(device_dir)]
             + ["--port", str(self.device_port), "--authorized-keys", str(device_dir / "authorized_keys")],
@@ -136,59 +113,35 @@ class Stack:
             stdout=subprocess.DEVNULL,
             stderr=(home / "sshd.log").open("w"),
         )
-        wait_for("the device's sshd", lambda: accepts_ssh(self.device_port), 30)
+        wait_for("the device's sshd not ready", lambda: accepts_ssh(self.device_port), 30)
 
-        state = home / "state"
-        state.mkdir()
-        db = str(state / "registry.sqlite3")
-        registry = [sys.executable, "-m", "services.registry", "--db", db]
-        sh(*registry, "init", cwd=ROOT)
-        sh(*registry, "add-user", USER, "--key", str(user_public), cwd=ROOT)
-        login = getpass.getuser()
-        host_key = str(device_dir / "host_key.pub")
-        sh(*registry, "add-device", DEVICE, "--address", "127.0.0.1", "--port", str(self.device_port),
-           "--login", login, "--host-key", host_key, cwd=ROOT)  # fmt: skip
-        sh(*registry, "grant", USER, DEVICE, cwd=ROOT)
+        self.harness.fresh_registry()
+        self.harness.add_user(USER, user_public)
+        host_key = device_dir / "host_key.pub"
+        self.harness.add_device(DEVICE, self.device_port, getpass.getuser(), host_key, users=(USER,))
 
-        env = {
-            **os.environ,
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "KEYS_DIR": str(keys),
-            "STATE_DIR": str(state),
-            "PROXY_HOST": "127.0.0.1",
-            "PROXY_PORT": str(self.proxy_port),
-        }
         self.supervisor = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", "run", str(GRAPH), "--profile", "cli-ssh"]
+            [sys.executable, "-m", "supervisor", "run", str(GRAPH), "--profile", PROFILE]
             + ["--runtime-dir", str(home / "run")],
             cwd=ROOT,
-            env=env,
+            env=self.harness.env(),
             stdout=(home / "supervisor.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        wait_for("the proxy's two workers", lambda: len(self.workers()) == 2, 90)
-        wait_for("the proxy", lambda: self.run(True, "true").returncode == 0, 30)
-
-    def status(self) -> dict | None:
-        result = subprocess.run(
-            [sys.executable, "-m", "supervisor", "status", "--json", "--control", str(self.control)],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return json.loads(result.stdout) if result.returncode == 0 else None
+        wait_for("the proxy's two workers not ready", lambda: len(self.workers()) == 2, 90)
+        wait_for("the proxy not ready", lambda: self.run(True, "true").returncode == 0, 30)
 
     def workers(self) -> list[int]:
         """The ssh-proxy workers' pids, once both are ready."""
         if self.supervisor.poll() is not None:
             log = (self.home / "supervisor.log").read_text()
             raise SystemExit(f"bench: supervisor run exited {self.supervisor.returncode}:\n{log}")
-        status = self.status()
-        if status is None:
+        found = status(self.control)
+        if found is None:
             return []
         return [
             unit["pid"]
-            for unit in status["services"]
+            for unit in found["services"]
             if unit["name"] == "ssh-proxy" and unit["state"] == "ready" and unit["pid"]
         ]
 
@@ -198,10 +151,10 @@ class Stack:
     def command(self, proxy: bool, *remote: str, options: tuple[str, ...] = ()) -> list[str]:
         port = self.proxy_port if proxy else self.device_port
         login = f"{USER}+{DEVICE}" if proxy else getpass.getuser()
+        reach = self.harness.ssh_options(self.user_key)[:-2] + ["-p", str(port)]  # its -p is last
         return [
-            "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
-            "-o", f"KexAlgorithms={KEX}", "-c", CIPHER, "-m", MAC, "-i", str(self.user_key), "-p", str(port), "-T", *options,
+            "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
+            "-o", f"KexAlgorithms={KEX}", "-c", CIPHER, "-m", MAC, *reach, "-T", *options,
             f"{login}@127.0.0.1", *remote,
         ]  # fmt: skip
 
@@ -211,8 +164,8 @@ class Stack:
         )
 
     def stop(self) -> None:
-        stop(self.supervisor)
-        stop(self.device)
+        stop_process(self.supervisor, 30)
+        stop_process(self.device, 30)
 
 
 # 1. set-up -------------------------------------------------------------------------------------
@@ -486,6 +439,8 @@ def main() -> int:
             f" {before / 1024:.1f} MB (two workers); growth under the slow reader {growth:+.1f} MB"
         )
         return 0
+    except TimeoutError as late:
+        raise SystemExit(f"bench: {late}") from None
     finally:
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)

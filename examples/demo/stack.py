@@ -4,11 +4,14 @@ Both bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry 
 naming users and devices, and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
 on 127.0.0.1. Doing it in one place means the tests prove the demo's way of running the stack,
 not a copy of it. Processes are the caller's: the demo runs one interactive supervisor, the
-tests run theirs through the runtime tests' harness, which reads the JSON event log.
+tests run theirs through the runtime tests' harness, which reads the JSON event log. The SSH
+tests and ``bench/ssh_proxy_bench.py`` also take the process and port helpers from here.
 """
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +44,33 @@ def wait_for(what: str, ready: Callable[[], object], timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} within {timeout:g}s")
         time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts_ssh(port: int) -> bool:
+    """Whether sshd on ``port`` accepts a connection and sends its banner."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            return s.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
+    """SIGTERM, then SIGKILL if it is still running after ``timeout`` seconds; None is let be."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
 
 
 def status(control: Path) -> dict | None:

@@ -1,13 +1,14 @@
 """Real OpenSSH peers for the SSH stack's tests: keys from ssh-keygen, ssh-agent, and sshd devices.
 
-Shared with the proxy's tests, so the names (``keygen``, ``agent``, ``sshd_device``) are fixed.
+Shared with the proxy's tests, so the names (``keygen``, ``agent``, ``sshd_device``) are fixed;
+``free_port``, ``accepts_ssh`` and ``stop_process`` come from ``examples/demo/stack.py`` and are
+imported from here by the test modules too.
 Every wait is bounded, and every process started here is stopped at teardown.
 """
 
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from examples.demo.stack import accepts_ssh, free_port, stop_process
 from tests.runtime.conftest import ROOT, supervisor, wait_until  # noqa: F401 (fixture reused)
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
@@ -45,16 +47,6 @@ def run_service(name: str, *args: str, timeout: float = 30) -> subprocess.Comple
     )
 
 
-def stop_process(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
 def read_line(process: subprocess.Popen, timeout: float = 15) -> bytes:
     """One line of the process's stdout within ``timeout`` seconds, read byte by byte from the pipe
     so that nothing is left in a buffer where later reads (``communicate``) would not see it."""
@@ -82,21 +74,6 @@ def agent(tmp_path):
         yield str(sock)
     finally:
         stop_process(process)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def accepts_ssh(port: int) -> bool:
-    """Whether sshd on ``port`` accepts a connection and sends its banner."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            return s.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
 
 
 @attrs.define
