@@ -81,7 +81,7 @@ def main() -> int:
             f"\nThe device proxy is up (profile {PROFILE}: no web terminal, keys loaded by key-loader).\n"
             f"  ssh {options} {USER}+{DEVICE_UUID}@127.0.0.1\n"
             f"  ssh -t {options} {USER}@127.0.0.1 host {DEVICE_UUID}\n"
-            f"  supervisor status --control {runtime / 'control.sock'}\n",
+            f"  {Path(sys.executable).with_name('supervisor')} status --control {runtime / 'control.sock'}\n",
             flush=True,
         )
         if args.once:
