@@ -25,9 +25,11 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """The inverse of :func:`parse_duration`, for messages and views."""
-    if seconds < 1 and seconds != 0:
-        return f"{round(seconds * 1000)}ms"
+    """The inverse of :func:`parse_duration`, for messages and views (to the millisecond)."""
+    milliseconds = round(seconds * 1000)
+    if milliseconds < 1000:
+        return f"{milliseconds}ms"
+    seconds = milliseconds / 1000
     if seconds < 60 or seconds % 60:
         return f"{seconds:g}s"
     if seconds < 3600 or seconds % 3600:

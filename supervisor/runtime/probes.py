@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import attrs
 import trio
 
+from supervisor.durations import format_duration
 from supervisor.runtime.children import Children, SpawnError, signal_group
 from supervisor.runtime.launch import Launch
 
@@ -33,7 +34,7 @@ async def probe_once(
             return await _PROBES[kind](target, children, env)
         except OSError as error:
             return ProbeResult(False, error.strerror or str(error))
-    return ProbeResult(False, f"no answer within {timeout:g}s")
+    return ProbeResult(False, f"no answer within {format_duration(timeout)}")
 
 
 async def _exec(target, children: Children, env) -> ProbeResult:
