@@ -12,6 +12,7 @@ import time
 import attrs
 import trio
 
+from supervisor.durations import format_duration
 from supervisor.runtime.children import SpawnError, signal_group
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target
@@ -78,7 +79,9 @@ async def _wait_requirements(rt: Runtime, unit: Unit) -> bool:
             rt.set_state(unit, "waiting", rt.waiting_reason(unit))
             await rt.next_change()
     unit.wanted = False
-    rt.set_state(unit, "failed", f"gave up after start_timeout {timeout:g}s: {rt.waiting_reason(unit)}")
+    rt.set_state(
+        unit, "failed", f"gave up after start_timeout {format_duration(timeout)}: {rt.waiting_reason(unit)}"
+    )
     return False
 
 
@@ -105,7 +108,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
         rt.set_state(
             unit,
             "failed",
-            f"{len(unit.recent_restarts)} restarts within {service.restart_window:g}s; last {what}{last}",
+            f"{len(unit.recent_restarts)} restarts within {format_duration(service.restart_window)}; last {what}{last}",
         )
         return
     unit.recent_restarts.append(now)
@@ -114,7 +117,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
     if delay <= 0:
         rt.log.event(unit.name, "restart", f"after {what}")
         return
-    rt.set_state(unit, "backoff", f"restarting in {delay:g}s after {what}")
+    rt.set_state(unit, "backoff", f"restarting in {format_duration(delay)} after {what}")
     with trio.move_on_after(delay):
         await rt.until(lambda: not unit.wanted or rt.stopping)
 
@@ -190,7 +193,7 @@ async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
     rt.log.event(
         unit.name,
         "killed",
-        f"still running {service.stop_timeout:g}s after {service.stop_signal}: sent SIGKILL",
+        f"still running {format_duration(service.stop_timeout)} after {service.stop_signal}: sent SIGKILL",
     )
     signal_group(pid, signal.SIGKILL)
     await exited.wait()
@@ -206,13 +209,17 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
     probe = unit.service.ready
     if probe is None:
         await trio.sleep(SETTLE)
-        proof = f"up for {SETTLE:g}s"
+        proof = f"up for {format_duration(SETTLE)}"
     elif probe.kind == "notify":
         with trio.move_on_after(probe.timeout):
             await unit.notified.wait()
         if not unit.notified.is_set():
             await _fail_run(
-                rt, unit, exited, outcome, f"not ready within {probe.timeout:g}s: no READY=1 on NOTIFY_SOCKET"
+                rt,
+                unit,
+                exited,
+                outcome,
+                f"not ready within {format_duration(probe.timeout)}: no READY=1 on NOTIFY_SOCKET",
             )
             return
         proof = "READY=1" + (f" ({unit.status_text})" if unit.status_text else "")
@@ -230,7 +237,9 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             if result.ok:
                 break
             if trio.current_time() + probe.interval >= deadline:
-                message = f"not ready within {probe.timeout:g}s ({probe.describe()}): {result.output}"
+                message = (
+                    f"not ready within {format_duration(probe.timeout)} ({probe.describe()}): {result.output}"
+                )
                 await _fail_run(rt, unit, exited, outcome, message)
                 return
             await trio.sleep(probe.interval)
