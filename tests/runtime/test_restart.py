@@ -2,6 +2,8 @@
 
 import time
 
+from conftest import wait_until
+
 RESTARTS = """
 version = 1
 [services.crash]
@@ -29,7 +31,13 @@ def test_backoff_then_failed_with_reason_and_root_cause(supervisor):
     ]
     assert [r["event"] for r in restarts] == ["restart", "backoff", "backoff"]  # first restart is immediate
     assert "restarting in 100ms" in restarts[1]["message"] and "restarting in 200ms" in restarts[2]["message"]
-    waiting = sup.events("needs", "waiting")[-1]["message"]
+    # The dependent's reason follows its provider down to the root cause (logged just after it).
+    waiting = wait_until(
+        lambda: [
+            e["message"] for e in sup.events("needs", "waiting") if "provider crash failed" in e["message"]
+        ],
+        what="needs waiting on a failed provider",
+    )[-1]
     assert "provider crash failed, last exit 1: " in waiting and '"agent socket refused"' in waiting
     assert sup.wait_event("clean", "stopped")["message"] == "exit 0"
     status = sup.unit_status("crash")
