@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from supervisor import __version__
+from supervisor.analysis import Variant
 from supervisor.findings import RULES, Finding, Severity, count
 from supervisor.source import Location, Source
 
@@ -21,7 +22,8 @@ def summary(findings: Sequence[Finding], files: int) -> dict[str, int]:
 
 
 def _where(finding: Finding) -> str:
-    return "the base graph" if finding.profile is None else f"profile {finding.profile}"
+    """The variant a finding holds in, worded as the messages word it."""
+    return str(Variant(profile=finding.profile))
 
 
 def render_text(console: Console, findings: Sequence[Finding], sources: dict[str, Source]) -> None:
