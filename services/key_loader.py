@@ -18,7 +18,7 @@ import attrs
 from twisted.conch.ssh import keys
 from twisted.internet import defer, task
 
-from services import agent_client, errors, sshkeys
+from services import agent_client, errors, log, sshkeys
 from services.errors import Failure
 
 NAME = "key-loader"
@@ -108,6 +108,7 @@ async def guarded(reactor, options: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     options = parse_args(sys.argv[1:] if argv is None else argv)
+    log.start(NAME)  # Twisted's own errors, if any, as one safe line each
     task.react(lambda reactor: defer.Deferred.fromCoroutine(guarded(reactor, options)))
 
 

@@ -1,21 +1,16 @@
 """``python -m services.ssh_proxy --agent SOCK --registry DB --host-keys DIR [--listen HOST:PORT]``.
 
-Serves until SIGTERM. Audit lines go to stdout, warnings and errors to stderr, one line each.
+Serves until SIGTERM. Audit lines go to stdout; warnings and errors go to stderr, one safe line
+each (``services.log``: peer bytes are escaped and never formatted).
 """
 
 import argparse
-import os
 import sys
 
 from twisted.internet import reactor
-from twisted.logger import (
-    FilteringLogObserver,
-    LogLevel,
-    LogLevelFilterPredicate,
-    formatEvent,
-    globalLogBeginner,
-)
+from twisted.logger import LogLevel
 
+from services import log
 from services.errors import Failure, report, run
 from services.ssh_proxy import hostkeys, server
 from services.ssh_proxy.registry_access import Registry
@@ -29,14 +24,6 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _stderr(event) -> None:
-    text = formatEvent(event)
-    if event.get("log_failure") is not None:
-        text += f": {event['log_failure'].getErrorMessage()}"
-    sys.stderr.write(f"ssh_proxy[{os.getpid()}]: {text}\n")
-    sys.stderr.flush()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.ssh_proxy", description=__doc__)
     parser.add_argument(
@@ -47,11 +34,16 @@ def main() -> int:
         "--host-keys", required=True, help="directory of the proxy's host keys (made if absent)"
     )
     parser.add_argument("--listen", type=_address, help="HOST:PORT to bind when no socket is handed down")
+    parser.add_argument(
+        "--log-level",
+        choices=[level.name for level in LogLevel.iterconstants()],
+        default="warn",
+        help="the least severe events logged on stderr (default warn: Conch logs every disconnect "
+        "and failed login at info)",
+    )
     args = parser.parse_args()
 
-    # Conch logs every disconnect and auth failure at info level: only warnings and worse matter.
-    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)
-    globalLogBeginner.beginLoggingTo([FilteringLogObserver(_stderr, [predicate])], redirectStandardIO=False)
+    log.start("ssh_proxy", LogLevel.levelWithName(args.log_level))
 
     proxy = server.ProxyFactory(
         Settings(Registry.sqlite(args.registry), args.agent), hostkeys.load_or_create(args.host_keys)
