@@ -7,16 +7,17 @@ front of a fleet takes the stricter side: 60 s and 6 attempts.
 import os
 import socket
 
-from twisted.conch.ssh import factory, keys, transport, userauth
+from twisted.conch.ssh import factory, keys, transport
 from twisted.internet import defer, endpoints
 
 from services.errors import Failure
 from services.ssh_proxy import algorithms, session
 from services.ssh_proxy.auth import portal
+from services.ssh_proxy.publickey import PublicKeyAuth
 from services.ssh_proxy.settings import Settings
 
 
-class UserAuth(userauth.SSHUserAuthServer):
+class UserAuth(PublicKeyAuth):
     loginTimeout = 60
     attemptsBeforeDisconnect = 6
 
