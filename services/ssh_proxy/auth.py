@@ -42,6 +42,18 @@ def _authorised_blobs(lines: tuple[str, ...]) -> set[bytes]:
     return blobs
 
 
+def _verifies(blob: bytes, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` is the key's over ``data``; a malformed signature is just a bad one.
+
+    Conch's ``Key.verify`` raises (``struct.error``) on a signature that does not parse, and
+    Conch logs that at error level as a checker failure: one per attempt, any peer, no login.
+    """
+    try:
+        return keys.Key.fromString(blob).verify(signature, data)
+    except Exception:
+        return False
+
+
 @implementer(ICredentialsChecker)
 @attrs.frozen
 class RegistryKeyChecker:
@@ -59,7 +71,7 @@ class RegistryKeyChecker:
             raise UnauthorizedLogin("key not authorised")
         if credentials.signature is None:
             raise error.ValidPublicKey()  # the client asks whether it may sign with this key
-        if not keys.Key.fromString(credentials.blob).verify(credentials.signature, credentials.sigData):
+        if not _verifies(credentials.blob, credentials.signature, credentials.sigData):
             raise UnauthorizedLogin("bad signature")
         return credentials.username
 

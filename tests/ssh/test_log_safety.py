@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from twisted.conch.ssh import keys
 from twisted.conch.ssh.common import NS
 
 from tests.ssh import proxy_stack
@@ -79,3 +80,16 @@ def test_a_bad_publickey_request_is_answered_as_a_failed_attempt(stack):
     """Not a dropped connection: the client is told, and may try another key."""
     results = attack(stack, [publickey_with_algorithm(b"\xff")])
     assert results[0]["received"] == [51] and not results[0]["closed_by_proxy"]
+
+
+def test_a_malformed_signature_is_a_bad_signature_not_an_error(stack):
+    """Conch's Key.verify raises on a signature that does not parse; that is a failed login, which
+    the worker does not log at its level, not an error any peer can write to the log at will."""
+    alice = keys.Key.fromFile(f"{stack.user_key}.pub")
+    data = b"\x01" + NS(alice.sshType()) + NS(alice.blob()) + NS(b"\x00\x00\x00\xffnot a signature")
+    request = ("auth", b"alice", b"ssh-connection", b"publickey", data)
+    results = attack(stack, [Connection(steps=(request,) * 3)])
+    assert results[0]["received"] == [51] * 3
+    stack.stop()
+    assert stack.worker.stderr.read() == ""
+
