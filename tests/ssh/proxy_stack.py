@@ -34,9 +34,9 @@ def add_to_agent(agent: str, private: Path) -> None:
     subprocess.run(["ssh-add", str(private)], env=env, check=True, capture_output=True, timeout=10)
 
 
-def start_worker(agent: str, db: Path, host_keys: Path, port: int, **popen) -> subprocess.Popen:
+def start_worker(agent: str, db: Path, host_keys: Path, port: int, *options: str, **popen) -> subprocess.Popen:
     command = [sys.executable, "-m", "services.ssh_proxy", "--agent", agent, "--registry", str(db)]
-    command += ["--host-keys", str(host_keys), "--listen", f"127.0.0.1:{port}"]
+    command += ["--host-keys", str(host_keys), "--listen", f"127.0.0.1:{port}", *options]
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(command, cwd=ROOT, text=True, **popen)
@@ -103,6 +103,31 @@ class Stack:
         pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
         return subprocess.Popen(self.ssh_args(login, *command, options=options), **pipes)
 
+    def wait_ready(self) -> None:
+        wait_until(
+            lambda: accepts_ssh(self.port) or self.worker.poll() is not None,
+            timeout=15,
+            what="the proxy worker",
+        )
+        exited = self.worker.poll() is not None
+        assert not exited, self.worker.stderr.read() if self.worker.stderr else "the proxy worker exited"
+
+    def restart(self, *options: str) -> tuple[Path, Path]:
+        """Replace the worker by one started with ``options``: a new port, the same keys and state.
+
+        Its stdout and stderr go to files (returned), not pipes: a verbose worker would fill a pipe
+        that nobody reads until the end, and block.
+        """
+        stop_process(self.worker)
+        self.port = free_port()
+        output = (self.tmp / "worker.stdout", self.tmp / "worker.stderr")
+        with output[0].open("w") as stdout, output[1].open("w") as stderr:
+            self.worker = start_worker(
+                self.agent, self.db, self.tmp / "host-keys", self.port, *options, stdout=stdout, stderr=stderr
+            )
+        self.wait_ready()
+        return output
+
     def stop(self) -> str:
         """Stop the worker; its stdout (the audit lines)."""
         stop_process(self.worker)
@@ -124,10 +149,7 @@ def stack(tmp_path, agent, sshd_device):
     worker = start_worker(agent, db, tmp_path / "host-keys", port)
     stack = Stack(tmp_path, agent, db, user_key, identity, port, worker, sshd_device)
     try:
-        wait_until(
-            lambda: accepts_ssh(port) or worker.poll() is not None, timeout=15, what="the proxy worker"
-        )
-        assert worker.poll() is None, worker.stderr.read()
+        stack.wait_ready()
         yield stack
     finally:
-        stop_process(worker)
+        stop_process(stack.worker)
