@@ -46,7 +46,7 @@ def _more(size: int, limit: int) -> str:
     return f"...[{size - limit} more]" if size > limit else ""
 
 
-def escape(text: str) -> str:
+def _escape(text: str) -> str:
     """``text`` with every non-printable character written as a Python escape (``\\n``, ``\\x1b``)."""
     if text.isprintable():
         return text
@@ -96,14 +96,15 @@ def _fields(event: dict, text: str) -> str:
     """``text`` (a format string) with each plain ``{name}`` replaced by that field's value."""
     out: list[str] = []
     size = 0
-    for literal, name, _spec, conversion in _parse(text):
+    for literal, name, spec, conversion in _parse(text):
         out.append(literal)
         size += len(literal)
         if name is not None:
             if name.isidentifier() and name in event:
                 out.append(_value(event[name], conversion))
-            else:
-                out.append("{" + name + (f"!{conversion}" if conversion else "") + "}")
+            else:  # shown as it was written
+                conversion = f"!{conversion}" if conversion else ""
+                out.append("{" + name + conversion + (f":{spec}" if spec else "") + "}")
             size += len(out[-1])
         if size > MAX_LINE:  # a format string repeating {log_format} must not grow without end
             break
@@ -112,19 +113,17 @@ def _fields(event: dict, text: str) -> str:
 
 def _message(event: dict) -> str:
     fmt = event.get("log_format")
+    if fmt is None:
+        return ""
     if isinstance(fmt, bytes):
         fmt = fmt.decode("utf-8", "replace")
-    if fmt is None:
-        text = ""
-    elif not isinstance(fmt, str):
-        text = _value(fmt)
-    else:
-        fmt = fmt[: 2 * MAX_LINE]
-        try:
-            text = _fields(event, fmt)
-        except ValueError:  # unbalanced braces: the format string is shown as it is
-            text = fmt
-    return text
+    if not isinstance(fmt, str):
+        return _value(fmt)
+    fmt = fmt[: 2 * MAX_LINE]
+    try:
+        return _fields(event, fmt)
+    except ValueError:  # unbalanced braces: the format string is shown as it is
+        return fmt
 
 
 def render(event: dict) -> str:
@@ -138,18 +137,20 @@ def render(event: dict) -> str:
         text = _message(event)
     if isinstance(failure, Failure):
         text = f"{text}: {_failure(failure)}" if text else _failure(failure)
-    text = escape(text)
+    text = _escape(text)
     return text[:MAX_LINE] + _more(len(text), MAX_LINE)
 
 
 def observer(name: str) -> Callable[[dict], None]:
-    """An observer writing ``NAME[PID]: line`` on stderr for each event."""
+    """An observer writing ``NAME[PID]: line`` on stderr for each event that has any text."""
 
     def observe(event: dict) -> None:
         try:
             line = render(event)
         except Exception:  # never let one odd event disable the observer
-            line = f"unprintable log event from {escape(_value(event.get('log_namespace')))}"
+            line = f"unprintable log event from {_escape(_value(event.get('log_namespace')))}"
+        if not line:
+            return
         sys.stderr.write(f"{name}[{os.getpid()}]: {line}\n")
         sys.stderr.flush()
 

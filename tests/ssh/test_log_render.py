@@ -30,10 +30,10 @@ def _events(emit) -> list[dict]:
 
 
 def test_peer_text_in_the_format_string_is_shown_not_resolved():
-    peer = "{log_source.secret} {log_source.stop()} {log_source} {0} {}"
+    peer = "{log_source.secret} {log_source.stop()} {log_source} {0} {} {missing!r:>99}"
     (event,) = _events(lambda logger: logger.error(peer))
     line = log.render(event)
-    assert line == "{log_source.secret} {log_source.stop()} <_Source> {0} {}"
+    assert line == "{log_source.secret} {log_source.stop()} <_Source> {0} {} {missing!r:>99}"
     assert not event["log_source"].stopped
 
 
@@ -111,7 +111,8 @@ def test_a_legacy_error_event_is_one_line_not_a_traceback():
     assert "Traceback" not in line
 
 
-def test_the_observer_writes_one_prefixed_line(capsys):
-    (event,) = _events(lambda logger: logger.error("a\nb {x}", x="c\nd"))
+def test_the_observer_writes_one_prefixed_line_per_event_with_text(capsys):
+    (event, empty) = _events(lambda logger: (logger.error("a\nb {x}", x="c\nd"), logger.error(None)))
     log.observer("svc")(event)
+    log.observer("svc")(empty)
     assert capsys.readouterr().err == f"svc[{os.getpid()}]: a\\nb c\\nd\n"
