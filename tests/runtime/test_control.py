@@ -99,3 +99,23 @@ def test_no_supervisor_is_a_clear_error(tmp_path):
         env={**os.environ, "SUPERVISOR_CONTROL": str(tmp_path / "none.sock")},
     )
     assert result.returncode == 2 and "no control socket" in result.stderr
+
+
+def test_status_names_a_real_time_signal_that_killed_a_unit(supervisor):
+    """A real-time signal has no name in ``signal.Signals``: status must still answer (it used to
+    raise ValueError and take the supervisor down), naming it as ``kill -l`` does."""
+    sup = supervisor("""
+    version = 1
+    [services.rt]
+    kind = "oneshot"
+    command = ["python3", "-c", "import os, signal; os.kill(os.getpid(), signal.SIGRTMIN + 1)"]
+    restart = "never"
+    [services.other]
+    command = ["sleep", "60"]
+    """)
+    assert sup.wait_event("rt", "failed")["message"] == "killed by SIGRTMIN+1"
+    assert sup.unit_status("rt")["last_exit"] == {"code": None, "signal": "SIGRTMIN+1"}
+    table = sup.ctl("status")
+    assert table.returncode == 0 and "SIGRTMIN+1" in table.stdout, table.stderr
+    assert sup.unit_status("other")["state"] == "ready"
+    assert sup.stop() == 0
