@@ -23,6 +23,20 @@ from supervisor.runtime.client import LIMIT
 from supervisor.runtime.core import Runtime
 
 
+class RequestError(Exception):
+    """What is wrong with a request, for its ``{"ok": false, "error": ...}`` answer."""
+
+
+def _parse(line: bytes) -> dict:
+    try:
+        request = json.loads(line)
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
+        raise RequestError(f"not a JSON object: {error}") from None
+    if not isinstance(request, dict):
+        raise RequestError("not a JSON object")
+    return request
+
+
 async def _handle(rt: Runtime, request: dict) -> dict:
     command = request.get("command")
     if command == "status":
@@ -52,7 +66,30 @@ async def _handle(rt: Runtime, request: dict) -> dict:
     return {"ok": True, "units": [u.name for u in units]}
 
 
+def _encode(answer: dict) -> bytes:
+    return json.dumps(answer).encode() + b"\n"
+
+
+async def _answer(rt: Runtime, line: bytes) -> bytes:
+    """The answer line to one request line, whatever happens while answering it.
+
+    A connection's task that ends in an exception cancels ``serve_listeners``' nursery, and with
+    it every client and the whole graph. So this is the one boundary every request goes through:
+    a bad request is answered with what is wrong with it, and any other exception (a bug) with
+    an internal error, logged. Cancellation is a BaseException and still goes through.
+    """
+    try:
+        return _encode(await _handle(rt, _parse(line)))
+    except RequestError as error:
+        return _encode({"ok": False, "error": str(error)})
+    except Exception as error:
+        rt.log.event("supervisor", "error", f"control request failed: {error!r:.300}")
+        what = f"internal error ({type(error).__name__}): see the supervisor's log"
+        return _encode({"ok": False, "error": what})
+
+
 async def _serve_client(rt: Runtime, stream: trio.SocketStream) -> None:
+    """Answer one connection's requests in order; whatever goes wrong closes only this connection."""
     async with stream:
         pending = b""
         try:
@@ -62,17 +99,11 @@ async def _serve_client(rt: Runtime, stream: trio.SocketStream) -> None:
                     return
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
-                    try:
-                        request = json.loads(line)
-                        if not isinstance(request, dict):
-                            raise ValueError("not an object")
-                    except ValueError as error:
-                        answer = {"ok": False, "error": f"not a JSON object: {error}"}
-                    else:
-                        answer = await _handle(rt, request)
-                    await stream.send_all(json.dumps(answer).encode() + b"\n")
+                    await stream.send_all(await _answer(rt, line))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
+        except Exception as error:
+            rt.log.event("supervisor", "error", f"control connection failed: {error!r:.300}")
 
 
 async def serve_control(rt: Runtime, path: str, task_status=trio.TASK_STATUS_IGNORED) -> None:
