@@ -226,7 +226,8 @@ def test_a_client_that_never_reads_is_dropped_without_blocking_anyone(supervisor
         _assert_graph_unharmed(sup, pids)  # others are served meanwhile
         dropped = sup.wait_event("supervisor", "dropped", timeout=SEND_TIMEOUT + 15)
         assert dropped["message"] == (
-            f"a control client did not read its answer within {format_duration(SEND_TIMEOUT)}: connection closed"
+            f"a control client did not read its answer within {format_duration(SEND_TIMEOUT)}: "
+            "connection closed"
         )
         received = _read_to_end(deaf)  # what was already on its way, then the end: nothing queued
     assert 0 < received < sent
