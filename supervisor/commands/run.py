@@ -1,6 +1,5 @@
 """``supervisor run``: lint the selected variant, then run it; a graph with errors never starts."""
 
-import os
 from pathlib import Path
 
 from supervisor.analysis import selected
@@ -11,6 +10,7 @@ from supervisor.output import error_console
 from supervisor.report import render
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
+from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
 
 EX_CONFIG = 78
 
@@ -36,13 +36,6 @@ def add_parser(subcommands) -> None:
     parser.set_defaults(handler=run)
 
 
-def default_runtime_dir(name: str) -> Path:
-    if os.geteuid() == 0:
-        return Path("/run/supervisor") / name
-    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/supervisor-{os.geteuid()}"
-    return Path(base) / "supervisor" / name
-
-
 def run(args) -> int:
     try:
         loaded = load_for_command(args.graph, args.profile)
@@ -60,10 +53,11 @@ def run(args) -> int:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
     disabled = graph.disabled_by(args.profile) | frozenset(args.disable)
-    runtime_dir = Path(args.runtime_dir) if args.runtime_dir else default_runtime_dir(graph.name)
+    if args.runtime_dir:
+        private = runtime_dir = Path(args.runtime_dir)
+    else:
+        private, runtime_dir = default_runtime_dir(graph.name)
     try:
-        runtime_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(runtime_dir, 0o700)
-    except OSError as error:
-        return report_usage_error(UsageError(f"runtime dir {runtime_dir}: {error.strerror}"))
-    return run_graph(graph, disabled, runtime_dir.resolve(), Log(args.log_format))
+        return run_graph(graph, disabled, make_private(private, runtime_dir), Log(args.log_format))
+    except RuntimeDirError as error:
+        return report_usage_error(UsageError(str(error)))
