@@ -12,7 +12,7 @@ from pathlib import Path
 import trio
 
 from supervisor.model import Graph
-from supervisor.runtime.children import signal_group
+from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.log import Log
@@ -66,8 +66,8 @@ def run_graph(graph: Graph, disabled: frozenset[str], runtime_dir: Path, log: Lo
 
     RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``.
     """
-    with claimed(runtime_dir, log):
-        rt = Runtime(graph, disabled, runtime_dir, log)
+    with claimed(runtime_dir, log) as record:
+        rt = Runtime(graph, disabled, runtime_dir, log, children=Children(record=record))
         try:
             trio.run(_run, rt)
         finally:

@@ -10,8 +10,9 @@ anyone can take first).
 A lock (``supervisor.lock``, flock'ed for the supervisor's lifetime) makes the directory one
 supervisor's: a second ``supervisor run`` of the same graph is refused instead of taking over the
 first one's control socket. Holding the lock proves that no other supervisor uses the directory,
-so everything else in it is a previous run's: the directory is emptied, so that no stale socket
-(``agent.sock``) keeps a service from binding it again.
+so everything else in it is a previous run's: its process groups are stopped (see ``groups``)
+and the directory is emptied, so that no stale socket (``agent.sock``) keeps a service from
+binding it again.
 """
 
 import fcntl
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from supervisor.runtime.groups import FILE as GROUPS
+from supervisor.runtime.groups import GroupRecord
 from supervisor.runtime.log import Log
 
 LOCK = "supervisor.lock"
@@ -84,9 +87,10 @@ def _check_private(path: Path, directory: Path) -> None:
 
 
 @contextmanager
-def claimed(directory: Path, log: Log) -> Iterator[None]:
+def claimed(directory: Path, log: Log) -> Iterator[GroupRecord]:
     """Hold ``directory`` for as long as the block runs: lock it (RuntimeDirError if another
-    supervisor holds it) and empty it of what a previous run left."""
+    supervisor holds it), stop what a previous run left running, empty it, and give the record
+    in which this run keeps its process groups."""
     lock = directory / LOCK
     if not lock.exists() and any(directory.iterdir()):
         raise RuntimeDirError(
@@ -109,14 +113,16 @@ def claimed(directory: Path, log: Log) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        record = GroupRecord(directory / GROUPS)
+        record.stop_leftovers(log)
         _empty(directory, log)
-        yield
+        yield record
     finally:
         os.close(fd)  # the lock goes with it; the file stays (unlinking it would race a locker)
 
 
 def _empty(directory: Path, log: Log) -> None:
-    """Remove everything but the lock: a previous run's sockets and services' files."""
+    """Remove everything but the lock: a previous run's sockets, records and services' files."""
     removed = sorted(entry.name for entry in directory.iterdir() if entry.name != LOCK)
     for name in removed:
         path = directory / name

@@ -1,5 +1,5 @@
-"""The runtime directory: private, one supervisor's at a time, and a run after a crash comes up
-(its stale sockets removed)."""
+"""The runtime directory: private, one supervisor's at a time, and a run after ``kill -9`` comes up
+(the previous run's process groups stopped, its stale sockets removed)."""
 
 import json
 import os
@@ -13,7 +13,9 @@ import pytest
 from conftest import PY, ROOT, wait_until
 
 from examples.demo.stack import free_port
-from supervisor.runtime.proc import proc_stat
+from supervisor.runtime.groups import FILE as GROUPS
+from supervisor.runtime.groups import GroupRecord
+from supervisor.runtime.proc import all_procs, proc_stat
 from supervisor.runtime.rundir import LOCK, RuntimeDirError, default_runtime_dir, make_private
 
 
@@ -40,6 +42,10 @@ def _alive(pid: int) -> bool:
     return stat is not None and stat.alive
 
 
+def _group(leader: int) -> list[int]:
+    return sorted(p.pid for p in all_procs() if p.pgrp == leader and p.alive)
+
+
 def _running(sup) -> dict[str, int]:
     sup.wait_event("supervisor", "started")
     ready = {"ready"}
@@ -51,6 +57,31 @@ def _agent_answers(sup) -> bool:
     env = {**os.environ, "SSH_AUTH_SOCK": str(sup.runtime_dir / "agent.sock")}
     result = subprocess.run(["ssh-add", "-l"], env=env, capture_output=True, text=True, timeout=10)
     return result.returncode == 1 and "no identities" in result.stdout  # 2: no agent there
+
+
+def test_after_kill_9_the_next_run_stops_the_old_groups_and_comes_up(supervisor):
+    port = free_port()
+    first = supervisor(_graph(port))
+    old = _running(first)
+    family = _group(old["family"])
+    assert len(family) == 2
+    first.process.kill()  # SIGKILL: no chance to stop anything
+    first.wait()
+    left = [*old.values(), *family]
+    assert all(_alive(pid) for pid in left)  # what the fix is for: they still hold the port and the agent
+
+    second = supervisor(_graph(port))
+    new = _running(second)
+    assert not any(_alive(pid) for pid in left)
+    assert set(new.values()).isdisjoint(left)
+    stopped = {e["message"] for e in second.events("supervisor", "leftover")}
+    assert stopped == {
+        f"killed process group {old['agent']} ('ssh-agent'), left running by a previous run",
+        f"killed process group {old['worker']} ('python3'), left running by a previous run",
+        f"killed process group {old['family']} ('sleep'), left running by a previous run",
+    }
+    assert _agent_answers(second)
+    assert second.stop() == 0
 
 
 def test_after_a_crash_stale_sockets_are_removed(supervisor):
@@ -69,7 +100,8 @@ def test_after_a_crash_stale_sockets_are_removed(supervisor):
     _running(second)
     assert _agent_answers(second)
     cleaned = second.wait_event("supervisor", "cleaned")["message"]
-    assert "'agent.sock'" in cleaned and "'control.sock'" in cleaned
+    assert "'agent.sock'" in cleaned and "'control.sock'" in cleaned and "'groups.json'" in cleaned
+    assert not second.events("supervisor", "leftover")
     assert second.stop() == 0
 
 
@@ -87,6 +119,28 @@ def test_a_second_run_of_a_running_graph_is_refused(supervisor):
     assert _running(first) == pids  # its control socket is still its own
     assert first.ctl("shutdown").returncode == 0
     assert first.wait() == 0
+
+
+def test_a_recorded_pid_now_used_by_another_process_is_left_alone(supervisor, tmp_path):
+    """A pid in the record names the previous run's process only with the same start time."""
+    stranger = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    try:
+        runtime_dir = tmp_path / "rt"
+        runtime_dir.mkdir(mode=0o700)
+        (runtime_dir / LOCK).touch()  # a supervisor's directory, whose last run was killed
+        GroupRecord(runtime_dir / GROUPS).add(stranger.pid)
+        record = json.loads((runtime_dir / GROUPS).read_text())
+        record["groups"] = [[pid, start - 1] for pid, start in record["groups"]]  # an older owner
+        (runtime_dir / GROUPS).write_text(json.dumps(record))
+
+        sup = supervisor(_graph(free_port()))
+        _running(sup)
+        assert stranger.poll() is None
+        assert not sup.events("supervisor", "leftover")
+        assert sup.stop() == 0
+    finally:
+        stranger.kill()
+        stranger.wait()
 
 
 def _run(runtime_dir, tmp_path) -> subprocess.CompletedProcess:
