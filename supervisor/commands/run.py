@@ -30,7 +30,9 @@ def add_parser(subcommands) -> None:
     parser.add_argument(
         "--runtime-dir",
         metavar="DIR",
-        help="sockets and the control socket (default: $XDG_RUNTIME_DIR/supervisor/NAME, /run/supervisor/NAME for root)",
+        help="the run's private directory: its sockets and control socket; yours and 0700, one supervisor at a "
+        "time, emptied at start (default: $XDG_RUNTIME_DIR/supervisor/NAME, else /tmp/supervisor-UID/supervisor/NAME; "
+        "/run/supervisor/NAME for root)",
     )
     parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.set_defaults(handler=run)
