@@ -136,4 +136,4 @@ def _empty(directory: Path, log: Log) -> None:
             raise RuntimeDirError(message) from None
     if removed:
         shown = ", ".join(repr(name) for name in removed[:10]) + (", ..." if len(removed) > 10 else "")
-        log.event("supervisor", "cleaned", f"removed {len(removed)} left by a previous run: {shown}")
+        log.event("supervisor", "cleaned", f"removed what a previous run left ({len(removed)}): {shown}")

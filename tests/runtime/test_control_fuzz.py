@@ -115,6 +115,13 @@ def _read_to_end(sock: socket.socket) -> int:
     return received
 
 
+def _running(supervisor):
+    """A supervisor of GRAPH with its units up, and their pids."""
+    sup = supervisor(GRAPH)
+    sup.wait_event("user", "ready")
+    return sup, {u["unit"]: u["pid"] for u in sup.status()["services"]}
+
+
 def _assert_graph_unharmed(sup, pids: dict) -> None:
     assert sup.process.poll() is None, "the supervisor died"
     status = sup.status()
@@ -161,9 +168,7 @@ _LINES = (
 
 
 def test_random_and_adversarial_lines_are_answered_and_the_graph_runs_on(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("user", "ready")
-    pids = {u["unit"]: u["pid"] for u in sup.status()["services"]}
+    sup, pids = _running(supervisor)
 
     for line in ADVERSARIAL:  # each alone, then all on one connection, with a status between
         _assert_answered([line], _exchange(sup, [line]))
@@ -187,9 +192,7 @@ def test_random_and_adversarial_lines_are_answered_and_the_graph_runs_on(supervi
 
 
 def test_partial_over_long_and_many_lines(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("user", "ready")
-    pids = {u["unit"]: u["pid"] for u in sup.status()["services"]}
+    sup, pids = _running(supervisor)
 
     with _connect(sup) as partial:  # half a line, left open while another client is served
         partial.sendall(b'{"command": "sta')
@@ -217,9 +220,7 @@ def test_partial_over_long_and_many_lines(supervisor):
 
 
 def test_a_client_that_never_reads_is_dropped_without_blocking_anyone(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("user", "ready")
-    pids = {u["unit"]: u["pid"] for u in sup.status()["services"]}
+    sup, pids = _running(supervisor)
     sent = 4000
     with _connect(sup) as deaf:
         deaf.sendall(b'{"command": "status"}\n' * sent)  # and never reads what comes back
@@ -236,9 +237,7 @@ def test_a_client_that_never_reads_is_dropped_without_blocking_anyone(supervisor
 
 
 def test_more_clients_than_served_at_once_are_refused_one_by_one(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("user", "ready")
-    pids = {u["unit"]: u["pid"] for u in sup.status()["services"]}
+    sup, pids = _running(supervisor)
     idle = []
     try:
         for _ in range(MAX_CLIENTS):  # each answered once, so each is being served
