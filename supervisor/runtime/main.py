@@ -15,6 +15,7 @@ from supervisor.model import Graph
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
+from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
 from supervisor.runtime.reaper import reap_forever
@@ -73,7 +74,7 @@ def run_graph(graph: Graph, disabled: frozenset[str], runtime_dir: Path, log: Lo
         finally:
             rt.children.kill_all()
             rt.close_listeners()
-            for name in ("control.sock", "notify.sock"):
+            for name in ("control.sock", "notify.sock", GROUPS):  # every group is killed by now
                 (runtime_dir / name).unlink(missing_ok=True)
         rt.log.event("supervisor", "exit", f"exit status {rt.exit_code}")
         return rt.exit_code
