@@ -1,6 +1,5 @@
 """``supervisor run``: lint the selected variant, then run it; a graph with errors never starts."""
 
-import os
 from pathlib import Path
 
 from supervisor.analysis import selected
@@ -11,6 +10,7 @@ from supervisor.output import error_console
 from supervisor.report import render
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
+from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
 
 EX_CONFIG = 78
 
@@ -30,17 +30,12 @@ def add_parser(subcommands) -> None:
     parser.add_argument(
         "--runtime-dir",
         metavar="DIR",
-        help="sockets and the control socket (default: $XDG_RUNTIME_DIR/supervisor/NAME, /run/supervisor/NAME for root)",
+        help="the run's private directory: its sockets and control socket; yours and 0700, one supervisor at a "
+        "time, emptied at start (default: $XDG_RUNTIME_DIR/supervisor/NAME, else /tmp/supervisor-UID/supervisor/NAME; "
+        "/run/supervisor/NAME for root)",
     )
     parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.set_defaults(handler=run)
-
-
-def default_runtime_dir(name: str) -> Path:
-    if os.geteuid() == 0:
-        return Path("/run/supervisor") / name
-    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/supervisor-{os.geteuid()}"
-    return Path(base) / "supervisor" / name
 
 
 def run(args) -> int:
@@ -60,10 +55,11 @@ def run(args) -> int:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
     disabled = graph.disabled_by(args.profile) | frozenset(args.disable)
-    runtime_dir = Path(args.runtime_dir) if args.runtime_dir else default_runtime_dir(graph.name)
+    if args.runtime_dir:
+        private = runtime_dir = Path(args.runtime_dir)
+    else:
+        private, runtime_dir = default_runtime_dir(graph.name)
     try:
-        runtime_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(runtime_dir, 0o700)
-    except OSError as error:
-        return report_usage_error(UsageError(f"runtime dir {runtime_dir}: {error.strerror}"))
-    return run_graph(graph, disabled, runtime_dir.resolve(), Log(args.log_format))
+        return run_graph(graph, disabled, make_private(private, runtime_dir), Log(args.log_format))
+    except RuntimeDirError as error:
+        return report_usage_error(UsageError(str(error)))

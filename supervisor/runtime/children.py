@@ -1,5 +1,6 @@
 """Every process the supervisor starts: each in its own session, so a whole group can be signalled,
-and each pid known, so the PID 1 reaper never steals an exit status trio is waiting for."""
+and each pid known, so the PID 1 reaper never steals an exit status trio is waiting for, and
+recorded in the runtime directory, so a run after a crash can stop what this one left."""
 
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import attrs
 import trio
 
+from supervisor.runtime.groups import GroupRecord
 from supervisor.runtime.launch import Launch
 
 
@@ -20,6 +22,7 @@ class SpawnError(Exception):
 class Children:
     pids: set[int] = attrs.field(factory=set)
     spawning: int = 0
+    record: GroupRecord | None = None
 
     async def spawn(self, launch: Launch, *, merge_stderr: bool = False) -> trio.Process:
         """Start ``launch`` in a new session with piped output; SpawnError if it cannot run.
@@ -50,10 +53,14 @@ class Children:
         finally:
             self.spawning -= 1
         self.pids.add(process.pid)
+        if self.record is not None:
+            self.record.add(process.pid)
         return process
 
     def reaped(self, process: trio.Process) -> None:
         self.pids.discard(process.pid)
+        if self.record is not None:
+            self.record.remove(process.pid)
 
     def kill_all(self, sig: int = signal.SIGKILL) -> None:
         """Signal the group of every child still known: the last line of defence on any exit path."""

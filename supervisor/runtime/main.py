@@ -12,12 +12,14 @@ from pathlib import Path
 import trio
 
 from supervisor.model import Graph
-from supervisor.runtime.children import signal_group
+from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
+from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
 from supervisor.runtime.reaper import reap_forever
+from supervisor.runtime.rundir import claimed
 from supervisor.runtime.supervise import supervise
 
 FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
@@ -61,14 +63,18 @@ async def _run(rt: Runtime) -> None:
 
 
 def run_graph(graph: Graph, disabled: frozenset[str], runtime_dir: Path, log: Log) -> int:
-    """Run ``graph`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced)."""
-    rt = Runtime(graph, disabled, runtime_dir, log)
-    try:
-        trio.run(_run, rt)
-    finally:
-        rt.children.kill_all()
-        rt.close_listeners()
-        for name in ("control.sock", "notify.sock"):
-            (runtime_dir / name).unlink(missing_ok=True)
-    rt.log.event("supervisor", "exit", f"exit status {rt.exit_code}")
-    return rt.exit_code
+    """Run ``graph`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced).
+
+    RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``.
+    """
+    with claimed(runtime_dir, log) as record:
+        rt = Runtime(graph, disabled, runtime_dir, log, children=Children(record=record))
+        try:
+            trio.run(_run, rt)
+        finally:
+            rt.children.kill_all()
+            rt.close_listeners()
+            for name in ("control.sock", "notify.sock", GROUPS):  # every group is killed by now
+                (runtime_dir / name).unlink(missing_ok=True)
+        rt.log.event("supervisor", "exit", f"exit status {rt.exit_code}")
+        return rt.exit_code

@@ -8,11 +8,11 @@ remaining zombies are found in ``/proc`` instead.
 
 import os
 import signal
-from pathlib import Path
 
 import trio
 
 from supervisor.runtime.children import Children
+from supervisor.runtime.proc import all_procs
 
 _SWEEP_INTERVAL = 1.0
 
@@ -36,18 +36,13 @@ def reap_orphans(children: Children) -> list[int]:
 
 
 def _reap_listed_zombies(children: Children) -> list[int]:
-    me = str(os.getpid())
+    me = os.getpid()
     reaped = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        pid = int(stat.parent.name)
-        if fields[0] == "Z" and fields[1] == me and pid not in children.pids:
+    for stat in all_procs():
+        if stat.state == "Z" and stat.ppid == me and stat.pid not in children.pids:
             try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    reaped.append(pid)
+                if os.waitpid(stat.pid, os.WNOHANG)[0]:
+                    reaped.append(stat.pid)
             except ChildProcessError:
                 pass
     return reaped

@@ -25,16 +25,27 @@ class Exit:
 
     def describe(self) -> str:
         if self.code < 0:
-            try:
-                return f"killed by {signal.Signals(-self.code).name}"
-            except ValueError:
-                return f"killed by signal {-self.code}"
+            return f"killed by {signal_name(-self.code)}"
         return f"exit {self.code}"
 
     def to_json(self) -> dict:
         if self.code < 0:
-            return {"code": None, "signal": signal.Signals(-self.code).name}
+            return {"code": None, "signal": signal_name(-self.code)}
         return {"code": self.code, "signal": None}
+
+
+def signal_name(number: int) -> str:
+    """``SIGTERM``; ``SIGRTMIN+1`` for a real-time signal (``signal.Signals`` names only the two
+    ends of that range), as ``kill -l`` does; ``signal 32`` for a number with no name at all.
+
+    Any signal can end a unit, so this must name every number rather than raise."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        pass
+    if signal.SIGRTMIN < number < signal.SIGRTMAX:
+        return f"SIGRTMIN+{number - signal.SIGRTMIN}"
+    return f"signal {number}"
 
 
 @attrs.define(eq=False)

@@ -153,7 +153,7 @@ def supervisor(tmp_path):
         return sup
 
     yield start
-    for sup in started:
+    for sup in started:  # every supervisor first: runs of one graph share a runtime dir
         if sup.process.poll() is None:  # the test failed half-way: still, leave nothing behind
             sup.process.terminate()
             try:
@@ -161,13 +161,13 @@ def supervisor(tmp_path):
             except subprocess.TimeoutExpired:
                 sup.process.kill()
                 sup.process.wait(10)
-        leftovers = sup.leftovers()
-        for pid in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        assert not leftovers, f"processes left behind: {leftovers}"
+    leftovers = sorted({pid for sup in started for pid in sup.leftovers()})
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not leftovers, f"processes left behind: {leftovers}"
 
 
 def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
