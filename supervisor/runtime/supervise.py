@@ -253,8 +253,7 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
 async def _prove_oneshot(rt: Runtime, unit: Unit, launch: Launch, outcome: Outcome) -> None:
     """A oneshot that exited 0 provides once its check passes; it holds until a check fails."""
     if unit.service.check is None:
-        rt.set_proven(unit, True)
-        await trio.sleep_forever()
+        rt.set_proven(unit, True)  # then _check_until_lost has nothing to run and holds it forever
     await _check_until_lost(rt, unit, launch, outcome, first_now=True)
 
 
