@@ -15,6 +15,7 @@ import trio
 from supervisor.durations import format_duration
 from supervisor.runtime.children import Children, SpawnError, signal_group
 from supervisor.runtime.launch import Launch
+from supervisor.runtime.listen import host_port
 
 _OUTPUT_LIMIT = 400
 
@@ -57,13 +58,8 @@ async def _exec(target, children: Children, env) -> ProbeResult:
     return ProbeResult(code == 0, text or f"exit {code}")
 
 
-def _host_port(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
 async def _tcp(target, children, env) -> ProbeResult:
-    stream = await trio.open_tcp_stream(*_host_port(target))
+    stream = await trio.open_tcp_stream(*host_port(target))
     await stream.aclose()
     return ProbeResult(True, f"connected to {target}")
 
