@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
+from supervisor.commands.common import EXIT_USAGE
 
 # Subcommand -> the module under supervisor.commands that implements it. Only the module of the
 # command being run is imported: `supervisor run` (PID 1 in a container) and `supervisor status`
@@ -28,8 +29,6 @@ COMMANDS = {
     "restart": "control",
     "shutdown": "control",
 }
-
-EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
