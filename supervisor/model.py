@@ -1,7 +1,9 @@
 """The service graph as data: services, the capabilities they provide and require, profiles.
 
-Everything here is frozen and pure. The loader builds it from a graph file, the linter and the
-views query it, and the runtime reads it; none of them changes it.
+Everything here is frozen and pure, down to its collections: tuples, and ``frozendict`` for
+mappings (a read-only proxy would not be hashable, and a Service or Graph is a value that can be
+hashed and compared). The loader builds it from a graph file, the linter and the views query it,
+and the runtime reads it; none of them can change it.
 """
 
 from collections.abc import Iterable, Sequence
@@ -9,6 +11,7 @@ from functools import cached_property
 from typing import Literal
 
 import attrs
+from frozendict import frozendict
 
 from supervisor.source import Location, Source
 
@@ -54,11 +57,11 @@ class Backoff:
 @attrs.frozen
 class Service:
     name: str
-    command: tuple[str, ...]
+    command: tuple[str, ...] = attrs.field(converter=tuple)
     kind: Kind = "longrun"
     description: str = ""
-    provides: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
+    provides: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    requires: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     optional: bool = False
     ready: Probe | None = None
     check: Probe | None = None
@@ -70,10 +73,10 @@ class Service:
     critical: bool = False
     stop_signal: str = "SIGTERM"
     stop_timeout: float = 10.0
-    environment: dict[str, str] = attrs.field(factory=dict)
+    environment: frozendict[str, str] = attrs.field(factory=frozendict, converter=frozendict)
     working_dir: str | None = None
     replicas: int = 1
-    listen: tuple[str, ...] = ()
+    listen: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @property
     def verifiable(self) -> bool:
@@ -88,16 +91,16 @@ class Profile:
     """A deployment variant: services switched off, and capabilities it must deliver."""
 
     name: str
-    disable: tuple[str, ...] = ()
-    offers: tuple[str, ...] = ()
+    disable: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    offers: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     description: str = ""
 
 
 @attrs.frozen
 class Graph:
     name: str
-    services: dict[str, Service]
-    profiles: dict[str, Profile]
+    services: frozendict[str, Service] = attrs.field(converter=frozendict)
+    profiles: frozendict[str, Profile] = attrs.field(converter=frozendict)
     source: Source = attrs.field(eq=False, repr=False)
     description: str = ""
 
@@ -113,22 +116,22 @@ class Graph:
         return self.locate((*path, items.index(item)) if item in items else path)
 
     @cached_property
-    def providers(self) -> dict[str, tuple[str, ...]]:
+    def providers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that provide it, in file order."""
         found: dict[str, list[str]] = {}
         for service in self.services.values():
             for capability in service.provides:
                 found.setdefault(capability, []).append(service.name)
-        return {c: tuple(s) for c, s in found.items()}
+        return frozendict({c: tuple(s) for c, s in found.items()})
 
     @cached_property
-    def consumers(self) -> dict[str, tuple[str, ...]]:
+    def consumers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that require it, in file order."""
         found: dict[str, list[str]] = {}
         for service in self.services.values():
             for capability in service.requires:
                 found.setdefault(capability, []).append(service.name)
-        return {c: tuple(s) for c, s in found.items()}
+        return frozendict({c: tuple(s) for c, s in found.items()})
 
     @cached_property
     def unprovided(self) -> frozenset[str]:
@@ -136,13 +139,13 @@ class Graph:
         return frozenset(c for c in self.consumers if c not in self.providers)
 
     @cached_property
-    def offered_by(self) -> dict[str, tuple[str, ...]]:
+    def offered_by(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the profiles that offer it."""
         found: dict[str, list[str]] = {}
         for profile in self.profiles.values():
             for capability in profile.offers:
                 found.setdefault(capability, []).append(profile.name)
-        return {c: tuple(p) for c, p in found.items()}
+        return frozendict({c: tuple(p) for c, p in found.items()})
 
     @cached_property
     def capabilities(self) -> tuple[str, ...]:
