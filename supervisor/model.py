@@ -4,8 +4,13 @@ Everything here is frozen and pure, down to its collections: tuples, and ``froze
 mappings (a read-only proxy would not be hashable, and a Service or Graph is a value that can be
 hashed and compared). The loader builds it from a graph file, the linter and the views query it,
 and the runtime reads it; none of them can change it.
+
+The values are the ones the program uses (seconds, signals, argv tuples) and every one is set:
+the defaults are the graph format's (:mod:`supervisor.schema`), filled in by the loader, so none
+is repeated here.
 """
 
+import signal
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Literal
@@ -23,29 +28,25 @@ RestartPolicy = Literal["always", "on-failure", "never"]
 class Probe:
     """How to tell that a service is ready, or that what it provides still holds.
 
-    ``target`` is the argv for ``exec``, the address for ``tcp``/``unix``/``http``/``file``, and
-    None for ``notify``. For a ``ready`` probe, ``timeout`` bounds the whole wait; for a ``check``
+    ``kind`` is one of :data:`supervisor.schema.PROBE_KINDS`; ``target`` is what that kind reads
+    (the argv for ``exec``, an address for most, None for ``notify``) and ``description`` how
+    messages show it. For a ``ready`` probe, ``timeout`` bounds the whole wait; for a ``check``
     it bounds one run.
     """
 
-    kind: Literal["exec", "tcp", "unix", "http", "file", "notify"]
+    kind: str
     target: tuple[str, ...] | str | None
     timeout: float
     interval: float
-
-    def describe(self) -> str:
-        if self.kind == "notify":
-            return "notify (READY=1)"
-        target = " ".join(self.target) if isinstance(self.target, tuple) else self.target
-        return f"{self.kind} {target}"
+    description: str
 
 
 @attrs.frozen
 class Backoff:
     """Restart delays: ``initial``, doubling up to ``max``. The first restart is immediate."""
 
-    initial: float = 0.1
-    max: float = 30.0
+    initial: float
+    max: float
 
     def delay(self, attempt: int) -> float:
         """Delay before restart number ``attempt`` (1-based) within the current window."""
@@ -58,25 +59,26 @@ class Backoff:
 class Service:
     name: str
     command: tuple[str, ...] = attrs.field(converter=tuple)
-    kind: Kind = "longrun"
-    description: str = ""
-    provides: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    requires: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    optional: bool = False
+    kind: Kind
+    description: str
+    provides: tuple[str, ...] = attrs.field(converter=tuple)
+    requires: tuple[str, ...] = attrs.field(converter=tuple)
+    optional: bool
+    restart: RestartPolicy
+    backoff: Backoff
+    max_restarts: int
+    restart_window: float
+    start_timeout: float
+    critical: bool
+    stop_signal: signal.Signals
+    stop_timeout: float
+    environment: frozendict[str, str] = attrs.field(converter=frozendict)
+    replicas: int
+    listen: tuple[str, ...] = attrs.field(converter=tuple)
+    # Settings a graph may leave out, with no default: absent is None.
     ready: Probe | None = None
     check: Probe | None = None
-    restart: RestartPolicy = "always"
-    backoff: Backoff = Backoff()
-    max_restarts: int = 5
-    restart_window: float = 60.0
-    start_timeout: float = 60.0
-    critical: bool = False
-    stop_signal: str = "SIGTERM"
-    stop_timeout: float = 10.0
-    environment: frozendict[str, str] = attrs.field(factory=frozendict, converter=frozendict)
     working_dir: str | None = None
-    replicas: int = 1
-    listen: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @property
     def verifiable(self) -> bool:
@@ -91,9 +93,9 @@ class Profile:
     """A deployment variant: services switched off, and capabilities it must deliver."""
 
     name: str
-    disable: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    offers: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    description: str = ""
+    disable: tuple[str, ...] = attrs.field(converter=tuple)
+    offers: tuple[str, ...] = attrs.field(converter=tuple)
+    description: str
 
 
 @attrs.frozen
@@ -102,7 +104,7 @@ class Graph:
     services: frozendict[str, Service] = attrs.field(converter=frozendict)
     profiles: frozendict[str, Profile] = attrs.field(converter=frozendict)
     source: Source = attrs.field(eq=False, repr=False)
-    description: str = ""
+    description: str
 
     @property
     def file(self) -> str:
