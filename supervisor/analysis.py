@@ -1,6 +1,7 @@
 """Pure questions about a graph: which services are on in a variant, who can start, what breaks.
 
-The linter, the views and the runtime's start order all ask these; none of them does I/O. The
+The linter and the views ask these, mostly through a :class:`~supervisor.plan.Plan`; none of
+them does I/O. The
 costly ones are linear in the graph, and per-variant work is proportional to what the variant
 switches off, so linting many profiles of a large graph stays fast.
 """
@@ -61,6 +62,11 @@ def variants(graph: Graph) -> list[Variant]:
 
 def enabled_providers(graph: Graph, capability: str, disabled: frozenset[str]) -> tuple[str, ...]:
     return tuple(p for p in graph.providers.get(capability, ()) if p not in disabled)
+
+
+def deliverable(graph: Graph, capability: str, disabled: frozenset[str], running: frozenset[str]) -> bool:
+    """Whether some enabled provider of ``capability`` can actually start (is in ``running``)."""
+    return any(p in running for p in enabled_providers(graph, capability, disabled))
 
 
 def missing_providers(graph: Graph, disabled: frozenset[str] = frozenset()) -> list[tuple[str, str]]:

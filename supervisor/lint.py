@@ -5,47 +5,43 @@ Rules that depend on the variant (missing providers, offers) run once per varian
 the graph's shape (cycles, coupling, verification) run once.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from supervisor.analysis import (
-    Startability,
-    Variant,
-    blocking_reason,
-    cycles,
-    enabled_providers,
-    missing_providers,
-    selected,
-    variants,
-)
+from supervisor.analysis import Startability, Variant, cycles, missing_providers, selected, variants
 from supervisor.findings import Finding
 from supervisor.model import Graph, Service
+from supervisor.plan import Plan
 from supervisor.wording import did_you_mean, join_names
 
 
 def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
     """Every finding for ``graph``: in all its variants, or only in ``profile`` when given."""
-    return lint_variants(graph, variants(graph) if profile is None else [selected(graph, profile)])
-
-
-def lint_variants(graph: Graph, checked: list[Variant]) -> list[Finding]:
-    """The findings for exactly the ``checked`` variants (``supervisor run`` checks the one it runs)."""
     startability = Startability(graph)
-    profiles = {v.profile for v in checked if v.profile is not None}
+    checked = variants(graph) if profile is None else [selected(graph, profile)]
+    return lint_plans([Plan.compile(graph, variant, startability) for variant in checked])
+
+
+def lint_plans(plans: Sequence[Plan]) -> list[Finding]:
+    """The findings for exactly these plans, all of one graph (``supervisor run`` checks the one
+    it runs)."""
+    graph = plans[0].graph
+    profiles = {p.variant.profile for p in plans if p.variant.profile is not None}
     findings: list[Finding] = []
     findings += _unknown_services(graph, profiles)
     findings += _not_optional(graph, profiles)
     reported: set[tuple[str, str]] = set()
-    for variant in checked:
+    for plan in plans:
+        variant = plan.variant
         if variant.switched_off is not None:
             findings += _optional_provider(graph, variant)
             continue
-        for consumer, capability in missing_providers(graph, variant.disabled):
+        for consumer, capability in plan.missing:
             if (consumer, capability) not in reported:
                 reported.add((consumer, capability))
                 findings.append(_missing_provider(graph, variant, consumer, capability))
         if variant.profile is not None:
-            findings += _offer_unavailable(graph, variant, startability.of(variant.disabled))
-    findings += _cycles(graph, startability)
+            findings += _offer_unavailable(plan)
+    findings += _cycles(graph, plans[0].base_startable)
     findings += _coupled_providers(graph)
     findings += _unverified_capabilities(graph)
     findings += _provider_counts(graph)
@@ -142,12 +138,12 @@ def _optional_provider(graph: Graph, variant: Variant) -> Iterator[Finding]:
         )
 
 
-def _offer_unavailable(graph: Graph, variant: Variant, running: frozenset[str]) -> Iterator[Finding]:
-    profile = graph.profiles[variant.profile]
+def _offer_unavailable(plan: Plan) -> Iterator[Finding]:
+    graph, profile = plan.graph, plan.graph.profiles[plan.variant.profile]
     for capability in profile.offers:
-        if any(p in running for p in enabled_providers(graph, capability, variant.disabled)):
+        if plan.deliverable(capability):
             continue
-        reason = blocking_reason(graph, capability, variant.disabled, running)
+        reason = plan.why_not(capability)
         yield Finding(
             "offer-unavailable",
             f"profile {profile.name} offers {capability} but cannot deliver it: {reason}. "
@@ -158,8 +154,8 @@ def _offer_unavailable(graph: Graph, variant: Variant, running: frozenset[str]) 
         )
 
 
-def _cycles(graph: Graph, startability: Startability) -> Iterator[Finding]:
-    for path in cycles(graph, startability.base):
+def _cycles(graph: Graph, base: frozenset[str]) -> Iterator[Finding]:
+    for path in cycles(graph, base):
         needs = [
             next(c for c in graph.services[consumer].requires if c in graph.services[provider].provides)
             for consumer, provider in zip(path, path[1:], strict=False)

@@ -11,7 +11,7 @@ is repeated here.
 """
 
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
 
@@ -159,7 +159,3 @@ class Graph:
         if profile is None:
             return frozenset()
         return frozenset(s for s in self.profiles[profile].disable if s in self.services)
-
-    def enabled(self, disabled: Iterable[str]) -> list[Service]:
-        off = frozenset(disabled)
-        return [s for s in self.services.values() if s.name not in off]

@@ -360,8 +360,9 @@ def test_rules_have_ids_severities_and_summaries(rule):
 def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
     """``supervisor run --disable`` lints exactly the variant it runs, and says so."""
     from supervisor.analysis import selected
-    from supervisor.lint import lint_variants
+    from supervisor.lint import lint_plans
     from supervisor.loader import load_file
+    from supervisor.plan import Plan
 
     graph = load_file(
         write_graph(
@@ -370,9 +371,12 @@ def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
         )
     ).graph
     (finding,) = [
-        f for f in lint_variants(graph, [selected(graph, None, ["agent"])]) if f.rule == "missing-provider"
+        f
+        for f in lint_plans([Plan.compile(graph, selected(graph, None, ["agent"]))])
+        if f.rule == "missing-provider"
     ]
     assert finding.message.startswith("in the base graph with agent switched off, proxy requires agent")
     assert "keep agent on" in finding.message and finding.profile is None
     # Only the variant that runs is checked: the other profile's typo is not this run's problem.
-    assert not [f for f in lint_variants(graph, [selected(graph)]) if f.severity.value == "error"]
+    plan = Plan.compile(graph, selected(graph))
+    assert not [f for f in lint_plans([plan]) if f.severity.value == "error"]

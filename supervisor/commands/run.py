@@ -6,8 +6,9 @@ from pathlib import Path
 from supervisor.analysis import selected
 from supervisor.commands.common import UsageError, load_for_command, report_usage_error
 from supervisor.findings import Severity
-from supervisor.lint import lint_variants
+from supervisor.lint import lint_plans
 from supervisor.output import error_console
+from supervisor.plan import Plan
 from supervisor.report import render
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
@@ -54,16 +55,16 @@ def run(args) -> int:
         unknown = [name for name in args.disable if name not in graph.services]
         if unknown:
             return report_usage_error(UsageError(f"--disable {unknown[0]}: no such service in {graph.file}"))
-        findings += lint_variants(graph, [selected(graph, args.profile, args.disable)])
+        plan = Plan.compile(graph, selected(graph, args.profile, args.disable))
+        findings += lint_plans([plan])
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
-    disabled = graph.disabled_by(args.profile) | frozenset(args.disable)
     runtime_dir = Path(args.runtime_dir) if args.runtime_dir else default_runtime_dir(graph.name)
     try:
         runtime_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(runtime_dir, 0o700)
     except OSError as error:
         return report_usage_error(UsageError(f"runtime dir {runtime_dir}: {error.strerror}"))
-    return run_graph(graph, disabled, runtime_dir.resolve(), Log(args.log_format))
+    return run_graph(plan, runtime_dir.resolve(), Log(args.log_format))

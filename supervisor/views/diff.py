@@ -11,13 +11,14 @@ import json
 import attrs
 from rich.markup import escape
 
-from supervisor.analysis import Startability, blocking_reason, missing_providers
+from supervisor.analysis import Startability, selected
 from supervisor.findings import Severity
 from supervisor.lint import lint
 from supervisor.model import Graph
+from supervisor.plan import Plan
 from supervisor.report import github_annotation
 from supervisor.source import Location
-from supervisor.views.variants import deliverable, variant_label
+from supervisor.views.variants import variant_label
 from supervisor.wording import join_names
 
 FORMATS = ("text", "json", "github")
@@ -48,17 +49,13 @@ class _Side:
     offers: dict[str, bool] = attrs.field(factory=dict)  # capability -> deliverable
 
 
-def _side(graph: Graph, profile: str | None, startability: Startability) -> _Side:
-    disabled = graph.disabled_by(profile)
-    running = startability.of(disabled)
-    enabled = graph.enabled(disabled)
-    offers = graph.profiles[profile].offers if profile is not None else ()
+def _side(plan: Plan) -> _Side:
     return _Side(
-        enabled=tuple(s.name for s in enabled),
-        provided=tuple(dict.fromkeys(c for s in enabled for c in s.provides)),
-        missing=frozenset(missing_providers(graph, disabled)),
-        running=running,
-        offers={c: deliverable(graph, c, disabled, running) for c in offers},
+        enabled=tuple(s.name for s in plan.services),
+        provided=tuple(dict.fromkeys(c for s in plan.services for c in s.provides)),
+        missing=frozenset(plan.missing),
+        running=plan.startable,
+        offers={c: plan.deliverable(c) for c in plan.offers},
     )
 
 
@@ -74,7 +71,7 @@ def diff(old: Graph, new: Graph) -> list[Change]:
             continue
         before = _Side()
         if profile is None or profile in old.profiles:
-            before = _side(old, profile, old_startability)
+            before = _side(Plan.compile(old, selected(old, profile), old_startability))
         else:
             changes.append(
                 Change(
@@ -85,15 +82,16 @@ def diff(old: Graph, new: Graph) -> list[Change]:
                     False,
                 )
             )
-        changes += _compare(
-            new, profile, before, _side(new, profile, new_startability), profile in old.profiles
-        )
+        plan = Plan.compile(new, selected(new, profile), new_startability)
+        changes += _compare(plan, before, _side(plan), profile in old.profiles)
     changes += _new_lint_errors(old, new)
     return changes
 
 
-def _compare(new: Graph, profile: str | None, before: _Side, after: _Side, listed: bool) -> list[Change]:
-    """The changes in one variant; ``listed`` False (a new profile) skips what was added to it."""
+def _compare(plan: Plan, before: _Side, after: _Side, listed: bool) -> list[Change]:
+    """The changes in one variant of the new graph (``plan``); ``listed`` False (a new profile)
+    skips what was added to it."""
+    new, profile = plan.graph, plan.variant.profile
     label = variant_label(profile)
     changes = []
 
@@ -104,8 +102,7 @@ def _compare(new: Graph, profile: str | None, before: _Side, after: _Side, liste
         return new.locate_item(("services", service, "requires"), new.services[service].requires, capability)
 
     def offers_at(capability: str) -> Location:
-        offers = new.profiles[profile].offers if profile is not None else ()
-        return new.locate_item(("profiles", profile, "offers"), offers, capability)
+        return new.locate_item(("profiles", profile, "offers"), plan.offers, capability)
 
     if profile is None or listed:
         for name in after.enabled:
@@ -180,8 +177,7 @@ def _compare(new: Graph, profile: str | None, before: _Side, after: _Side, liste
     for capability, can in after.offers.items():
         could = before.offers.get(capability)
         if not can and could is not False:
-            disabled = new.disabled_by(profile)
-            reason = blocking_reason(new, capability, disabled, after.running)
+            reason = plan.why_not(capability)
             verb = "can no longer deliver" if could else "now offers but cannot deliver"
             changes.append(
                 Change(
