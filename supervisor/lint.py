@@ -1,17 +1,39 @@
 """The lint rules: proofs, per deployment variant, that every requirement has a provider.
 
+Every rule is registered here, in :data:`RULES`, by the ``@rule`` line above the function that
+checks it: its id, severity, summary and scope. A new rule is one such function (taking a
+:class:`~supervisor.plan.Plan`, yielding what it found) and one test; lint, the reports and the
+SARIF rule table pick it up from the registry.
+
 ``lint(graph)`` is pure and returns findings sorted by place; the command line only formats them.
-Rules that depend on the variant (missing providers, offers) run once per variant; rules about
-the graph's shape (cycles, coupling, verification) run once.
+Rules of scope VARIANT run once per variant lint proves and their findings carry that variant;
+rules of scope GRAPH look at the graph's shape and run once, in the base graph. A finding that
+holds in several variants (the same rule, place, service and capability) is reported once, in the
+first: the base graph, then the profiles, then each optional service switched off on its own.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from supervisor.analysis import Startability, Variant, cycles, missing_providers, selected, variants
-from supervisor.findings import Finding
-from supervisor.model import Graph, Service
+from supervisor.analysis import Startability, Variant, cycles, selected, variants
+from supervisor.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scope, Severity
+from supervisor.model import Graph, Profile, Service
 from supervisor.plan import Plan
 from supervisor.wording import did_you_mean, join_names
+
+RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
+"""Every rule by id, in the order they are documented and listed in SARIF."""
+
+Check = Callable[[Plan], Iterable[Found]]
+
+
+def rule(id: str, severity: Severity, summary: str, scope: Scope) -> Callable[[Check], Rule]:
+    """Register the decorated check as rule ``id``; the name it is defined under is the Rule."""
+
+    def register(check: Check) -> Rule:
+        RULES[id] = Rule(id, severity, summary, scope, check)
+        return RULES[id]
+
+    return register
 
 
 def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
@@ -24,28 +46,29 @@ def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
 def lint_plans(plans: Sequence[Plan]) -> list[Finding]:
     """The findings for exactly these plans, all of one graph (``supervisor run`` checks the one
     it runs)."""
-    graph = plans[0].graph
-    profiles = {p.variant.profile for p in plans if p.variant.profile is not None}
     findings: list[Finding] = []
-    findings += _unknown_services(graph, profiles)
-    findings += _not_optional(graph, profiles)
-    reported: set[tuple[str, str]] = set()
-    for plan in plans:
-        variant = plan.variant
-        if variant.switched_off is not None:
-            findings += _optional_provider(graph, variant)
-            continue
-        for consumer, capability in plan.missing:
-            if (consumer, capability) not in reported:
-                reported.add((consumer, capability))
-                findings.append(_missing_provider(graph, variant, consumer, capability))
-        if variant.profile is not None:
-            findings += _offer_unavailable(plan)
-    findings += _cycles(graph, plans[0].base_startable)
-    findings += _coupled_providers(graph)
-    findings += _unverified_capabilities(graph)
-    findings += _provider_counts(graph)
+    for checked in RULES.values():
+        if checked.scope is Scope.GRAPH:
+            findings += _apply(checked, plans[0].base)
+        elif checked.scope is Scope.VARIANT:
+            reported: set[tuple] = set()
+            for plan in plans:
+                fresh = [f for f in _apply(checked, plan) if _same(f) not in reported]
+                reported.update(_same(f) for f in fresh)
+                findings += fresh
     return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _apply(checked: Rule, plan: Plan) -> list[Finding]:
+    return [
+        Finding(checked, found.message, found.location, plan.variant, found.service, found.capability)
+        for found in checked.check(plan)
+    ]
+
+
+def _same(finding: Finding) -> tuple:
+    """What makes a finding in one variant the same finding in another."""
+    return (finding.location, finding.service, finding.capability)
 
 
 def _requires_at(graph: Graph, service: str, capability: str):
@@ -58,77 +81,86 @@ def _provides_at(graph: Graph, service: str, capability: str):
     return graph.locate_item(("services", service, "provides"), provides, capability)
 
 
-def _unknown_services(graph: Graph, profiles: set[str]) -> Iterator[Finding]:
-    for profile in graph.profiles.values():
-        if profile.name not in profiles:
-            continue
-        for name in profile.disable:
-            if name not in graph.services:
-                yield Finding(
-                    "unknown-service",
-                    f"profile {profile.name} disables {name!r}, which is not a service of this graph"
-                    f"{did_you_mean(name, graph.services)}: correct the name or remove it from disable",
-                    graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name),
-                    profile=profile.name,
-                    service=name,
-                )
+def _disabled_at(profile: Profile, graph: Graph, name: str):
+    return graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name)
 
 
-def _not_optional(graph: Graph, profiles: set[str]) -> Iterator[Finding]:
-    for profile in graph.profiles.values():
-        if profile.name not in profiles:
-            continue
-        for name in profile.disable:
-            service = graph.services.get(name)
-            if service is not None and not service.optional:
-                yield Finding(
-                    "not-optional",
-                    f"profile {profile.name} switches off {name}, which is not marked optional: "
-                    f"add optional = true to {name} if deployments may run without it, or keep it on here",
-                    graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name),
-                    profile=profile.name,
-                    service=name,
-                )
+def _profile(plan: Plan) -> Profile | None:
+    return plan.graph.profiles[plan.variant.profile] if plan.variant.profile is not None else None
 
 
-def _missing_provider(graph: Graph, variant: Variant, consumer: str, capability: str) -> Finding:
+@rule(
+    "unknown-service",
+    Severity.ERROR,
+    "A profile names a service that the graph does not have.",
+    Scope.VARIANT,
+)
+def unknown_service(plan: Plan) -> Iterator[Found]:
+    graph, profile = plan.graph, _profile(plan)
+    for name in profile.disable if profile is not None else ():
+        if name not in graph.services:
+            yield Found(
+                f"profile {profile.name} disables {name!r}, which is not a service of this graph"
+                f"{did_you_mean(name, graph.services)}: correct the name or remove it from disable",
+                _disabled_at(profile, graph, name),
+                service=name,
+            )
+
+
+@rule(
+    "missing-provider",
+    Severity.ERROR,
+    "A required capability has no enabled provider.",
+    Scope.VARIANT,
+)
+def missing_provider(plan: Plan) -> Iterator[Found]:
+    if plan.variant.switched_off is not None:
+        return  # optional-provider speaks for lint's variants of one optional service off
+    for consumer, capability in plan.missing:
+        yield Found(
+            _missing_message(plan.graph, plan.variant, consumer, capability),
+            _requires_at(plan.graph, consumer, capability),
+            service=consumer,
+            capability=capability,
+        )
+
+
+def _missing_message(graph: Graph, variant: Variant, consumer: str, capability: str) -> str:
     providers = graph.providers.get(capability, ())
     if not providers:
-        message = (
+        return (
             f"{consumer} requires {capability}, but no service provides it"
             f"{did_you_mean(capability, graph.providers)}: add a service that provides {capability}, "
             f"or remove it from {consumer}'s requires"
         )
+    who = join_names(providers)
+    side = [p for p in providers if len(graph.services[p].provides) > 1]
+    why = f": {capability} is a side responsibility of {join_names(side)}" if side else ""
+    if variant.also_off:
+        remedy = f"or keep {who} on"
     else:
-        who = join_names(providers)
-        side = [p for p in providers if len(graph.services[p].provides) > 1]
-        why = f": {capability} is a side responsibility of {join_names(side)}" if side else ""
-        if variant.also_off:
-            remedy = f"or keep {who} on"
-        else:
-            remedy = f"that stays on in {variant.profile}, or stop disabling {who} there"
-        message = (
-            f"in {variant}, {consumer} requires {capability}, but its provider {who} is switched off "
-            f"{'here' if variant.also_off else 'by this profile'}{why}. Give {capability} a service of its own "
-            f"{remedy}"
-        )
-    return Finding(
-        "missing-provider",
-        message,
-        _requires_at(graph, consumer, capability),
-        profile=variant.profile,
-        service=consumer,
-        capability=capability,
+        remedy = f"that stays on in {variant.profile}, or stop disabling {who} there"
+    return (
+        f"in {variant}, {consumer} requires {capability}, but its provider {who} is switched off "
+        f"{'here' if variant.also_off else 'by this profile'}{why}. Give {capability} a service of its own "
+        f"{remedy}"
     )
 
 
-def _optional_provider(graph: Graph, variant: Variant) -> Iterator[Finding]:
-    optional = variant.switched_off
-    for consumer, capability in missing_providers(graph, variant.disabled):
+@rule(
+    "optional-provider",
+    Severity.ERROR,
+    "Switching off one optional service leaves a non-optional service without a provider.",
+    Scope.VARIANT,
+)
+def optional_provider(plan: Plan) -> Iterator[Found]:
+    graph, optional = plan.graph, plan.variant.switched_off
+    if optional is None:
+        return
+    for consumer, capability in plan.missing:
         if graph.services[consumer].optional or capability not in graph.services[optional].provides:
             continue
-        yield Finding(
-            "optional-provider",
+        yield Found(
             f"switching off optional service {optional} alone leaves {capability} without a provider, "
             f"but {consumer} (not optional) requires it: give {capability} a provider of its own, "
             f"or remove optional = true from {optional}",
@@ -138,24 +170,34 @@ def _optional_provider(graph: Graph, variant: Variant) -> Iterator[Finding]:
         )
 
 
-def _offer_unavailable(plan: Plan) -> Iterator[Finding]:
-    graph, profile = plan.graph, plan.graph.profiles[plan.variant.profile]
-    for capability in profile.offers:
+@rule(
+    "offer-unavailable",
+    Severity.ERROR,
+    "A profile offers a capability it cannot deliver.",
+    Scope.VARIANT,
+)
+def offer_unavailable(plan: Plan) -> Iterator[Found]:
+    profile = _profile(plan)
+    for capability in plan.offers:
         if plan.deliverable(capability):
             continue
-        reason = plan.why_not(capability)
-        yield Finding(
-            "offer-unavailable",
-            f"profile {profile.name} offers {capability} but cannot deliver it: {reason}. "
+        yield Found(
+            f"profile {profile.name} offers {capability} but cannot deliver it: {plan.why_not(capability)}. "
             f"Switch the missing provider on in {profile.name}, give it another provider, or stop offering {capability}",
-            graph.locate_item(("profiles", profile.name, "offers"), profile.offers, capability),
-            profile=profile.name,
+            plan.graph.locate_item(("profiles", profile.name, "offers"), profile.offers, capability),
             capability=capability,
         )
 
 
-def _cycles(graph: Graph, base: frozenset[str]) -> Iterator[Finding]:
-    for path in cycles(graph, base):
+@rule(
+    "cycle",
+    Severity.ERROR,
+    "Services require each other in a cycle, so none of them can start.",
+    Scope.GRAPH,
+)
+def cycle(plan: Plan) -> Iterator[Found]:
+    graph = plan.graph
+    for path in cycles(graph, plan.startable):
         needs = [
             next(c for c in graph.services[consumer].requires if c in graph.services[provider].provides)
             for consumer, provider in zip(path, path[1:], strict=False)
@@ -164,8 +206,7 @@ def _cycles(graph: Graph, base: frozenset[str]) -> Iterator[Finding]:
             f"{consumer} requires {need} from {provider}"
             for consumer, provider, need in zip(path, path[1:], needs, strict=False)
         )
-        yield Finding(
-            "cycle",
+        yield Found(
             f"requirement cycle {' -> '.join(path)} ({links}): none of these can ever start. "
             f"Break the cycle: move one of these responsibilities into a service of its own",
             _requires_at(graph, path[0], needs[0]),
@@ -181,7 +222,14 @@ def _audience(graph: Graph, capability: str) -> frozenset[str]:
     }
 
 
-def _coupled_providers(graph: Graph) -> Iterator[Finding]:
+@rule(
+    "coupled-provider",
+    Severity.WARNING,
+    "One service provides capabilities with different consumers: a hidden side responsibility.",
+    Scope.GRAPH,
+)
+def coupled_provider(plan: Plan) -> Iterator[Found]:
+    graph = plan.graph
     for service in graph.services.values():
         if len(service.provides) < 2:
             continue
@@ -193,8 +241,7 @@ def _coupled_providers(graph: Graph) -> Iterator[Finding]:
         described = "; ".join(
             f"{c} is needed by {join_names(sorted(audiences[c])) or 'nothing'}" for c in [main, *sides]
         )
-        yield Finding(
-            "coupled-provider",
+        yield Found(
             f"{service.name} provides {join_names([main, *sides])}, whose consumers differ ({described}): "
             f"switching {service.name} off where {main} is not wanted silently takes {join_names(sides)} away too. "
             f"Give {join_names(sides)} a service of its own",
@@ -204,14 +251,20 @@ def _coupled_providers(graph: Graph) -> Iterator[Finding]:
         )
 
 
-def _unverified_capabilities(graph: Graph) -> Iterator[Finding]:
+@rule(
+    "unverified-capability",
+    Severity.WARNING,
+    "A required capability whose provider has no ready or check probe to prove it.",
+    Scope.GRAPH,
+)
+def unverified_capability(plan: Plan) -> Iterator[Found]:
+    graph = plan.graph
     for capability, consumers in graph.consumers.items():
         for provider in graph.providers.get(capability, ()):
             service = graph.services[provider]
             if service.verifiable:
                 continue
-            yield Finding(
-                "unverified-capability",
+            yield Found(
                 f"{provider} provides {capability}, which {join_names(consumers)} require, but nothing proves it: "
                 f"{_how_to_verify(service)}, so the supervisor knows when {capability} holds and notices if it is lost",
                 _provides_at(graph, provider, capability),
@@ -226,19 +279,53 @@ def _how_to_verify(service: Service) -> str:
     return f"add a ready probe (and ideally a check) to {service.name}"
 
 
-def _provider_counts(graph: Graph) -> Iterator[Finding]:
-    for capability, providers in graph.providers.items():
+@rule(
+    "not-optional",
+    Severity.WARNING,
+    "A profile switches off a service that is not marked optional.",
+    Scope.VARIANT,
+)
+def not_optional(plan: Plan) -> Iterator[Found]:
+    graph, profile = plan.graph, _profile(plan)
+    for name in profile.disable if profile is not None else ():
+        service = graph.services.get(name)
+        if service is not None and not service.optional:
+            yield Found(
+                f"profile {profile.name} switches off {name}, which is not marked optional: "
+                f"add optional = true to {name} if deployments may run without it, or keep it on here",
+                _disabled_at(profile, graph, name),
+                service=name,
+            )
+
+
+@rule(
+    "multiple-providers",
+    Severity.INFO,
+    "A capability has more than one provider.",
+    Scope.GRAPH,
+)
+def multiple_providers(plan: Plan) -> Iterator[Found]:
+    for capability, providers in plan.graph.providers.items():
         if len(providers) > 1:
-            yield Finding(
-                "multiple-providers",
+            yield Found(
                 f"{capability} has {len(providers)} providers ({join_names(providers)}); any one of them satisfies its consumers",
-                _provides_at(graph, providers[1], capability),
+                _provides_at(plan.graph, providers[1], capability),
                 service=providers[1],
                 capability=capability,
             )
+
+
+@rule(
+    "unused-capability",
+    Severity.INFO,
+    "A capability is provided but nothing requires or offers it.",
+    Scope.GRAPH,
+)
+def unused_capability(plan: Plan) -> Iterator[Found]:
+    graph = plan.graph
+    for capability, providers in graph.providers.items():
         if capability not in graph.consumers and capability not in graph.offered_by:
-            yield Finding(
-                "unused-capability",
+            yield Found(
                 f"{providers[0]} provides {capability}, but no service requires it and no profile offers it: "
                 f"offer it from a profile, or remove it",
                 _provides_at(graph, providers[0], capability),

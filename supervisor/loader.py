@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from supervisor import schema
-from supervisor.findings import Finding
+from supervisor.findings import SCHEMA, SYNTAX, Finding
 from supervisor.model import Backoff, Graph, Probe, Profile, Service
 from supervisor.source import Source
 
@@ -56,7 +56,7 @@ def load_bytes(data: bytes, file: str) -> Loaded:
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         message = f"byte {data[error.start]:#04x} is not UTF-8: save the file as UTF-8"
-        return Loaded(source, None, (Finding("syntax", message, source.at(line, column)),))
+        return Loaded(source, None, (Finding(SYNTAX, message, source.at(line, column)),))
     return load_source(source)
 
 
@@ -67,7 +67,7 @@ def load_source(source: Source) -> Loaded:
         return Loaded(source, None, (_syntax_finding(source, error),))
     problems = schema.validate(document)
     if problems:
-        findings = tuple(Finding("schema", p.message, source.locate(p.path)) for p in problems)
+        findings = tuple(Finding(SCHEMA, p.message, source.locate(p.path)) for p in problems)
         return Loaded(source, None, findings)
     return Loaded(source, build_graph(document, source))
 
@@ -83,7 +83,7 @@ def _syntax_finding(source: Source, error: tomllib.TOMLDecodeError) -> Finding:
         column = len(source.line_text(line)) + 1
         message = message.replace("(at end of document)", "").rstrip()
     return Finding(
-        "syntax", f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column)
+        SYNTAX, f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column)
     )
 
 

@@ -56,9 +56,9 @@ class Plan:
         return self.variant.disabled
 
     @property
-    def base_startable(self) -> frozenset[str]:
-        """The services that can start in the base graph (every service on), for shape rules."""
-        return self._startability.base
+    def base(self) -> "Plan":
+        """The plan of the same graph's base variant (every service on), for rules about its shape."""
+        return Plan(self.graph, Variant(), self._startability)
 
     @cached_property
     def services(self) -> tuple[Service, ...]:

@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from supervisor.analysis import Startability, selected
 from supervisor.findings import Severity
-from supervisor.lint import lint
+from supervisor.lint import lint, missing_provider, offer_unavailable
 from supervisor.model import Graph
 from supervisor.plan import Plan
 from supervisor.report import github_annotation
@@ -24,7 +24,7 @@ from supervisor.wording import join_names
 FORMATS = ("text", "json", "github")
 
 # lint rules the per-variant comparison already reports, more precisely (once per variant)
-_COMPARED_RULES = frozenset({"missing-provider", "offer-unavailable"})
+_COMPARED_RULES = frozenset({missing_provider, offer_unavailable})
 
 
 @attrs.frozen
@@ -226,7 +226,7 @@ def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
     errors = [f for f in lint(new) if f.severity is Severity.ERROR and f.rule not in _COMPARED_RULES]
     known = {key(f) for f in lint(old)}
     return [
-        Change("lint-error", f.profile, f"{f.rule}: {f.message}", f.location, True, f.service, f.capability)
+        Change("lint-error", f.profile, f"{f.rule.id}: {f.message}", f.location, True, f.service, f.capability)
         for f in errors
         if key(f) not in known
     ]
