@@ -125,10 +125,12 @@ def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset
 class Startability:
     """Startable sets for many variants of one graph, each derived from the base set.
 
-    Switching services off only ever removes startable services, so when the base graph has no
-    cycle a variant's set is the base set minus what the switched-off services take down with
-    them: work proportional to the damage, not to the graph. A graph with a cycle falls back to
-    the full fixed point, which is exact there too.
+    Switching services off only ever removes startable services, so when no startable service
+    depends on itself through the providers it can use, a variant's set is the base set minus
+    what the switched-off services take down with them: work proportional to the damage, not to
+    the graph. Where one does (a provider that also requires what it provides, say), it could
+    seem to hold itself up once its other provider is off, so such a graph falls back to the full
+    fixed point, which is exact there too.
     """
 
     graph: Graph
@@ -137,8 +139,7 @@ class Startability:
 
     def __attrs_post_init__(self) -> None:
         self.base = startable(self.graph)
-        blocked = set(self.graph.services) - self.base
-        self.acyclic = not cycles(self.graph, self.base) if blocked else True
+        self.acyclic = _acyclic(self.graph, self.base)
 
     def of(self, disabled: frozenset[str]) -> frozenset[str]:
         if not disabled:
@@ -146,6 +147,35 @@ class Startability:
         if not self.acyclic:
             return startable(self.graph, disabled)
         return self.base - lost_with(self.graph, self.base, disabled)
+
+
+def _acyclic(graph: Graph, running: frozenset[str]) -> bool:
+    """Whether no service of ``running`` depends on itself through providers in ``running``
+    (an iterative depth-first search: linear, and no recursion limit on deep graphs)."""
+
+    def providers(name: str):
+        for capability in graph.services[name].requires:
+            yield from (p for p in graph.providers.get(capability, ()) if p in running)
+
+    done: set[str] = set()
+    for root in running:
+        if root in done:
+            continue
+        path = {root}
+        stack = [(root, providers(root))]
+        while stack:
+            name, pending = stack[-1]
+            provider = next(pending, None)
+            if provider is None:
+                stack.pop()
+                path.discard(name)
+                done.add(name)
+            elif provider in path:
+                return False
+            elif provider not in done:
+                path.add(provider)
+                stack.append((provider, providers(provider)))
+    return True
 
 
 def lost_with(graph: Graph, running: frozenset[str], switched_off: Iterable[str]) -> set[str]:
