@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supervisor.analysis import startable
+from supervisor.analysis import Startability, startable
 from supervisor.lint import RULES, lint
 from supervisor.loader import load_bytes
 
@@ -172,6 +172,17 @@ def test_a_profile_lint_passes_delivers_its_offers(document: dict):
         running = startable(graph, graph.disabled_by(name))
         for capability in profile.offers:
             assert any(p in running for p in graph.providers.get(capability, ())), (name, capability)
+
+
+@SETTINGS
+@given(documents, st.data())
+def test_each_variants_startable_set_is_the_full_fixed_point(document: dict, data):
+    """What Startability derives from the base set equals startable() computed from scratch."""
+    graph = load_bytes(to_toml(document, False).encode(), "generated.toml").graph
+    startability = Startability(graph)
+    for _ in range(4):
+        off = frozenset(data.draw(st.lists(st.sampled_from(sorted(graph.services)), max_size=3)))
+        assert startability.of(off) == startable(graph, off), sorted(off)
 
 
 # -- broken input: never an exception, always a graph or syntax/schema findings with a place
