@@ -45,16 +45,13 @@ def default_runtime_dir(name: str) -> Path:
 
 
 def run(args) -> int:
-    try:
-        loaded = load_for_command(args.graph, args.profile)
-    except UsageError as error:
-        return report_usage_error(error)
+    loaded = load_for_command(args.graph, args.profile)
     graph = loaded.graph
     findings = list(loaded.findings)
     if graph is not None:
         unknown = [name for name in args.disable if name not in graph.services]
         if unknown:
-            return report_usage_error(UsageError(f"--disable {unknown[0]}: no such service in {graph.file}"))
+            raise UsageError(f"--disable {unknown[0]}: no such service in {graph.file}")
         plan = Plan.compile(graph, selected(graph, args.profile, args.disable))
         findings += lint_plans([plan])
     errors = [f for f in findings if f.severity is Severity.ERROR]
