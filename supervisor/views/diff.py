@@ -89,132 +89,144 @@ def diff(old: Graph, new: Graph) -> list[Change]:
 
 
 def _compare(plan: Plan, before: _Side, after: _Side, listed: bool) -> list[Change]:
-    """The changes in one variant of the new graph (``plan``); ``listed`` False (a new profile)
-    skips what was added to it."""
-    new, profile = plan.graph, plan.variant.profile
-    label = variant_label(profile)
+    """The changes in one variant of the new graph (``plan``), kind by kind; ``listed`` False (a
+    new profile) skips what was added to it, which is all of it."""
     changes = []
+    if plan.variant.profile is None or listed:
+        changes += _services_changed(plan, before, after)
+        changes += _capabilities_changed(plan, before, after)
+    changes += _providers_changed(plan, before, after)
+    changes += _offers_changed(plan, before, after)
+    changes += _starts_changed(plan, before, after)
+    return changes
 
-    def service_at(name: str) -> Location:
-        return new.locate(("services", name))
 
-    def requires_at(service: str, capability: str) -> Location:
-        return new.locate_item(("services", service, "requires"), new.services[service].requires, capability)
+def _label(plan: Plan) -> str:
+    return variant_label(plan.variant.profile)
 
-    def offers_at(capability: str) -> Location:
-        return new.locate_item(("profiles", profile, "offers"), plan.offers, capability)
 
-    if profile is None or listed:
-        for name in after.enabled:
-            if name not in before.enabled:
-                changes.append(
-                    Change("service-added", profile, f"{name} runs in {label}", service_at(name), False, name)
-                )
-        for name in before.enabled:
-            if name not in after.enabled:
-                where = f"is switched off in {label}" if name in new.services else "is removed"
-                changes.append(
-                    Change("service-removed", profile, f"{name} {where}", new.locate(()), False, name)
-                )
-        for capability in after.provided:
-            if capability not in before.provided:
-                provider = new.providers[capability][0]
-                changes.append(
-                    Change(
-                        "capability-added",
-                        profile,
-                        f"{capability} is provided in {label}",
-                        new.locate_item(
-                            ("services", provider, "provides"), new.services[provider].provides, capability
-                        ),
-                        False,
-                        provider,
-                        capability,
-                    )
-                )
-        for capability in before.provided:
-            if capability not in after.provided:
-                changes.append(
-                    Change(
-                        "capability-removed",
-                        profile,
-                        f"nothing provides {capability} in {label} any more",
-                        new.locate(()),
-                        False,
-                        capability=capability,
-                    )
-                )
+def _requires_at(graph: Graph, service: str, capability: str) -> Location:
+    return graph.locate_item(("services", service, "requires"), graph.services[service].requires, capability)
+
+
+def _offers_at(plan: Plan, capability: str) -> Location:
+    return plan.graph.locate_item(("profiles", plan.variant.profile, "offers"), plan.offers, capability)
+
+
+def _services_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Services that run here now and did not, and the other way round."""
+    new, profile = plan.graph, plan.variant.profile
+    added = [
+        Change(
+            "service-added",
+            profile,
+            f"{name} runs in {_label(plan)}",
+            new.locate(("services", name)),
+            False,
+            name,
+        )
+        for name in after.enabled
+        if name not in before.enabled
+    ]
+    removed = [
+        Change(
+            "service-removed",
+            profile,
+            f"{name} {f'is switched off in {_label(plan)}' if name in new.services else 'is removed'}",
+            new.locate(()),
+            False,
+            name,
+        )
+        for name in before.enabled
+        if name not in after.enabled
+    ]
+    return added + removed
+
+
+def _capabilities_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Capabilities provided here now and not before, and the other way round."""
+    new, profile = plan.graph, plan.variant.profile
+    added = []
+    for capability in after.provided:
+        if capability not in before.provided:
+            provider = new.providers[capability][0]
+            where = new.locate_item(
+                ("services", provider, "provides"), new.services[provider].provides, capability
+            )
+            message = f"{capability} is provided in {_label(plan)}"
+            added.append(Change("capability-added", profile, message, where, False, provider, capability))
+    removed = [
+        Change(
+            "capability-removed",
+            profile,
+            f"nothing provides {capability} in {_label(plan)} any more",
+            new.locate(()),
+            False,
+            capability=capability,
+        )
+        for capability in before.provided
+        if capability not in after.provided
+    ]
+    return added + removed
+
+
+def _providers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Consumers that lose their last provider of a capability (breaking), or get one back."""
+    new, profile = plan.graph, plan.variant.profile
+    changes = []
     for consumer, capability in sorted(after.missing - before.missing):
         providers = new.providers.get(capability, ())
         why = "nothing provides it"
         if providers:
             noun, verb = ("provider", "is") if len(providers) == 1 else ("providers", "are")
             why = f"its {noun} {join_names(providers)} {verb} switched off there"
-        changes.append(
-            Change(
-                "provider-lost",
-                profile,
-                f"in {label}, {consumer} loses its last provider of {capability}: {why}",
-                requires_at(consumer, capability),
-                True,
-                consumer,
-                capability,
-            )
-        )
+        message = f"in {_label(plan)}, {consumer} loses its last provider of {capability}: {why}"
+        where = _requires_at(new, consumer, capability)
+        changes.append(Change("provider-lost", profile, message, where, True, consumer, capability))
     for consumer, capability in sorted(before.missing - after.missing):
         if consumer in new.services and capability in new.services[consumer].requires:
-            changes.append(
-                Change(
-                    "provider-restored",
-                    profile,
-                    f"in {label}, {consumer} has a provider of {capability} again",
-                    requires_at(consumer, capability),
-                    False,
-                    consumer,
-                    capability,
-                )
-            )
+            message = f"in {_label(plan)}, {consumer} has a provider of {capability} again"
+            where = _requires_at(new, consumer, capability)
+            changes.append(Change("provider-restored", profile, message, where, False, consumer, capability))
+    return changes
+
+
+def _offers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Offers the variant can no longer deliver (breaking), or can again."""
+    profile = plan.variant.profile
+    changes = []
     for capability, can in after.offers.items():
         could = before.offers.get(capability)
         if not can and could is not False:
-            reason = plan.why_not(capability)
             verb = "can no longer deliver" if could else "now offers but cannot deliver"
+            message = f"{_label(plan)} {verb} {capability}: {plan.why_not(capability)}"
             changes.append(
-                Change(
-                    "offer-lost",
-                    profile,
-                    f"{label} {verb} {capability}: {reason}",
-                    offers_at(capability),
-                    True,
-                    None,
-                    capability,
-                )
+                Change("offer-lost", profile, message, _offers_at(plan, capability), True, None, capability)
             )
         elif can and could is False:
+            message = f"{_label(plan)} can deliver {capability} again"
             changes.append(
                 Change(
-                    "offer-restored",
-                    profile,
-                    f"{label} can deliver {capability} again",
-                    offers_at(capability),
-                    False,
-                    None,
-                    capability,
-                )
-            )
-    for name in after.enabled:
-        if name in before.running and name not in after.running:
-            changes.append(
-                Change(
-                    "stops-starting",
-                    profile,
-                    f"in {label}, {name} can no longer start",
-                    service_at(name),
-                    True,
-                    name,
+                    "offer-restored", profile, message, _offers_at(plan, capability), False, None, capability
                 )
             )
     return changes
+
+
+def _starts_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Services that run here and could start before, but no longer can (breaking)."""
+    return [
+        Change(
+            "stops-starting",
+            plan.variant.profile,
+            f"in {_label(plan)}, {name} can no longer start",
+            plan.graph.locate(("services", name)),
+            True,
+            name,
+        )
+        for name in after.enabled
+        if name in before.running and name not in after.running
+    ]
 
 
 def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
@@ -226,7 +238,9 @@ def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
     errors = [f for f in lint(new) if f.severity is Severity.ERROR and f.rule not in _COMPARED_RULES]
     known = {key(f) for f in lint(old)}
     return [
-        Change("lint-error", f.profile, f"{f.rule.id}: {f.message}", f.location, True, f.service, f.capability)
+        Change(
+            "lint-error", f.profile, f"{f.rule.id}: {f.message}", f.location, True, f.service, f.capability
+        )
         for f in errors
         if key(f) not in known
     ]
