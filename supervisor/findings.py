@@ -76,7 +76,13 @@ class Finding:
 
     @property
     def sort_key(self) -> tuple:
-        return (self.location.file, self.location.line, self.location.column, self.rule.id, self.profile or "")
+        return (
+            self.location.file,
+            self.location.line,
+            self.location.column,
+            self.rule.id,
+            self.profile or "",
+        )
 
 
 def count(findings: list[Finding]) -> dict[str, int]:

@@ -82,9 +82,7 @@ def _syntax_finding(source: Source, error: tomllib.TOMLDecodeError) -> Finding:
         line = max(1, len(source.lines))
         column = len(source.line_text(line)) + 1
         message = message.replace("(at end of document)", "").rstrip()
-    return Finding(
-        SYNTAX, f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column)
-    )
+    return Finding(SYNTAX, f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column))
 
 
 def build_graph(document: dict[str, Any], source: Source) -> Graph:

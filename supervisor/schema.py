@@ -504,11 +504,15 @@ CHECK = _probe(
 SERVICE_SETTINGS: dict[str, Any] = {
     "description": String("what this service is for, shown by explain and status", default=""),
     "kind": Choice(
-        "longrun runs until stopped; oneshot runs to completion once", ("longrun", "oneshot"), default="longrun"
+        "longrun runs until stopped; oneshot runs to completion once",
+        ("longrun", "oneshot"),
+        default="longrun",
     ),
     "command": Command("argv list, or a string split like a shell would (never given to a shell)"),
     "provides": Array("capabilities this service provides", CAPABILITY, unique=True, default=[]),
-    "requires": Array("capabilities this service needs before it starts", CAPABILITY, unique=True, default=[]),
+    "requires": Array(
+        "capabilities this service needs before it starts", CAPABILITY, unique=True, default=[]
+    ),
     "optional": Boolean("a deployment may switch this service off", default=False),
     "ready": READY,
     "check": CHECK,
@@ -525,9 +529,7 @@ SERVICE_SETTINGS: dict[str, Any] = {
         },
         default={},
     ),
-    "max_restarts": Integer(
-        "restarts allowed within restart_window before the service is failed", default=5
-    ),
+    "max_restarts": Integer("restarts allowed within restart_window before the service is failed", default=5),
     "restart_window": Duration("the window max_restarts counts over", default="60s"),
     "start_timeout": Duration(
         "longest wait for requirements and readiness before the service is failed", default="60s"

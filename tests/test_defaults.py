@@ -79,5 +79,7 @@ def test_readme_states_the_probe_kinds_and_their_defaults():
     for kind in schema.PROBE_KINDS:
         assert f"`{kind} =" in paragraph, kind
     durations = re.findall(r"default\s+`([^`]+)`", paragraph)
-    declared = [t.fields[key].default for t in (schema.READY, schema.CHECK) for key in ("timeout", "interval")]
+    declared = [
+        t.fields[key].default for t in (schema.READY, schema.CHECK) for key in ("timeout", "interval")
+    ]
     assert durations == declared

@@ -361,7 +361,8 @@ TRIGGERS = {
     "unverified-capability": 'version = 1\n[services.a]\ncommand = "a"\nprovides = ["x"]\n'
     '[services.b]\ncommand = "b"\nrequires = ["x"]\n',
     "not-optional": 'version = 1\n[services.a]\ncommand = "a"\n[profiles.p]\ndisable = ["a"]\n',
-    "multiple-providers": BASE + BASE.replace("version = 1", "").replace("services.agent", "services.agent2")
+    "multiple-providers": BASE
+    + BASE.replace("version = 1", "").replace("services.agent", "services.agent2")
     + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
     "unused-capability": BASE,
 }

@@ -47,7 +47,9 @@ def add_graph_arguments(parser, profile_help: str, formats: tuple[str, ...], def
 
 
 def add_format_option(parser, formats: tuple[str, ...], default: str) -> None:
-    parser.add_argument("--format", choices=formats, default=default, help=f"output format (default: {default})")
+    parser.add_argument(
+        "--format", choices=formats, default=default, help=f"output format (default: {default})"
+    )
 
 
 def load_for_command(path: str, profile: str | None = None) -> Loaded:
