@@ -1,9 +1,9 @@
 """The lint rules: proofs, per deployment variant, that every requirement has a provider.
 
 Every rule is registered here, in :data:`RULES`, by the ``@rule`` line above the function that
-checks it: its id, severity, summary and scope. A new rule is one such function (taking a
-:class:`~supervisor.plan.Plan`, yielding what it found) and one test; lint, the reports and the
-SARIF rule table pick it up from the registry.
+checks it (its id, severity and scope; the docstring's first line is its summary). A new rule is
+one such function (taking a :class:`~supervisor.plan.Plan`, yielding what it found) and one test;
+lint, the reports and the SARIF rule table pick it up from the registry.
 
 ``lint(graph)`` is pure and returns findings sorted by place; the command line only formats them.
 Rules of scope VARIANT run once per variant lint proves and their findings carry that variant;
@@ -26,11 +26,12 @@ RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
 Check = Callable[[Plan], Iterable[Found]]
 
 
-def rule(id: str, severity: Severity, summary: str, scope: Scope) -> Callable[[Check], Rule]:
-    """Register the decorated check as rule ``id``; the name it is defined under is the Rule."""
+def rule(id: str, severity: Severity, scope: Scope) -> Callable[[Check], Rule]:
+    """Register the decorated check as rule ``id``, summed up by the first line of its docstring;
+    the name it is defined under is the Rule."""
 
     def register(check: Check) -> Rule:
-        RULES[id] = Rule(id, severity, summary, scope, check)
+        RULES[id] = Rule(id, severity, check.__doc__.strip().splitlines()[0], scope, check)
         return RULES[id]
 
     return register
@@ -81,39 +82,38 @@ def _provides_at(graph: Graph, service: str, capability: str):
     return graph.locate_item(("services", service, "provides"), provides, capability)
 
 
-def _disabled_at(profile: Profile, graph: Graph, name: str):
-    return graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name)
-
-
 def _profile(plan: Plan) -> Profile | None:
     return plan.graph.profiles[plan.variant.profile] if plan.variant.profile is not None else None
 
 
-@rule(
-    "unknown-service",
-    Severity.ERROR,
-    "A profile names a service that the graph does not have.",
-    Scope.VARIANT,
-)
-def unknown_service(plan: Plan) -> Iterator[Found]:
-    graph, profile = plan.graph, _profile(plan)
+def _disabled(
+    plan: Plan, wrong: Callable[[Service | None], bool], message: Callable[[str, str], str]
+) -> Iterator[Found]:
+    """What is ``wrong`` with the services the variant's profile disables (None: no such service),
+    each at its name in the profile's disable list, said by ``message(profile, name)``."""
+    profile = _profile(plan)
     for name in profile.disable if profile is not None else ():
-        if name not in graph.services:
-            yield Found(
-                f"profile {profile.name} disables {name!r}, which is not a service of this graph"
-                f"{did_you_mean(name, graph.services)}: correct the name or remove it from disable",
-                _disabled_at(profile, graph, name),
-                service=name,
-            )
+        if wrong(plan.graph.services.get(name)):
+            where = plan.graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name)
+            yield Found(message(profile.name, name), where, service=name)
 
 
-@rule(
-    "missing-provider",
-    Severity.ERROR,
-    "A required capability has no enabled provider.",
-    Scope.VARIANT,
-)
+@rule("unknown-service", Severity.ERROR, Scope.VARIANT)
+def unknown_service(plan: Plan) -> Iterator[Found]:
+    """A profile names a service that the graph does not have."""
+    return _disabled(
+        plan,
+        lambda service: service is None,
+        lambda profile, name: (
+            f"profile {profile} disables {name!r}, which is not a service of this graph"
+            f"{did_you_mean(name, plan.graph.services)}: correct the name or remove it from disable"
+        ),
+    )
+
+
+@rule("missing-provider", Severity.ERROR, Scope.VARIANT)
 def missing_provider(plan: Plan) -> Iterator[Found]:
+    """A required capability has no enabled provider."""
     if plan.variant.switched_off is not None:
         return  # optional-provider speaks for lint's variants of one optional service off
     for consumer, capability in plan.missing:
@@ -147,13 +147,9 @@ def _missing_message(graph: Graph, variant: Variant, consumer: str, capability: 
     )
 
 
-@rule(
-    "optional-provider",
-    Severity.ERROR,
-    "Switching off one optional service leaves a non-optional service without a provider.",
-    Scope.VARIANT,
-)
+@rule("optional-provider", Severity.ERROR, Scope.VARIANT)
 def optional_provider(plan: Plan) -> Iterator[Found]:
+    """Switching off one optional service leaves a non-optional service without a provider."""
     graph, optional = plan.graph, plan.variant.switched_off
     if optional is None:
         return
@@ -170,13 +166,9 @@ def optional_provider(plan: Plan) -> Iterator[Found]:
         )
 
 
-@rule(
-    "offer-unavailable",
-    Severity.ERROR,
-    "A profile offers a capability it cannot deliver.",
-    Scope.VARIANT,
-)
+@rule("offer-unavailable", Severity.ERROR, Scope.VARIANT)
 def offer_unavailable(plan: Plan) -> Iterator[Found]:
+    """A profile offers a capability it cannot deliver."""
     profile = _profile(plan)
     for capability in plan.offers:
         if plan.deliverable(capability):
@@ -189,13 +181,9 @@ def offer_unavailable(plan: Plan) -> Iterator[Found]:
         )
 
 
-@rule(
-    "cycle",
-    Severity.ERROR,
-    "Services require each other in a cycle, so none of them can start.",
-    Scope.GRAPH,
-)
+@rule("cycle", Severity.ERROR, Scope.GRAPH)
 def cycle(plan: Plan) -> Iterator[Found]:
+    """Services require each other in a cycle, so none of them can start."""
     graph = plan.graph
     for path in cycles(graph, plan.startable):
         needs = [
@@ -222,13 +210,9 @@ def _audience(graph: Graph, capability: str) -> frozenset[str]:
     }
 
 
-@rule(
-    "coupled-provider",
-    Severity.WARNING,
-    "One service provides capabilities with different consumers: a hidden side responsibility.",
-    Scope.GRAPH,
-)
+@rule("coupled-provider", Severity.WARNING, Scope.GRAPH)
 def coupled_provider(plan: Plan) -> Iterator[Found]:
+    """One service provides capabilities with different consumers: a hidden side responsibility."""
     graph = plan.graph
     for service in graph.services.values():
         if len(service.provides) < 2:
@@ -251,13 +235,9 @@ def coupled_provider(plan: Plan) -> Iterator[Found]:
         )
 
 
-@rule(
-    "unverified-capability",
-    Severity.WARNING,
-    "A required capability whose provider has no ready or check probe to prove it.",
-    Scope.GRAPH,
-)
+@rule("unverified-capability", Severity.WARNING, Scope.GRAPH)
 def unverified_capability(plan: Plan) -> Iterator[Found]:
+    """A required capability whose provider has no ready or check probe to prove it."""
     graph = plan.graph
     for capability, consumers in graph.consumers.items():
         for provider in graph.providers.get(capability, ()):
@@ -279,32 +259,22 @@ def _how_to_verify(service: Service) -> str:
     return f"add a ready probe (and ideally a check) to {service.name}"
 
 
-@rule(
-    "not-optional",
-    Severity.WARNING,
-    "A profile switches off a service that is not marked optional.",
-    Scope.VARIANT,
-)
+@rule("not-optional", Severity.WARNING, Scope.VARIANT)
 def not_optional(plan: Plan) -> Iterator[Found]:
-    graph, profile = plan.graph, _profile(plan)
-    for name in profile.disable if profile is not None else ():
-        service = graph.services.get(name)
-        if service is not None and not service.optional:
-            yield Found(
-                f"profile {profile.name} switches off {name}, which is not marked optional: "
-                f"add optional = true to {name} if deployments may run without it, or keep it on here",
-                _disabled_at(profile, graph, name),
-                service=name,
-            )
+    """A profile switches off a service that is not marked optional."""
+    return _disabled(
+        plan,
+        lambda service: service is not None and not service.optional,
+        lambda profile, name: (
+            f"profile {profile} switches off {name}, which is not marked optional: "
+            f"add optional = true to {name} if deployments may run without it, or keep it on here"
+        ),
+    )
 
 
-@rule(
-    "multiple-providers",
-    Severity.INFO,
-    "A capability has more than one provider.",
-    Scope.GRAPH,
-)
+@rule("multiple-providers", Severity.INFO, Scope.GRAPH)
 def multiple_providers(plan: Plan) -> Iterator[Found]:
+    """A capability has more than one provider."""
     for capability, providers in plan.graph.providers.items():
         if len(providers) > 1:
             yield Found(
@@ -315,13 +285,9 @@ def multiple_providers(plan: Plan) -> Iterator[Found]:
             )
 
 
-@rule(
-    "unused-capability",
-    Severity.INFO,
-    "A capability is provided but nothing requires or offers it.",
-    Scope.GRAPH,
-)
+@rule("unused-capability", Severity.INFO, Scope.GRAPH)
 def unused_capability(plan: Plan) -> Iterator[Found]:
+    """A capability is provided but nothing requires or offers it."""
     graph = plan.graph
     for capability, providers in graph.providers.items():
         if capability not in graph.consumers and capability not in graph.offered_by:
