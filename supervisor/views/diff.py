@@ -105,74 +105,55 @@ def _label(plan: Plan) -> str:
     return variant_label(plan.variant.profile)
 
 
+def _change(plan: Plan, kind: str, message: str, where: Location, breaking: bool = False, **about) -> Change:
+    """A change of ``kind`` in ``plan``'s variant; ``about`` names its service and capability."""
+    return Change(kind, plan.variant.profile, message, where, breaking, **about)
+
+
 def _requires_at(graph: Graph, service: str, capability: str) -> Location:
     return graph.locate_item(("services", service, "requires"), graph.services[service].requires, capability)
 
 
-def _offers_at(plan: Plan, capability: str) -> Location:
-    return plan.graph.locate_item(("profiles", plan.variant.profile, "offers"), plan.offers, capability)
-
-
 def _services_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
     """Services that run here now and did not, and the other way round."""
-    new, profile = plan.graph, plan.variant.profile
-    added = [
-        Change(
-            "service-added",
-            profile,
-            f"{name} runs in {_label(plan)}",
-            new.locate(("services", name)),
-            False,
-            name,
-        )
-        for name in after.enabled
-        if name not in before.enabled
-    ]
-    removed = [
-        Change(
-            "service-removed",
-            profile,
-            f"{name} {f'is switched off in {_label(plan)}' if name in new.services else 'is removed'}",
-            new.locate(()),
-            False,
-            name,
-        )
-        for name in before.enabled
-        if name not in after.enabled
-    ]
-    return added + removed
+    new, label = plan.graph, _label(plan)
+    changes = []
+    for name in after.enabled:
+        if name not in before.enabled:
+            where = new.locate(("services", name))
+            changes.append(_change(plan, "service-added", f"{name} runs in {label}", where, service=name))
+    for name in before.enabled:
+        if name not in after.enabled:
+            how = f"is switched off in {label}" if name in new.services else "is removed"
+            changes.append(_change(plan, "service-removed", f"{name} {how}", new.locate(()), service=name))
+    return changes
 
 
 def _capabilities_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
     """Capabilities provided here now and not before, and the other way round."""
-    new, profile = plan.graph, plan.variant.profile
-    added = []
+    new, label = plan.graph, _label(plan)
+    changes = []
     for capability in after.provided:
         if capability not in before.provided:
             provider = new.providers[capability][0]
-            where = new.locate_item(
-                ("services", provider, "provides"), new.services[provider].provides, capability
+            provides = new.services[provider].provides
+            where = new.locate_item(("services", provider, "provides"), provides, capability)
+            message = f"{capability} is provided in {label}"
+            changes.append(
+                _change(plan, "capability-added", message, where, service=provider, capability=capability)
             )
-            message = f"{capability} is provided in {_label(plan)}"
-            added.append(Change("capability-added", profile, message, where, False, provider, capability))
-    removed = [
-        Change(
-            "capability-removed",
-            profile,
-            f"nothing provides {capability} in {_label(plan)} any more",
-            new.locate(()),
-            False,
-            capability=capability,
-        )
-        for capability in before.provided
-        if capability not in after.provided
-    ]
-    return added + removed
+    for capability in before.provided:
+        if capability not in after.provided:
+            message = f"nothing provides {capability} in {label} any more"
+            changes.append(
+                _change(plan, "capability-removed", message, new.locate(()), capability=capability)
+            )
+    return changes
 
 
 def _providers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
     """Consumers that lose their last provider of a capability (breaking), or get one back."""
-    new, profile = plan.graph, plan.variant.profile
+    new, label = plan.graph, _label(plan)
     changes = []
     for consumer, capability in sorted(after.missing - before.missing):
         providers = new.providers.get(capability, ())
@@ -180,49 +161,48 @@ def _providers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
         if providers:
             noun, verb = ("provider", "is") if len(providers) == 1 else ("providers", "are")
             why = f"its {noun} {join_names(providers)} {verb} switched off there"
-        message = f"in {_label(plan)}, {consumer} loses its last provider of {capability}: {why}"
+        message = f"in {label}, {consumer} loses its last provider of {capability}: {why}"
         where = _requires_at(new, consumer, capability)
-        changes.append(Change("provider-lost", profile, message, where, True, consumer, capability))
+        changes.append(
+            _change(plan, "provider-lost", message, where, True, service=consumer, capability=capability)
+        )
     for consumer, capability in sorted(before.missing - after.missing):
         if consumer in new.services and capability in new.services[consumer].requires:
-            message = f"in {_label(plan)}, {consumer} has a provider of {capability} again"
+            message = f"in {label}, {consumer} has a provider of {capability} again"
             where = _requires_at(new, consumer, capability)
-            changes.append(Change("provider-restored", profile, message, where, False, consumer, capability))
+            changes.append(
+                _change(plan, "provider-restored", message, where, service=consumer, capability=capability)
+            )
     return changes
 
 
 def _offers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
     """Offers the variant can no longer deliver (breaking), or can again."""
-    profile = plan.variant.profile
+    label = _label(plan)
     changes = []
     for capability, can in after.offers.items():
         could = before.offers.get(capability)
+        where = plan.graph.locate_item(("profiles", plan.variant.profile, "offers"), plan.offers, capability)
         if not can and could is not False:
             verb = "can no longer deliver" if could else "now offers but cannot deliver"
-            message = f"{_label(plan)} {verb} {capability}: {plan.why_not(capability)}"
-            changes.append(
-                Change("offer-lost", profile, message, _offers_at(plan, capability), True, None, capability)
-            )
+            message = f"{label} {verb} {capability}: {plan.why_not(capability)}"
+            changes.append(_change(plan, "offer-lost", message, where, True, capability=capability))
         elif can and could is False:
-            message = f"{_label(plan)} can deliver {capability} again"
-            changes.append(
-                Change(
-                    "offer-restored", profile, message, _offers_at(plan, capability), False, None, capability
-                )
-            )
+            message = f"{label} can deliver {capability} again"
+            changes.append(_change(plan, "offer-restored", message, where, capability=capability))
     return changes
 
 
 def _starts_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
     """Services that run here and could start before, but no longer can (breaking)."""
     return [
-        Change(
+        _change(
+            plan,
             "stops-starting",
-            plan.variant.profile,
             f"in {_label(plan)}, {name} can no longer start",
             plan.graph.locate(("services", name)),
             True,
-            name,
+            service=name,
         )
         for name in after.enabled
         if name in before.running and name not in after.running
