@@ -31,16 +31,16 @@ class Loaded:
     findings: tuple[Finding, ...] = ()
 
 
+_UNREADABLE = ((FileNotFoundError, "no such file"), (IsADirectoryError, "is a directory, not a graph file"))
+
+
 def read_bytes(path: str) -> bytes:
     """The bytes of ``path``, or GraphFileError saying why they cannot be read."""
     try:
         return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise GraphFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GraphFileError(f"{path}: is a directory, not a graph file") from None
     except OSError as error:
-        raise GraphFileError(f"{path}: cannot read it ({error.strerror})") from None
+        why = next((why for kind, why in _UNREADABLE if isinstance(error, kind)), None)
+        raise GraphFileError(f"{path}: {why or f'cannot read it ({error.strerror})'}") from None
 
 
 def load_file(path: str) -> Loaded:

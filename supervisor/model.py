@@ -11,7 +11,7 @@ is repeated here.
 """
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Literal
 
@@ -120,20 +120,12 @@ class Graph:
     @cached_property
     def providers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that provide it, in file order."""
-        found: dict[str, list[str]] = {}
-        for service in self.services.values():
-            for capability in service.provides:
-                found.setdefault(capability, []).append(service.name)
-        return frozendict({c: tuple(s) for c, s in found.items()})
+        return _index((c, s.name) for s in self.services.values() for c in s.provides)
 
     @cached_property
     def consumers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that require it, in file order."""
-        found: dict[str, list[str]] = {}
-        for service in self.services.values():
-            for capability in service.requires:
-                found.setdefault(capability, []).append(service.name)
-        return frozendict({c: tuple(s) for c, s in found.items()})
+        return _index((c, s.name) for s in self.services.values() for c in s.requires)
 
     @cached_property
     def unprovided(self) -> frozenset[str]:
@@ -143,11 +135,7 @@ class Graph:
     @cached_property
     def offered_by(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the profiles that offer it."""
-        found: dict[str, list[str]] = {}
-        for profile in self.profiles.values():
-            for capability in profile.offers:
-                found.setdefault(capability, []).append(profile.name)
-        return frozendict({c: tuple(p) for c, p in found.items()})
+        return _index((c, p.name) for p in self.profiles.values() for c in p.offers)
 
     @cached_property
     def capabilities(self) -> tuple[str, ...]:
@@ -159,3 +147,11 @@ class Graph:
         if profile is None:
             return frozenset()
         return frozenset(s for s in self.profiles[profile].disable if s in self.services)
+
+
+def _index(pairs: Iterable[tuple[str, str]]) -> frozendict[str, tuple[str, ...]]:
+    """``(key, name)`` pairs as key -> the names, in the order they came."""
+    found: dict[str, list[str]] = {}
+    for key, name in pairs:
+        found.setdefault(key, []).append(name)
+    return frozendict({key: tuple(names) for key, names in found.items()})
