@@ -32,7 +32,7 @@ async def probe_once(
     """Run the probe once, within ``timeout``; a hang is a failure that says so."""
     with trio.move_on_after(timeout):
         try:
-            return await _PROBES[kind](target, children, env)
+            return await PROBES[kind](target, children, env)
         except OSError as error:
             return ProbeResult(False, error.strerror or str(error))
     return ProbeResult(False, f"no answer within {format_duration(timeout)}")
@@ -99,4 +99,5 @@ async def _file(target, children, env) -> ProbeResult:
     return ProbeResult(False, f"{target} does not exist")
 
 
-_PROBES = {"exec": _exec, "tcp": _tcp, "unix": _unix, "http": _http, "file": _file}
+PROBES = {"exec": _exec, "tcp": _tcp, "unix": _unix, "http": _http, "file": _file}
+"""How to run each polled kind of :data:`supervisor.schema.PROBE_KINDS` (all but notify)."""
