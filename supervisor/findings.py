@@ -6,12 +6,15 @@ that checks each; the two found while loading a file are declared here, for the 
 
 import enum
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from supervisor.analysis import Variant
 from supervisor.source import Location
+
+if TYPE_CHECKING:
+    from supervisor.plan import Plan
 
 
 class Severity(enum.Enum):
@@ -47,7 +50,7 @@ class Rule:
     severity: Severity
     summary: str
     scope: Scope
-    check: Callable[[Any], Iterable[Found]] | None = attrs.field(default=None, eq=False, repr=False)
+    check: "Callable[[Plan], Iterable[Found]] | None" = attrs.field(default=None, eq=False, repr=False)
 
 
 SYNTAX = Rule("syntax", Severity.ERROR, "The file is not valid TOML (or not UTF-8).", Scope.FILE)
