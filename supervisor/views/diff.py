@@ -29,6 +29,10 @@ _COMPARED_RULES = frozenset({missing_provider, offer_unavailable})
 
 @attrs.frozen
 class Change:
+    """One difference the new version makes in one variant (``profile``; None for the base graph),
+    at the place in the new file a reviewer has to look at; ``breaking`` if something that worked
+    no longer does."""
+
     kind: str
     profile: str | None
     message: str
