@@ -1,12 +1,13 @@
 """Pure questions about a graph: which services are on in a variant, who can start, what breaks.
 
-The linter, the views and the runtime's start order all ask these; none of them does I/O. The
+The linter and the views ask these, mostly through a :class:`~supervisor.plan.Plan`; none of
+them does I/O. The
 costly ones are linear in the graph, and per-variant work is proportional to what the variant
 switches off, so linting many profiles of a large graph stays fast.
 """
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
@@ -63,6 +64,11 @@ def enabled_providers(graph: Graph, capability: str, disabled: frozenset[str]) -
     return tuple(p for p in graph.providers.get(capability, ()) if p not in disabled)
 
 
+def deliverable(graph: Graph, capability: str, disabled: frozenset[str], running: frozenset[str]) -> bool:
+    """Whether some enabled provider of ``capability`` can actually start (is in ``running``)."""
+    return any(p in running for p in enabled_providers(graph, capability, disabled))
+
+
 def missing_providers(graph: Graph, disabled: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """``(consumer, capability)`` for every enabled consumer whose capability has no enabled provider.
 
@@ -90,6 +96,12 @@ def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset
     A service is startable once every capability it requires has a startable provider; services in
     a requirement cycle, or downstream of a missing provider, never are.
     """
+    return frozenset(_start_order(graph, disabled))
+
+
+def _start_order(graph: Graph, disabled: frozenset[str]) -> list[str]:
+    """The startable services in an order they could start in: each after, for every capability
+    it requires, some provider of it."""
     waiting = {}
     ready: deque[str] = deque()
     for service in graph.services.values():
@@ -99,10 +111,10 @@ def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset
         if not service.requires:
             ready.append(service.name)
     available: set[str] = set()
-    started: set[str] = set()
+    order: list[str] = []
     while ready:
         name = ready.popleft()
-        started.add(name)
+        order.append(name)
         for capability in graph.services[name].provides:
             if capability in available:
                 continue
@@ -112,51 +124,98 @@ def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset
                     waiting[consumer] -= 1
                     if waiting[consumer] == 0:
                         ready.append(consumer)
-    return frozenset(started)
+    return order
 
 
 @attrs.define
 class Startability:
     """Startable sets for many variants of one graph, each derived from the base set.
 
-    Switching services off only ever removes startable services, so when the base graph has no
-    cycle a variant's set is the base set minus what the switched-off services take down with
-    them: work proportional to the damage, not to the graph. A graph with a cycle falls back to
-    the full fixed point, which is exact there too.
+    Switching services off only ever removes startable services, and only those that depend on
+    the switched-off ones, so a variant's set is found by taking from the base set what loses its
+    support and giving back what can start without it: work proportional to the damage, not to
+    the graph, and exact with requirement cycles too.
+
+    Support is counted as in the base graph's start order (``rank``): a service keeps a
+    capability while a provider that started before it is still there. That can take away too
+    much (a service that could use a later provider instead), never too little, because those
+    supports cannot go round in a circle; whatever it took away that can still start is then
+    started again, as :func:`startable` would.
     """
 
     graph: Graph
     base: frozenset[str] = attrs.field(init=False)
-    acyclic: bool = attrs.field(init=False)
+    rank: dict[str, int] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.base = startable(self.graph)
-        blocked = set(self.graph.services) - self.base
-        self.acyclic = not cycles(self.graph, self.base) if blocked else True
+        order = _start_order(self.graph, frozenset())
+        self.base = frozenset(order)
+        self.rank = {name: index for index, name in enumerate(order)}
 
     def of(self, disabled: frozenset[str]) -> frozenset[str]:
         if not disabled:
             return self.base
-        if not self.acyclic:
-            return startable(self.graph, disabled)
-        return self.base - lost_with(self.graph, self.base, disabled)
+        lost = self._unsupported(disabled)
+        return (self.base - lost) | self._restartable(lost - disabled, lost)
 
+    def _keeps(self, consumer: str, capability: str, lost: set[str]) -> bool:
+        rank = self.rank
+        return any(
+            p in rank and p not in lost and rank[p] < rank[consumer]
+            for p in self.graph.providers.get(capability, ())
+        )
 
-def lost_with(graph: Graph, running: frozenset[str], switched_off: Iterable[str]) -> set[str]:
-    """The services of ``running`` that can no longer start once ``switched_off`` are off
-    (including those services themselves)."""
-    lost: set[str] = set()
-    queue = deque(switched_off)
-    while queue:
-        name = queue.popleft()
-        if name in lost:
-            continue
-        lost.add(name)
-        for capability in graph.services[name].provides:
-            if any(p in running and p not in lost for p in graph.providers[capability]):
+    def _unsupported(self, disabled: frozenset[str]) -> set[str]:
+        """The switched-off services, and every base service that loses, for some capability it
+        requires, all the providers that started before it."""
+        graph, rank = self.graph, self.rank
+        lost: set[str] = set()
+        queue = deque(name for name in disabled if name in rank)
+        while queue:
+            name = queue.popleft()
+            if name in lost:
                 continue
-            queue.extend(c for c in graph.consumers.get(capability, ()) if c in running and c not in lost)
-    return lost
+            lost.add(name)
+            for capability in graph.services[name].provides:
+                for consumer in graph.consumers.get(capability, ()):
+                    if (
+                        consumer in rank
+                        and consumer not in lost
+                        and rank[consumer] > rank[name]
+                        and not self._keeps(consumer, capability, lost)
+                    ):
+                        queue.append(consumer)
+        return lost
+
+    def _restartable(self, candidates: set[str], lost: set[str]) -> set[str]:
+        """The ``candidates`` (taken away, not switched off) that can start all the same, given
+        every base service that was not ``lost``: the fixed point of :func:`startable`, run on
+        them alone."""
+        graph, rank = self.graph, self.rank
+        unmet: dict[str, int] = {}
+        waiting: dict[str, list[str]] = {}
+        ready: deque[str] = deque()
+        for name in candidates:
+            missing = [
+                c
+                for c in set(graph.services[name].requires)
+                if not any(p in rank and p not in lost for p in graph.providers.get(c, ()))
+            ]
+            unmet[name] = len(missing)
+            for capability in missing:
+                waiting.setdefault(capability, []).append(name)
+            if not missing:
+                ready.append(name)
+        started: set[str] = set()
+        while ready:
+            name = ready.popleft()
+            started.add(name)
+            for capability in graph.services[name].provides:
+                for consumer in waiting.pop(capability, ()):
+                    unmet[consumer] -= 1
+                    if unmet[consumer] == 0:
+                        ready.append(consumer)
+        return started
 
 
 def cycles(graph: Graph, base: frozenset[str] | None = None) -> list[list[str]]:

@@ -11,6 +11,13 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
+from supervisor.commands.common import (
+    EXIT_USAGE,
+    Unloadable,
+    UsageError,
+    report_unloadable,
+    report_usage_error,
+)
 
 # Subcommand -> the module under supervisor.commands that implements it. Only the module of the
 # command being run is imported: `supervisor run` (PID 1 in a container) and `supervisor status`
@@ -28,8 +35,6 @@ COMMANDS = {
     "restart": "control",
     "shutdown": "control",
 }
-
-EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return args.handler(args)
+    except UsageError as error:
+        return report_usage_error(error)
+    except Unloadable as error:
+        return report_unloadable(error)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1,14 +1,13 @@
 """``${VAR}`` and ``${VAR:-default}`` expansion of graph settings.
 
-Expansion is a pure function of the text and a mapping, so the linter can check references
-without touching the environment, and the runtime expands with ``os.environ`` plus the built-in
-``RUNTIME_DIR`` and ``GRAPH_DIR``.
+Expansion is a pure function of the text and a mapping: the schema rejects a malformed reference
+when the graph loads (:func:`malformed_reference`), and the runtime expands with ``os.environ``
+plus the built-in ``RUNTIME_DIR`` and ``GRAPH_DIR`` when it launches a service. Whether a variable
+is set can only be known then, so an unset one is a launch error, not a lint finding.
 """
 
 import re
 from collections.abc import Mapping
-
-BUILTIN_VARIABLES = ("RUNTIME_DIR", "GRAPH_DIR")
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$")
 _ANY_BRACE = re.compile(r"\$\{[^}]*\}?")
@@ -16,11 +15,6 @@ _ANY_BRACE = re.compile(r"\$\{[^}]*\}?")
 
 class ExpansionError(ValueError):
     """A reference that cannot be expanded: an unset variable with no default, or bad syntax."""
-
-
-def references(text: str) -> list[tuple[str, str | None]]:
-    """The ``(name, default)`` pairs that ``text`` refers to, in order."""
-    return [(m.group(1), m.group(2)) for m in _REFERENCE.finditer(text) if m.group(0) != "$$"]
 
 
 def malformed_reference(text: str) -> str | None:

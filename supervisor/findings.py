@@ -1,10 +1,20 @@
-"""What the linter reports: rules with stable ids and severities, and findings that cite them."""
+"""What the linter reports: rules with stable ids and severities, and findings that cite them.
+
+The rules themselves are registered in :mod:`supervisor.lint` (``RULES``), beside the function
+that checks each; the two found while loading a file are declared here, for the loader.
+"""
 
 import enum
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
+from supervisor.analysis import Variant
 from supervisor.source import Location
+
+if TYPE_CHECKING:
+    from supervisor.plan import Plan
 
 
 class Severity(enum.Enum):
@@ -13,69 +23,69 @@ class Severity(enum.Enum):
     INFO = "info"
 
 
+class Scope(enum.Enum):
+    """Where a rule looks, and so how often it runs."""
+
+    FILE = "file"  # found while loading the file, before there is a graph
+    GRAPH = "graph"  # the graph's shape: checked once, in the base graph
+    VARIANT = "variant"  # checked in every variant lint proves
+
+
+@attrs.frozen
+class Found:
+    """What a rule's check reports; lint makes it a :class:`Finding` of that rule and variant."""
+
+    message: str
+    location: Location
+    service: str | None = None
+    capability: str | None = None
+
+
 @attrs.frozen
 class Rule:
+    """A lint rule; ``check`` takes a :class:`~supervisor.plan.Plan` and yields what it found
+    (None for the rules the loader applies)."""
+
     id: str
     severity: Severity
     summary: str
+    scope: Scope
+    check: "Callable[[Plan], Iterable[Found]] | None" = attrs.field(default=None, eq=False, repr=False)
 
 
-RULES: dict[str, Rule] = {
-    rule.id: rule
-    for rule in (
-        Rule("syntax", Severity.ERROR, "The file is not valid TOML (or not UTF-8)."),
-        Rule("schema", Severity.ERROR, "The file is valid TOML but not a valid service graph."),
-        Rule("unknown-service", Severity.ERROR, "A profile names a service that the graph does not have."),
-        Rule("missing-provider", Severity.ERROR, "A required capability has no enabled provider."),
-        Rule(
-            "optional-provider",
-            Severity.ERROR,
-            "Switching off one optional service leaves a non-optional service without a provider.",
-        ),
-        Rule("offer-unavailable", Severity.ERROR, "A profile offers a capability it cannot deliver."),
-        Rule("cycle", Severity.ERROR, "Services require each other in a cycle, so none of them can start."),
-        Rule(
-            "coupled-provider",
-            Severity.WARNING,
-            "One service provides capabilities with different consumers: a hidden side responsibility.",
-        ),
-        Rule(
-            "unverified-capability",
-            Severity.WARNING,
-            "A required capability whose provider has no ready or check probe to prove it.",
-        ),
-        Rule(
-            "not-optional", Severity.WARNING, "A profile switches off a service that is not marked optional."
-        ),
-        Rule("multiple-providers", Severity.INFO, "A capability has more than one provider."),
-        Rule(
-            "unused-capability", Severity.INFO, "A capability is provided but nothing requires or offers it."
-        ),
-    )
-}
+SYNTAX = Rule("syntax", Severity.ERROR, "The file is not valid TOML (or not UTF-8).", Scope.FILE)
+SCHEMA = Rule("schema", Severity.ERROR, "The file is valid TOML but not a valid service graph.", Scope.FILE)
 
 
 @attrs.frozen
 class Finding:
-    """One rule broken at one place, in one variant of the graph.
+    """One rule broken at one place, in the variant of the graph it holds in."""
 
-    ``profile`` is None for the base graph (every service enabled).
-    """
-
-    rule: str
+    rule: Rule
     message: str
     location: Location
-    profile: str | None = None
+    variant: Variant = Variant()
     service: str | None = None
     capability: str | None = None
 
     @property
     def severity(self) -> Severity:
-        return RULES[self.rule].severity
+        return self.rule.severity
+
+    @property
+    def profile(self) -> str | None:
+        """The variant's profile: None for the base graph and its variants."""
+        return self.variant.profile
 
     @property
     def sort_key(self) -> tuple:
-        return (self.location.file, self.location.line, self.location.column, self.rule, self.profile or "")
+        return (
+            self.location.file,
+            self.location.line,
+            self.location.column,
+            self.rule.id,
+            self.profile or "",
+        )
 
 
 def count(findings: list[Finding]) -> dict[str, int]:

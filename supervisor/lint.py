@@ -1,55 +1,75 @@
 """The lint rules: proofs, per deployment variant, that every requirement has a provider.
 
+Every rule is registered here, in :data:`RULES`, by the ``@rule`` line above the function that
+checks it (its id, severity and scope; the docstring's first line is its summary). A new rule is
+one such function (taking a :class:`~supervisor.plan.Plan`, yielding what it found) and one test;
+lint, the reports and the SARIF rule table pick it up from the registry.
+
 ``lint(graph)`` is pure and returns findings sorted by place; the command line only formats them.
-Rules that depend on the variant (missing providers, offers) run once per variant; rules about
-the graph's shape (cycles, coupling, verification) run once.
+Rules of scope VARIANT run once per variant lint proves and their findings carry that variant;
+rules of scope GRAPH look at the graph's shape and run once, in the base graph. A finding that
+holds in several variants (the same rule, place, service and capability) is reported once, in the
+first: the base graph, then the profiles, then each optional service switched off on its own.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from supervisor.analysis import (
-    Startability,
-    Variant,
-    blocking_reason,
-    cycles,
-    enabled_providers,
-    missing_providers,
-    selected,
-    variants,
-)
-from supervisor.findings import Finding
-from supervisor.model import Graph, Service
+from supervisor.analysis import Startability, Variant, cycles, selected, variants
+from supervisor.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scope, Severity
+from supervisor.model import Graph, Profile, Service
+from supervisor.plan import Plan
 from supervisor.wording import did_you_mean, join_names
+
+RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
+"""Every rule by id, in the order they are documented and listed in SARIF."""
+
+Check = Callable[[Plan], Iterable[Found]]
+
+
+def rule(id: str, severity: Severity, scope: Scope) -> Callable[[Check], Rule]:
+    """Register the decorated check as rule ``id``, summed up by the first line of its docstring;
+    the name it is defined under is the Rule."""
+
+    def register(check: Check) -> Rule:
+        RULES[id] = Rule(id, severity, check.__doc__.strip().splitlines()[0], scope, check)
+        return RULES[id]
+
+    return register
 
 
 def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
     """Every finding for ``graph``: in all its variants, or only in ``profile`` when given."""
-    return lint_variants(graph, variants(graph) if profile is None else [selected(graph, profile)])
-
-
-def lint_variants(graph: Graph, checked: list[Variant]) -> list[Finding]:
-    """The findings for exactly the ``checked`` variants (``supervisor run`` checks the one it runs)."""
     startability = Startability(graph)
-    profiles = {v.profile for v in checked if v.profile is not None}
+    checked = variants(graph) if profile is None else [selected(graph, profile)]
+    return lint_plans([Plan.compile(graph, variant, startability) for variant in checked])
+
+
+def lint_plans(plans: Sequence[Plan]) -> list[Finding]:
+    """The findings for exactly these plans, all of one graph (``supervisor run`` checks the one
+    it runs)."""
     findings: list[Finding] = []
-    findings += _unknown_services(graph, profiles)
-    findings += _not_optional(graph, profiles)
-    reported: set[tuple[str, str]] = set()
-    for variant in checked:
-        if variant.switched_off is not None:
-            findings += _optional_provider(graph, variant)
-            continue
-        for consumer, capability in missing_providers(graph, variant.disabled):
-            if (consumer, capability) not in reported:
-                reported.add((consumer, capability))
-                findings.append(_missing_provider(graph, variant, consumer, capability))
-        if variant.profile is not None:
-            findings += _offer_unavailable(graph, variant, startability.of(variant.disabled))
-    findings += _cycles(graph, startability)
-    findings += _coupled_providers(graph)
-    findings += _unverified_capabilities(graph)
-    findings += _provider_counts(graph)
+    for checked in RULES.values():
+        if checked.scope is Scope.GRAPH:
+            findings += _apply(checked, plans[0].base)
+        elif checked.scope is Scope.VARIANT:
+            reported: set[tuple] = set()
+            for plan in plans:
+                fresh = [f for f in _apply(checked, plan) if _same(f) not in reported]
+                reported.update(_same(f) for f in fresh)
+                findings += fresh
     return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _apply(checked: Rule, plan: Plan) -> list[Finding]:
+    return [
+        Finding(checked, found.message, found.location, plan.variant, found.service, found.capability)
+        for found in checked.check(plan)
+    ]
+
+
+def _same(finding: Finding) -> tuple:
+    """What makes a finding in one variant the same finding in another."""
+    return (finding.location, finding.service, finding.capability)
 
 
 def _requires_at(graph: Graph, service: str, capability: str):
@@ -62,77 +82,81 @@ def _provides_at(graph: Graph, service: str, capability: str):
     return graph.locate_item(("services", service, "provides"), provides, capability)
 
 
-def _unknown_services(graph: Graph, profiles: set[str]) -> Iterator[Finding]:
-    for profile in graph.profiles.values():
-        if profile.name not in profiles:
-            continue
-        for name in profile.disable:
-            if name not in graph.services:
-                yield Finding(
-                    "unknown-service",
-                    f"profile {profile.name} disables {name!r}, which is not a service of this graph"
-                    f"{did_you_mean(name, graph.services)}: correct the name or remove it from disable",
-                    graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name),
-                    profile=profile.name,
-                    service=name,
-                )
+def _profile(plan: Plan) -> Profile | None:
+    return plan.graph.profiles[plan.variant.profile] if plan.variant.profile is not None else None
 
 
-def _not_optional(graph: Graph, profiles: set[str]) -> Iterator[Finding]:
-    for profile in graph.profiles.values():
-        if profile.name not in profiles:
-            continue
-        for name in profile.disable:
-            service = graph.services.get(name)
-            if service is not None and not service.optional:
-                yield Finding(
-                    "not-optional",
-                    f"profile {profile.name} switches off {name}, which is not marked optional: "
-                    f"add optional = true to {name} if deployments may run without it, or keep it on here",
-                    graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name),
-                    profile=profile.name,
-                    service=name,
-                )
+def _disabled(
+    plan: Plan, wrong: Callable[[Service | None], bool], message: Callable[[str, str], str]
+) -> Iterator[Found]:
+    """What is ``wrong`` with the services the variant's profile disables (None: no such service),
+    each at its name in the profile's disable list, said by ``message(profile, name)``."""
+    profile = _profile(plan)
+    for name in profile.disable if profile is not None else ():
+        if wrong(plan.graph.services.get(name)):
+            where = plan.graph.locate_item(("profiles", profile.name, "disable"), profile.disable, name)
+            yield Found(message(profile.name, name), where, service=name)
 
 
-def _missing_provider(graph: Graph, variant: Variant, consumer: str, capability: str) -> Finding:
+@rule("unknown-service", Severity.ERROR, Scope.VARIANT)
+def unknown_service(plan: Plan) -> Iterator[Found]:
+    """A profile names a service that the graph does not have."""
+    return _disabled(
+        plan,
+        lambda service: service is None,
+        lambda profile, name: (
+            f"profile {profile} disables {name!r}, which is not a service of this graph"
+            f"{did_you_mean(name, plan.graph.services)}: correct the name or remove it from disable"
+        ),
+    )
+
+
+@rule("missing-provider", Severity.ERROR, Scope.VARIANT)
+def missing_provider(plan: Plan) -> Iterator[Found]:
+    """A required capability has no enabled provider."""
+    if plan.variant.switched_off is not None:
+        return  # optional-provider speaks for lint's variants of one optional service off
+    for consumer, capability in plan.missing:
+        yield Found(
+            _missing_message(plan.graph, plan.variant, consumer, capability),
+            _requires_at(plan.graph, consumer, capability),
+            service=consumer,
+            capability=capability,
+        )
+
+
+def _missing_message(graph: Graph, variant: Variant, consumer: str, capability: str) -> str:
     providers = graph.providers.get(capability, ())
     if not providers:
-        message = (
+        return (
             f"{consumer} requires {capability}, but no service provides it"
             f"{did_you_mean(capability, graph.providers)}: add a service that provides {capability}, "
             f"or remove it from {consumer}'s requires"
         )
+    who = join_names(providers)
+    side = [p for p in providers if len(graph.services[p].provides) > 1]
+    why = f": {capability} is a side responsibility of {join_names(side)}" if side else ""
+    if variant.also_off:
+        remedy = f"or keep {who} on"
     else:
-        who = join_names(providers)
-        side = [p for p in providers if len(graph.services[p].provides) > 1]
-        why = f": {capability} is a side responsibility of {join_names(side)}" if side else ""
-        if variant.also_off:
-            remedy = f"or keep {who} on"
-        else:
-            remedy = f"that stays on in {variant.profile}, or stop disabling {who} there"
-        message = (
-            f"in {variant}, {consumer} requires {capability}, but its provider {who} is switched off "
-            f"{'here' if variant.also_off else 'by this profile'}{why}. Give {capability} a service of its own "
-            f"{remedy}"
-        )
-    return Finding(
-        "missing-provider",
-        message,
-        _requires_at(graph, consumer, capability),
-        profile=variant.profile,
-        service=consumer,
-        capability=capability,
+        remedy = f"that stays on in {variant.profile}, or stop disabling {who} there"
+    return (
+        f"in {variant}, {consumer} requires {capability}, but its provider {who} is switched off "
+        f"{'here' if variant.also_off else 'by this profile'}{why}. Give {capability} a service of its own "
+        f"{remedy}"
     )
 
 
-def _optional_provider(graph: Graph, variant: Variant) -> Iterator[Finding]:
-    optional = variant.switched_off
-    for consumer, capability in missing_providers(graph, variant.disabled):
+@rule("optional-provider", Severity.ERROR, Scope.VARIANT)
+def optional_provider(plan: Plan) -> Iterator[Found]:
+    """Switching off one optional service leaves a non-optional service without a provider."""
+    graph, optional = plan.graph, plan.variant.switched_off
+    if optional is None:
+        return
+    for consumer, capability in plan.missing:
         if graph.services[consumer].optional or capability not in graph.services[optional].provides:
             continue
-        yield Finding(
-            "optional-provider",
+        yield Found(
             f"switching off optional service {optional} alone leaves {capability} without a provider, "
             f"but {consumer} (not optional) requires it: give {capability} a provider of its own, "
             f"or remove optional = true from {optional}",
@@ -142,24 +166,26 @@ def _optional_provider(graph: Graph, variant: Variant) -> Iterator[Finding]:
         )
 
 
-def _offer_unavailable(graph: Graph, variant: Variant, running: frozenset[str]) -> Iterator[Finding]:
-    profile = graph.profiles[variant.profile]
-    for capability in profile.offers:
-        if any(p in running for p in enabled_providers(graph, capability, variant.disabled)):
+@rule("offer-unavailable", Severity.ERROR, Scope.VARIANT)
+def offer_unavailable(plan: Plan) -> Iterator[Found]:
+    """A profile offers a capability it cannot deliver."""
+    profile = _profile(plan)
+    for capability in plan.offers:
+        if plan.deliverable(capability):
             continue
-        reason = blocking_reason(graph, capability, variant.disabled, running)
-        yield Finding(
-            "offer-unavailable",
-            f"profile {profile.name} offers {capability} but cannot deliver it: {reason}. "
+        yield Found(
+            f"profile {profile.name} offers {capability} but cannot deliver it: {plan.why_not(capability)}. "
             f"Switch the missing provider on in {profile.name}, give it another provider, or stop offering {capability}",
-            graph.locate_item(("profiles", profile.name, "offers"), profile.offers, capability),
-            profile=profile.name,
+            plan.graph.locate_item(("profiles", profile.name, "offers"), profile.offers, capability),
             capability=capability,
         )
 
 
-def _cycles(graph: Graph, startability: Startability) -> Iterator[Finding]:
-    for path in cycles(graph, startability.base):
+@rule("cycle", Severity.ERROR, Scope.GRAPH)
+def cycle(plan: Plan) -> Iterator[Found]:
+    """Services require each other in a cycle, so none of them can start."""
+    graph = plan.graph
+    for path in cycles(graph, plan.startable):
         needs = [
             next(c for c in graph.services[consumer].requires if c in graph.services[provider].provides)
             for consumer, provider in zip(path, path[1:], strict=False)
@@ -168,8 +194,7 @@ def _cycles(graph: Graph, startability: Startability) -> Iterator[Finding]:
             f"{consumer} requires {need} from {provider}"
             for consumer, provider, need in zip(path, path[1:], needs, strict=False)
         )
-        yield Finding(
-            "cycle",
+        yield Found(
             f"requirement cycle {' -> '.join(path)} ({links}): none of these can ever start. "
             f"Break the cycle: move one of these responsibilities into a service of its own",
             _requires_at(graph, path[0], needs[0]),
@@ -185,7 +210,10 @@ def _audience(graph: Graph, capability: str) -> frozenset[str]:
     }
 
 
-def _coupled_providers(graph: Graph) -> Iterator[Finding]:
+@rule("coupled-provider", Severity.WARNING, Scope.GRAPH)
+def coupled_provider(plan: Plan) -> Iterator[Found]:
+    """One service provides capabilities with different consumers: a hidden side responsibility."""
+    graph = plan.graph
     for service in graph.services.values():
         if len(service.provides) < 2:
             continue
@@ -197,8 +225,7 @@ def _coupled_providers(graph: Graph) -> Iterator[Finding]:
         described = "; ".join(
             f"{c} is needed by {join_names(sorted(audiences[c])) or 'nothing'}" for c in [main, *sides]
         )
-        yield Finding(
-            "coupled-provider",
+        yield Found(
             f"{service.name} provides {join_names([main, *sides])}, whose consumers differ ({described}): "
             f"switching {service.name} off where {main} is not wanted silently takes {join_names(sides)} away too. "
             f"Give {join_names(sides)} a service of its own",
@@ -208,14 +235,16 @@ def _coupled_providers(graph: Graph) -> Iterator[Finding]:
         )
 
 
-def _unverified_capabilities(graph: Graph) -> Iterator[Finding]:
+@rule("unverified-capability", Severity.WARNING, Scope.GRAPH)
+def unverified_capability(plan: Plan) -> Iterator[Found]:
+    """A required capability whose provider has no ready or check probe to prove it."""
+    graph = plan.graph
     for capability, consumers in graph.consumers.items():
         for provider in graph.providers.get(capability, ()):
             service = graph.services[provider]
             if service.verifiable:
                 continue
-            yield Finding(
-                "unverified-capability",
+            yield Found(
                 f"{provider} provides {capability}, which {join_names(consumers)} require, but nothing proves it: "
                 f"{_how_to_verify(service)}, so the supervisor knows when {capability} holds and notices if it is lost",
                 _provides_at(graph, provider, capability),
@@ -230,19 +259,39 @@ def _how_to_verify(service: Service) -> str:
     return f"add a ready probe (and ideally a check) to {service.name}"
 
 
-def _provider_counts(graph: Graph) -> Iterator[Finding]:
-    for capability, providers in graph.providers.items():
+@rule("not-optional", Severity.WARNING, Scope.VARIANT)
+def not_optional(plan: Plan) -> Iterator[Found]:
+    """A profile switches off a service that is not marked optional."""
+    return _disabled(
+        plan,
+        lambda service: service is not None and not service.optional,
+        lambda profile, name: (
+            f"profile {profile} switches off {name}, which is not marked optional: "
+            f"add optional = true to {name} if deployments may run without it, or keep it on here"
+        ),
+    )
+
+
+@rule("multiple-providers", Severity.INFO, Scope.GRAPH)
+def multiple_providers(plan: Plan) -> Iterator[Found]:
+    """A capability has more than one provider."""
+    for capability, providers in plan.graph.providers.items():
         if len(providers) > 1:
-            yield Finding(
-                "multiple-providers",
+            yield Found(
                 f"{capability} has {len(providers)} providers ({join_names(providers)}); any one of them satisfies its consumers",
-                _provides_at(graph, providers[1], capability),
+                _provides_at(plan.graph, providers[1], capability),
                 service=providers[1],
                 capability=capability,
             )
+
+
+@rule("unused-capability", Severity.INFO, Scope.GRAPH)
+def unused_capability(plan: Plan) -> Iterator[Found]:
+    """A capability is provided but nothing requires or offers it."""
+    graph = plan.graph
+    for capability, providers in graph.providers.items():
         if capability not in graph.consumers and capability not in graph.offered_by:
-            yield Finding(
-                "unused-capability",
+            yield Found(
                 f"{providers[0]} provides {capability}, but no service requires it and no profile offers it: "
                 f"offer it from a profile, or remove it",
                 _provides_at(graph, providers[0], capability),

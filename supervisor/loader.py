@@ -6,7 +6,6 @@ other files still get linted.
 """
 
 import re
-import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,11 @@ from typing import Any
 import attrs
 
 from supervisor import schema
-from supervisor.durations import parse_duration
-from supervisor.findings import Finding
+from supervisor.findings import SCHEMA, SYNTAX, Finding
 from supervisor.model import Backoff, Graph, Probe, Profile, Service
 from supervisor.source import Source
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
-_READY_DEFAULTS = {"timeout": 30.0, "interval": 0.1}
-_CHECK_DEFAULTS = {"timeout": 5.0, "interval": 10.0}
-# Read once: asking attrs for a field's default per service is a measurable cost in large graphs.
-_SERVICE_DEFAULTS = {field.name: field.default for field in attrs.fields(Service)}
-_BACKOFF_DEFAULTS = {field.name: field.default for field in attrs.fields(Backoff)}
 
 
 class GraphFileError(Exception):
@@ -38,16 +31,16 @@ class Loaded:
     findings: tuple[Finding, ...] = ()
 
 
+_UNREADABLE = ((FileNotFoundError, "no such file"), (IsADirectoryError, "is a directory, not a graph file"))
+
+
 def read_bytes(path: str) -> bytes:
     """The bytes of ``path``, or GraphFileError saying why they cannot be read."""
     try:
         return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise GraphFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GraphFileError(f"{path}: is a directory, not a graph file") from None
     except OSError as error:
-        raise GraphFileError(f"{path}: cannot read it ({error.strerror})") from None
+        why = next((why for kind, why in _UNREADABLE if isinstance(error, kind)), None)
+        raise GraphFileError(f"{path}: {why or f'cannot read it ({error.strerror})'}") from None
 
 
 def load_file(path: str) -> Loaded:
@@ -63,7 +56,7 @@ def load_bytes(data: bytes, file: str) -> Loaded:
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         message = f"byte {data[error.start]:#04x} is not UTF-8: save the file as UTF-8"
-        return Loaded(source, None, (Finding("syntax", message, source.at(line, column)),))
+        return Loaded(source, None, (Finding(SYNTAX, message, source.at(line, column)),))
     return load_source(source)
 
 
@@ -74,7 +67,7 @@ def load_source(source: Source) -> Loaded:
         return Loaded(source, None, (_syntax_finding(source, error),))
     problems = schema.validate(document)
     if problems:
-        findings = tuple(Finding("schema", p.message, source.locate(p.path)) for p in problems)
+        findings = tuple(Finding(SCHEMA, p.message, source.locate(p.path)) for p in problems)
         return Loaded(source, None, findings)
     return Loaded(source, build_graph(document, source))
 
@@ -89,24 +82,21 @@ def _syntax_finding(source: Source, error: tomllib.TOMLDecodeError) -> Finding:
         line = max(1, len(source.lines))
         column = len(source.line_text(line)) + 1
         message = message.replace("(at end of document)", "").rstrip()
-    return Finding(
-        "syntax", f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column)
-    )
+    return Finding(SYNTAX, f"not valid TOML: {message}; fix the TOML at this point", source.at(line, column))
 
 
 def build_graph(document: dict[str, Any], source: Source) -> Graph:
-    """Turn a document that passed :func:`schema.validate` into a Graph (no checks left to fail)."""
+    """Turn a document that passed :func:`schema.validate` into a Graph (no checks left to fail).
+
+    The schema reads every value and fills in every default; this only assembles the model.
+    """
     defaults = document.get("defaults", {})
     services = {
-        name: _build_service(name, {**defaults, **table}) for name, table in document["services"].items()
+        name: _build_service(name, schema.SERVICE.read({**defaults, **table}))
+        for name, table in document["services"].items()
     }
     profiles = {
-        name: Profile(
-            name=name,
-            disable=tuple(table.get("disable", ())),
-            offers=tuple(table.get("offers", ())),
-            description=table.get("description", ""),
-        )
+        name: Profile(name=name, **schema.PROFILE.read(table))
         for name, table in document.get("profiles", {}).items()
     }
     return Graph(
@@ -118,55 +108,27 @@ def build_graph(document: dict[str, Any], source: Source) -> Graph:
     )
 
 
-def _build_service(name: str, table: dict[str, Any]) -> Service:
-    kind = table.get("kind", "longrun")
-    command = table["command"]
-    backoff = table.get("backoff", {})
-    signal_name = table.get("stop_signal", "TERM").upper()
+def _build_service(name: str, settings: dict[str, Any]) -> Service:
     return Service(
         name=name,
-        command=tuple(shlex.split(command) if isinstance(command, str) else command),
-        kind=kind,
-        description=table.get("description", ""),
-        provides=tuple(table.get("provides", ())),
-        requires=tuple(table.get("requires", ())),
-        optional=table.get("optional", False),
-        ready=_build_probe(table.get("ready"), _READY_DEFAULTS),
-        check=_build_probe(table.get("check"), _CHECK_DEFAULTS),
-        restart=table.get("restart", "always" if kind == "longrun" else "on-failure"),
-        backoff=Backoff(
-            initial=_seconds(backoff.get("initial"), _BACKOFF_DEFAULTS["initial"]),
-            max=_seconds(backoff.get("max"), _BACKOFF_DEFAULTS["max"]),
-        ),
-        max_restarts=table.get("max_restarts", _SERVICE_DEFAULTS["max_restarts"]),
-        restart_window=_seconds(table.get("restart_window"), _SERVICE_DEFAULTS["restart_window"]),
-        start_timeout=_seconds(table.get("start_timeout"), _SERVICE_DEFAULTS["start_timeout"]),
-        critical=table.get("critical", False),
-        stop_signal=signal_name if signal_name.startswith("SIG") else "SIG" + signal_name,
-        stop_timeout=_seconds(table.get("stop_timeout"), _SERVICE_DEFAULTS["stop_timeout"]),
-        environment=dict(table.get("environment", {})),
-        working_dir=table.get("working_dir"),
-        replicas=table.get("replicas", 1),
-        listen=tuple(table.get("listen", ())),
+        **{
+            **settings,
+            "backoff": Backoff(**settings["backoff"]),
+            "ready": _build_probe(settings.get("ready")),
+            "check": _build_probe(settings.get("check")),
+        },
     )
 
 
-def _build_probe(table: dict[str, Any] | None, defaults: dict[str, float]) -> Probe | None:
-    if table is None:
+def _build_probe(settings: dict[str, Any] | None) -> Probe | None:
+    if settings is None:
         return None
-    kind = next(k for k in schema.PROBE_KINDS if k in table)
-    target = table[kind]
-    if kind == "exec":
-        target = tuple(shlex.split(target) if isinstance(target, str) else target)
-    elif kind == "notify":
-        target = None
+    kind = next(k for k in schema.PROBE_KINDS if k in settings)
+    target = settings[kind]
     return Probe(
         kind=kind,
         target=target,
-        timeout=_seconds(table.get("timeout"), defaults["timeout"]),
-        interval=_seconds(table.get("interval"), defaults["interval"]),
+        timeout=settings["timeout"],
+        interval=settings["interval"],
+        description=f"{kind} {schema.PROBE_KINDS[kind].show(target)}",
     )
-
-
-def _seconds(text: str | None, default: float) -> float:
-    return default if text is None else parse_duration(text)

@@ -1,14 +1,22 @@
 """The service graph as data: services, the capabilities they provide and require, profiles.
 
-Everything here is frozen and pure. The loader builds it from a graph file, the linter and the
-views query it, and the runtime reads it; none of them changes it.
+Everything here is frozen and pure, down to its collections: tuples, and ``frozendict`` for
+mappings (a read-only proxy would not be hashable, and a Service or Graph is a value that can be
+hashed and compared). The loader builds it from a graph file, the linter and the views query it,
+and the runtime reads it; none of them can change it.
+
+The values are the ones the program uses (seconds, signals, argv tuples) and every one is set:
+the defaults are the graph format's (:mod:`supervisor.schema`), filled in by the loader, so none
+is repeated here.
 """
 
+import signal
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Literal
 
 import attrs
+from frozendict import frozendict
 
 from supervisor.source import Location, Source
 
@@ -20,29 +28,25 @@ RestartPolicy = Literal["always", "on-failure", "never"]
 class Probe:
     """How to tell that a service is ready, or that what it provides still holds.
 
-    ``target`` is the argv for ``exec``, the address for ``tcp``/``unix``/``http``/``file``, and
-    None for ``notify``. For a ``ready`` probe, ``timeout`` bounds the whole wait; for a ``check``
+    ``kind`` is one of :data:`supervisor.schema.PROBE_KINDS`; ``target`` is what that kind reads
+    (the argv for ``exec``, an address for most, None for ``notify``) and ``description`` how
+    messages show it. For a ``ready`` probe, ``timeout`` bounds the whole wait; for a ``check``
     it bounds one run.
     """
 
-    kind: Literal["exec", "tcp", "unix", "http", "file", "notify"]
+    kind: str
     target: tuple[str, ...] | str | None
     timeout: float
     interval: float
-
-    def describe(self) -> str:
-        if self.kind == "notify":
-            return "notify (READY=1)"
-        target = " ".join(self.target) if isinstance(self.target, tuple) else self.target
-        return f"{self.kind} {target}"
+    description: str
 
 
 @attrs.frozen
 class Backoff:
     """Restart delays: ``initial``, doubling up to ``max``. The first restart is immediate."""
 
-    initial: float = 0.1
-    max: float = 30.0
+    initial: float
+    max: float
 
     def delay(self, attempt: int) -> float:
         """Delay before restart number ``attempt`` (1-based) within the current window."""
@@ -54,26 +58,27 @@ class Backoff:
 @attrs.frozen
 class Service:
     name: str
-    command: tuple[str, ...]
-    kind: Kind = "longrun"
-    description: str = ""
-    provides: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-    optional: bool = False
+    command: tuple[str, ...] = attrs.field(converter=tuple)
+    kind: Kind
+    description: str
+    provides: tuple[str, ...] = attrs.field(converter=tuple)
+    requires: tuple[str, ...] = attrs.field(converter=tuple)
+    optional: bool
+    restart: RestartPolicy
+    backoff: Backoff
+    max_restarts: int
+    restart_window: float
+    start_timeout: float
+    critical: bool
+    stop_signal: signal.Signals
+    stop_timeout: float
+    environment: frozendict[str, str] = attrs.field(converter=frozendict)
+    replicas: int
+    listen: tuple[str, ...] = attrs.field(converter=tuple)
+    # Settings a graph may leave out, with no default: absent is None.
     ready: Probe | None = None
     check: Probe | None = None
-    restart: RestartPolicy = "always"
-    backoff: Backoff = Backoff()
-    max_restarts: int = 5
-    restart_window: float = 60.0
-    start_timeout: float = 60.0
-    critical: bool = False
-    stop_signal: str = "SIGTERM"
-    stop_timeout: float = 10.0
-    environment: dict[str, str] = attrs.field(factory=dict)
     working_dir: str | None = None
-    replicas: int = 1
-    listen: tuple[str, ...] = ()
 
     @property
     def verifiable(self) -> bool:
@@ -88,18 +93,18 @@ class Profile:
     """A deployment variant: services switched off, and capabilities it must deliver."""
 
     name: str
-    disable: tuple[str, ...] = ()
-    offers: tuple[str, ...] = ()
-    description: str = ""
+    disable: tuple[str, ...] = attrs.field(converter=tuple)
+    offers: tuple[str, ...] = attrs.field(converter=tuple)
+    description: str
 
 
 @attrs.frozen
 class Graph:
     name: str
-    services: dict[str, Service]
-    profiles: dict[str, Profile]
+    services: frozendict[str, Service] = attrs.field(converter=frozendict)
+    profiles: frozendict[str, Profile] = attrs.field(converter=frozendict)
     source: Source = attrs.field(eq=False, repr=False)
-    description: str = ""
+    description: str
 
     @property
     def file(self) -> str:
@@ -113,22 +118,14 @@ class Graph:
         return self.locate((*path, items.index(item)) if item in items else path)
 
     @cached_property
-    def providers(self) -> dict[str, tuple[str, ...]]:
+    def providers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that provide it, in file order."""
-        found: dict[str, list[str]] = {}
-        for service in self.services.values():
-            for capability in service.provides:
-                found.setdefault(capability, []).append(service.name)
-        return {c: tuple(s) for c, s in found.items()}
+        return _index((c, s.name) for s in self.services.values() for c in s.provides)
 
     @cached_property
-    def consumers(self) -> dict[str, tuple[str, ...]]:
+    def consumers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that require it, in file order."""
-        found: dict[str, list[str]] = {}
-        for service in self.services.values():
-            for capability in service.requires:
-                found.setdefault(capability, []).append(service.name)
-        return {c: tuple(s) for c, s in found.items()}
+        return _index((c, s.name) for s in self.services.values() for c in s.requires)
 
     @cached_property
     def unprovided(self) -> frozenset[str]:
@@ -136,13 +133,9 @@ class Graph:
         return frozenset(c for c in self.consumers if c not in self.providers)
 
     @cached_property
-    def offered_by(self) -> dict[str, tuple[str, ...]]:
+    def offered_by(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the profiles that offer it."""
-        found: dict[str, list[str]] = {}
-        for profile in self.profiles.values():
-            for capability in profile.offers:
-                found.setdefault(capability, []).append(profile.name)
-        return {c: tuple(p) for c, p in found.items()}
+        return _index((c, p.name) for p in self.profiles.values() for c in p.offers)
 
     @cached_property
     def capabilities(self) -> tuple[str, ...]:
@@ -155,6 +148,10 @@ class Graph:
             return frozenset()
         return frozenset(s for s in self.profiles[profile].disable if s in self.services)
 
-    def enabled(self, disabled: Iterable[str]) -> list[Service]:
-        off = frozenset(disabled)
-        return [s for s in self.services.values() if s.name not in off]
+
+def _index(pairs: Iterable[tuple[str, str]]) -> frozendict[str, tuple[str, ...]]:
+    """``(key, name)`` pairs as key -> the names, in the order they came."""
+    found: dict[str, list[str]] = {}
+    for key, name in pairs:
+        found.setdefault(key, []).append(name)
+    return frozendict({key: tuple(names) for key, names in found.items()})

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from supervisor import __version__
-from supervisor.analysis import Variant
-from supervisor.findings import RULES, Finding, Severity, count
+from supervisor.findings import Finding, Severity, count
+from supervisor.lint import RULES
 from supervisor.source import Location, Source
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -23,7 +23,7 @@ def summary(findings: Sequence[Finding], files: int) -> dict[str, int]:
 
 def _where(finding: Finding) -> str:
     """The variant a finding holds in, worded as the messages word it."""
-    return str(Variant(profile=finding.profile))
+    return str(finding.variant)
 
 
 def render_text(console: Console, findings: Sequence[Finding], sources: dict[str, Source]) -> None:
@@ -38,7 +38,7 @@ def render_text(console: Console, findings: Sequence[Finding], sources: dict[str
             location = finding.location
             console.print(
                 f"  [dim]{location.line}:{location.column}[/] [{style}]{finding.severity.value}[/] "
-                f"[bold]{finding.rule}[/] [dim]({_where(finding)})[/]"
+                f"[bold]{finding.rule.id}[/] [dim]({_where(finding)})[/]"
             )
             console.print(f"    {escape(finding.message)}")
             line = sources[file].line_text(location.line) if file in sources else ""
@@ -57,7 +57,7 @@ def render_text(console: Console, findings: Sequence[Finding], sources: dict[str
 
 def finding_json(finding: Finding) -> dict:
     return {
-        "rule": finding.rule,
+        "rule": finding.rule.id,
         "severity": finding.severity.value,
         "profile": finding.profile,
         "service": finding.service,
@@ -77,13 +77,13 @@ def render_json(findings: Sequence[Finding], files: int) -> str:
 
 def render_sarif(findings: Sequence[Finding]) -> str:
     """SARIF 2.1.0, as GitHub code scanning and other SARIF viewers read it."""
-    rule_ids = list(RULES)
+    rules = list(RULES.values())
     results = []
     for finding in findings:
         results.append(
             {
-                "ruleId": finding.rule,
-                "ruleIndex": rule_ids.index(finding.rule),
+                "ruleId": finding.rule.id,
+                "ruleIndex": rules.index(finding.rule),
                 "level": _SARIF_LEVEL[finding.severity],
                 "message": {"text": finding.message},
                 "locations": [
@@ -125,7 +125,7 @@ def render_sarif(findings: Sequence[Finding]) -> str:
                                 "shortDescription": {"text": rule.summary},
                                 "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
                             }
-                            for rule in RULES.values()
+                            for rule in rules
                         ],
                     }
                 },
@@ -156,7 +156,7 @@ def github_annotation(command: str, location: Location, title: str, message: str
 def render_github(findings: Sequence[Finding]) -> str:
     """GitHub Actions workflow commands: one annotation per finding, on the file and line."""
     return "\n".join(
-        github_annotation(_GITHUB_COMMAND[f.severity], f.location, f"{f.rule} ({_where(f)})", f.message)
+        github_annotation(_GITHUB_COMMAND[f.severity], f.location, f"{f.rule.id} ({_where(f)})", f.message)
         for f in findings
     )
 

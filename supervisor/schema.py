@@ -1,14 +1,21 @@
-"""The graph file format, declared once: validation for the loader and JSON Schema for editors.
+"""The graph file format, declared once: validation, defaults and reading for the loader, and JSON
+Schema for editors.
 
-Each setting is described by a small type object that can both check a parsed TOML value and
-describe itself as JSON Schema, so ``graphs/schema.json`` is generated from the same table the
-loader enforces (a test keeps the published file in step).
+Each setting is described by a small type object that can check a parsed TOML value, read it
+into the model's value (a duration into seconds, a signal name into a signal), and describe
+itself as JSON Schema, so ``graphs/schema.json`` is generated from the same table the loader
+enforces (a test keeps the published file in step). Defaults are declared here and nowhere
+else, written as a graph file would write them: the loader fills them in, the JSON Schema and
+its descriptions show them, and a test holds the README to them. So are the probe kinds
+(:data:`PROBE_KINDS`): a new kind is a line here and its function in ``runtime/probes``.
 """
 
+import json
 import re
 import shlex
 import signal
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 import attrs
@@ -23,7 +30,6 @@ _NAME = re.compile(NAME_PATTERN)
 _DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|s|m|h))+$"
 # Checked loosely here because ${VAR} may stand for any part; the runtime parses the expanded form.
 _LISTEN_PATTERN = r"^(tcp:.+:.+|unix:.+)$"
-PROBE_KINDS = ("exec", "tcp", "unix", "http", "file", "notify")
 
 Path = tuple[str | int, ...]
 
@@ -36,20 +42,19 @@ class Problem:
     message: str
 
 
+# bool before int: True is an int too
+_TYPE_NAMES = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "a table"),
+)
+
+
 def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
 def _dotted(path: Path) -> str:
@@ -63,9 +68,65 @@ def _wrong_type(path: Path, expected: str, value: Any) -> list[Problem]:
     return [Problem(path, f"{_dotted(path)} must be {expected}, not {_type_name(value)} ({value!r})")]
 
 
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+"""A setting that is simply absent when not written (a probe, a working directory)."""
+
+
 @attrs.frozen
-class String:
+class ByKind:
+    """A default that depends on the service's kind, such as ``restart``."""
+
+    values: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        return ", ".join(f"{value} for a {kind}" for kind, value in self.values.items())
+
+
+@attrs.frozen
+class Setting:
+    """What every setting type shares: its description and its default (as a file writes it).
+
+    Subclasses implement ``check`` and ``_shape`` (the JSON Schema of the type alone), and
+    ``read`` when the model's value is not the file's value as it is.
+    """
+
     doc: str
+    default: Any = attrs.field(default=NO_DEFAULT, kw_only=True)
+
+    def read(self, value: Any) -> Any:
+        """The model's value for a file value that passed :meth:`check`."""
+        return value
+
+    def show(self, value: Any) -> str:
+        """A value :meth:`read` returned, as messages show it."""
+        return str(value)
+
+    @property
+    def description(self) -> str:
+        """The doc with the default, when there is one worth saying (not an empty value)."""
+        default = self.default
+        if default is NO_DEFAULT or default in ("", [], {}):
+            return self.doc
+        shown = json.dumps(default) if isinstance(default, bool) else str(default)
+        return f"{self.doc} (default {shown})"
+
+    def schema(self) -> dict:
+        out = {**self._shape(), "description": self.description}
+        if self.default is not NO_DEFAULT and not isinstance(self.default, ByKind):
+            out["default"] = self.default
+        return out
+
+    def _shape(self) -> dict:
+        raise NotImplementedError
+
+
+@attrs.frozen
+class String(Setting):
     pattern: str | None = None
     pattern_hint: str = ""
 
@@ -84,27 +145,21 @@ class String:
             ]
         return []
 
-    def schema(self) -> dict:
-        out: dict[str, Any] = {"type": "string", "description": self.doc}
-        if self.pattern:
-            out["pattern"] = self.pattern
-        return out
+    def _shape(self) -> dict:
+        return {"type": "string", "pattern": self.pattern} if self.pattern else {"type": "string"}
 
 
 @attrs.frozen
-class Boolean:
-    doc: str
-
+class Boolean(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         return [] if isinstance(value, bool) else _wrong_type(path, "true or false", value)
 
-    def schema(self) -> dict:
-        return {"type": "boolean", "description": self.doc}
+    def _shape(self) -> dict:
+        return {"type": "boolean"}
 
 
 @attrs.frozen
-class Integer:
-    doc: str
+class Integer(Setting):
     minimum: int = 0
     maximum: int | None = None
 
@@ -120,16 +175,16 @@ class Integer:
             return [Problem(path, f"{_dotted(path)} is {value}: it must be {bounds}")]
         return []
 
-    def schema(self) -> dict:
-        out: dict[str, Any] = {"type": "integer", "minimum": self.minimum, "description": self.doc}
+    def _shape(self) -> dict:
+        out: dict[str, Any] = {"type": "integer", "minimum": self.minimum}
         if self.maximum is not None:
             out["maximum"] = self.maximum
         return out
 
 
 @attrs.frozen
-class Duration:
-    doc: str
+class Duration(Setting):
+    """A duration string ("10s"), read as seconds."""
 
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, str):
@@ -140,13 +195,15 @@ class Duration:
             return [Problem(path, f"{_dotted(path)}: {error}")]
         return []
 
-    def schema(self) -> dict:
-        return {"type": "string", "pattern": _DURATION_PATTERN, "description": self.doc}
+    def read(self, value: str) -> float:
+        return parse_duration(value)
+
+    def _shape(self) -> dict:
+        return {"type": "string", "pattern": _DURATION_PATTERN}
 
 
 @attrs.frozen
-class Choice:
-    doc: str
+class Choice(Setting):
     values: tuple[str, ...]
 
     def check(self, value: Any, path: Path) -> list[Problem]:
@@ -159,13 +216,13 @@ class Choice:
             )
         ]
 
-    def schema(self) -> dict:
-        return {"enum": list(self.values), "description": self.doc}
+    def _shape(self) -> dict:
+        return {"enum": list(self.values)}
 
 
 @attrs.frozen
-class Signal:
-    doc: str
+class Signal(Setting):
+    """A signal name ("TERM", "SIGTERM", "hup"), read as the signal, so nothing later parses it."""
 
     def check(self, value: Any, path: Path) -> list[Problem]:
         if isinstance(value, str) and signal_number(value) is not None:
@@ -174,8 +231,11 @@ class Signal:
             Problem(path, f'{_dotted(path)} is {value!r}: name a signal such as "TERM", "SIGINT" or "HUP"')
         ]
 
-    def schema(self) -> dict:
-        return {"type": "string", "pattern": r"^(SIG)?[A-Z0-9+]+$", "description": self.doc}
+    def read(self, value: str) -> signal.Signals:
+        return signal.Signals(signal_number(value))
+
+    def _shape(self) -> dict:
+        return {"type": "string", "pattern": r"^(SIG)?[A-Z0-9+]+$"}
 
 
 def signal_number(name: str) -> int | None:
@@ -186,8 +246,7 @@ def signal_number(name: str) -> int | None:
 
 
 @attrs.frozen
-class Array:
-    doc: str
+class Array(Setting):
     item: Any
     unique: bool = False
 
@@ -203,18 +262,19 @@ class Array:
                 seen.add(item)
         return problems
 
-    def schema(self) -> dict:
-        out = {"type": "array", "items": self.item.schema(), "description": self.doc}
+    def read(self, value: list) -> tuple:
+        return tuple(self.item.read(item) for item in value)
+
+    def _shape(self) -> dict:
+        out = {"type": "array", "items": self.item.schema()}
         if self.unique:
             out["uniqueItems"] = True
         return out
 
 
 @attrs.frozen
-class Command:
-    """An argv list, or a string that is shlex-split (never given to a shell)."""
-
-    doc: str
+class Command(Setting):
+    """An argv list, or a string that is shlex-split (never given to a shell); read as a tuple."""
 
     def check(self, value: Any, path: Path) -> list[Problem]:
         if isinstance(value, str):
@@ -236,9 +296,14 @@ class Command:
             return Array(self.doc, String("argument")).check(value, path)
         return _wrong_type(path, "an array of strings (argv) or a string", value)
 
-    def schema(self) -> dict:
+    def read(self, value: str | list) -> tuple[str, ...]:
+        return tuple(shlex.split(value) if isinstance(value, str) else value)
+
+    def show(self, value: tuple[str, ...]) -> str:
+        return " ".join(value)
+
+    def _shape(self) -> dict:
         return {
-            "description": self.doc,
             "oneOf": [
                 {"type": "string", "minLength": 1},
                 {"type": "array", "items": {"type": "string"}, "minItems": 1},
@@ -247,10 +312,13 @@ class Command:
 
 
 @attrs.frozen
-class Table:
-    """A TOML table with known keys; unknown keys are errors with a "did you mean"."""
+class Table(Setting):
+    """A TOML table with known keys; unknown keys are errors with a "did you mean".
 
-    doc: str
+    Read as a dict of every key written or defaulted (read); keys with no default that the file
+    does not write are left out.
+    """
+
     fields: Mapping[str, Any]
     required: tuple[str, ...] = ()
     exactly_one_of: tuple[str, ...] = ()
@@ -284,10 +352,31 @@ class Table:
                 problems.append(Problem(path, f"{_dotted(path)} {said}: give exactly one of {kinds}"))
         return problems
 
-    def schema(self) -> dict:
+    @cached_property
+    def _defaults(self) -> tuple[dict[str, Any], dict[str, ByKind]]:
+        """The read defaults, computed once (a large graph reads thousands of tables), and the
+        defaults that depend on the kind."""
+        fixed, by_kind = {}, {}
+        for key, field in self.fields.items():
+            if isinstance(field.default, ByKind):
+                by_kind[key] = field.default
+            elif field.default is not NO_DEFAULT:
+                fixed[key] = field.read(field.default)
+        return fixed, by_kind
+
+    def read(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        fixed, by_kind = self._defaults
+        out = {key: self.fields[key].read(item) for key, item in value.items()}
+        for key, default in fixed.items():
+            out.setdefault(key, default)
+        for key, default in by_kind.items():
+            if key not in out:
+                out[key] = self.fields[key].read(default.values[out["kind"]])
+        return out
+
+    def _shape(self) -> dict:
         out: dict[str, Any] = {
             "type": "object",
-            "description": self.doc,
             "properties": {k: v.schema() for k, v in self.fields.items()},
             "additionalProperties": False,
         }
@@ -299,10 +388,9 @@ class Table:
 
 
 @attrs.frozen
-class NamedTables:
+class NamedTables(Setting):
     """A table whose keys are user-chosen names (services, profiles), each holding ``item``."""
 
-    doc: str
     item: Table
     what: str
 
@@ -321,31 +409,28 @@ class NamedTables:
             problems.extend(self.item.check(item, path + (name,)))
         return problems
 
-    def schema(self) -> dict:
+    def _shape(self) -> dict:
         return {
             "type": "object",
-            "description": self.doc,
             "propertyNames": {"pattern": NAME_PATTERN},
             "additionalProperties": self.item.schema(),
         }
 
 
 @attrs.frozen
-class StringMap:
-    doc: str
-
+class StringMap(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, dict):
             return _wrong_type(path, "a table of strings", value)
         return [p for key, item in value.items() for p in String("value").check(item, path + (key,))]
 
-    def schema(self) -> dict:
-        return {"type": "object", "additionalProperties": {"type": "string"}, "description": self.doc}
+    def _shape(self) -> dict:
+        return {"type": "object", "additionalProperties": {"type": "string"}}
 
 
 @attrs.frozen
-class NotifyFlag:
-    doc: str
+class NotifyFlag(Setting):
+    """``notify = true``: the service answers the probe itself, so there is no target (None)."""
 
     def check(self, value: Any, path: Path) -> list[Problem]:
         if value is True:
@@ -357,8 +442,14 @@ class NotifyFlag:
             )
         ]
 
-    def schema(self) -> dict:
-        return {"const": True, "description": self.doc}
+    def read(self, value: bool) -> None:
+        return None
+
+    def show(self, value: None) -> str:
+        return "(READY=1)"
+
+    def _shape(self) -> dict:
+        return {"const": True}
 
 
 CAPABILITY = String(
@@ -373,71 +464,88 @@ SERVICE_NAME = String(
 )
 
 
-def _probe(role: str, timeout_doc: str, interval_doc: str) -> Table:
+PROBE_KINDS: Mapping[str, Setting] = {
+    "exec": Command("run this command; exit status 0 passes"),
+    "tcp": String(
+        "connect to HOST:PORT",
+        r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$",
+        'write "HOST:PORT", such as "127.0.0.1:2222"',
+    ),
+    "unix": String("connect to this UNIX socket path"),
+    "http": String(
+        "GET this URL; a 2xx or 3xx answer passes", r"^https?://", "write an http:// or https:// URL"
+    ),
+    "file": String("passes once this path exists"),
+    "notify": NotifyFlag("the service sends READY=1 over $NOTIFY_SOCKET (the sd_notify protocol)"),
+}
+"""Each kind of probe: the key a probe table names it by, and how its target is written and read."""
+
+
+def _probe(role: str, timeout: Duration, interval: Duration) -> Table:
     return Table(
-        f"{role}: exactly one of exec, tcp, unix, http, file, notify",
-        {
-            "exec": Command("run this command; exit status 0 passes"),
-            "tcp": String(
-                "connect to HOST:PORT",
-                r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$",
-                'write "HOST:PORT", such as "127.0.0.1:2222"',
-            ),
-            "unix": String("connect to this UNIX socket path"),
-            "http": String(
-                "GET this URL; a 2xx or 3xx answer passes", r"^https?://", "write an http:// or https:// URL"
-            ),
-            "file": String("passes once this path exists"),
-            "notify": NotifyFlag("the service sends READY=1 over $NOTIFY_SOCKET (the sd_notify protocol)"),
-            "timeout": Duration(timeout_doc),
-            "interval": Duration(interval_doc),
-        },
-        exactly_one_of=PROBE_KINDS,
+        f"{role}: exactly one of {', '.join(PROBE_KINDS)}",
+        {**PROBE_KINDS, "timeout": timeout, "interval": interval},
+        exactly_one_of=tuple(PROBE_KINDS),
     )
 
 
 READY = _probe(
     "when the service is ready",
-    "how long to wait for readiness before the start fails (default 30s)",
-    "how often to poll (default 100ms)",
+    Duration("how long to wait for readiness before the start fails", default="30s"),
+    Duration("how often to poll", default="100ms"),
 )
 CHECK = _probe(
     "how to verify, for as long as the service is up, that what it provides still holds",
-    "limit for one check (default 5s)",
-    "time between checks (default 10s)",
+    Duration("limit for one check", default="5s"),
+    Duration("time between checks", default="10s"),
 )
 
 SERVICE_SETTINGS: dict[str, Any] = {
-    "description": String("what this service is for, shown by explain and status"),
-    "kind": Choice("longrun runs until stopped; oneshot runs to completion once", ("longrun", "oneshot")),
+    "description": String("what this service is for, shown by explain and status", default=""),
+    "kind": Choice(
+        "longrun runs until stopped; oneshot runs to completion once",
+        ("longrun", "oneshot"),
+        default="longrun",
+    ),
     "command": Command("argv list, or a string split like a shell would (never given to a shell)"),
-    "provides": Array("capabilities this service provides", CAPABILITY, unique=True),
-    "requires": Array("capabilities this service needs before it starts", CAPABILITY, unique=True),
-    "optional": Boolean("a deployment may switch this service off"),
+    "provides": Array("capabilities this service provides", CAPABILITY, unique=True, default=[]),
+    "requires": Array(
+        "capabilities this service needs before it starts", CAPABILITY, unique=True, default=[]
+    ),
+    "optional": Boolean("a deployment may switch this service off", default=False),
     "ready": READY,
     "check": CHECK,
-    "restart": Choice("when to restart it after it ends", ("always", "on-failure", "never")),
+    "restart": Choice(
+        "when to restart it after it ends",
+        ("always", "on-failure", "never"),
+        default=ByKind({"longrun": "always", "oneshot": "on-failure"}),
+    ),
     "backoff": Table(
         "delay between restarts: starts at initial, doubles up to max",
-        {"initial": Duration("first delay (default 100ms)"), "max": Duration("longest delay (default 30s)")},
+        {
+            "initial": Duration("first delay", default="100ms"),
+            "max": Duration("longest delay", default="30s"),
+        },
+        default={},
     ),
-    "max_restarts": Integer(
-        "restarts allowed within restart_window before the service is failed (default 5)"
-    ),
-    "restart_window": Duration("the window max_restarts counts over (default 60s)"),
+    "max_restarts": Integer("restarts allowed within restart_window before the service is failed", default=5),
+    "restart_window": Duration("the window max_restarts counts over", default="60s"),
     "start_timeout": Duration(
-        "longest wait for requirements and readiness before the service is failed (default 60s)"
+        "longest wait for requirements and readiness before the service is failed", default="60s"
     ),
-    "critical": Boolean("if this service fails, stop the graph and exit non-zero"),
-    "stop_signal": Signal("signal sent to the process group to stop it (default TERM)"),
-    "stop_timeout": Duration("time after stop_signal before SIGKILL (default 10s)"),
-    "environment": StringMap("extra environment variables"),
+    "critical": Boolean("if this service fails, stop the graph and exit non-zero", default=False),
+    "stop_signal": Signal("signal sent to the process group to stop it", default="TERM"),
+    "stop_timeout": Duration("time after stop_signal before SIGKILL", default="10s"),
+    "environment": StringMap("extra environment variables", default={}),
     "working_dir": String("directory to run the command in"),
-    "replicas": Integer("number of copies to run, named SERVICE@1 … SERVICE@N", minimum=1, maximum=1024),
+    "replicas": Integer(
+        "number of copies to run, named SERVICE@1 … SERVICE@N", minimum=1, maximum=1024, default=1
+    ),
     "listen": Array(
         "sockets the supervisor opens and hands to every replica (LISTEN_FDS)",
         String("a socket", _LISTEN_PATTERN, 'write "tcp:HOST:PORT" or "unix:PATH"'),
         unique=True,
+        default=[],
     ),
 }
 
@@ -457,9 +565,9 @@ DEFAULTS = Table(
 PROFILE = Table(
     "a deployment variant",
     {
-        "description": String("what this variant is for"),
-        "disable": Array("services switched off in this variant", SERVICE_NAME, unique=True),
-        "offers": Array("capabilities this variant must deliver", CAPABILITY, unique=True),
+        "description": String("what this variant is for", default=""),
+        "disable": Array("services switched off in this variant", SERVICE_NAME, unique=True, default=[]),
+        "offers": Array("capabilities this variant must deliver", CAPABILITY, unique=True, default=[]),
     },
 )
 DOCUMENT = Table(

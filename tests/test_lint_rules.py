@@ -1,8 +1,13 @@
 """Every lint rule, with a graph that triggers it and one that does not."""
 
+import json
+import re
+
 import pytest
 
-from supervisor.findings import RULES
+from supervisor.findings import Scope
+from supervisor.lint import RULES
+from tests.conftest import REPO
 
 
 def rules_of(findings, rule):
@@ -340,28 +345,76 @@ def test_profile_flag_narrows_to_one_variant(write_graph, lint_json, cli):
     assert status == 2 and "no profile 'c'" in err
 
 
-def test_every_rule_is_exercised_here():
-    """Each rule id has a test in this file or in test_parse_errors.py."""
-    import pathlib
+# One small graph per rule, each producing that rule and nothing more severe, so that the rule's
+# severity alone decides lint's exit status. A new rule adds its graph here.
+TRIGGERS = {
+    "syntax": "version = 1\n[services.a\n",
+    "schema": 'version = 1\n[services.a]\ncomand = "a"\n',
+    "unknown-service": BASE + '[profiles.p]\ndisable = ["ghost"]\noffers = ["agent"]\n',
+    "missing-provider": BASE + '[services.b]\ncommand = "b"\nrequires = ["agent", "keys"]\n',
+    "optional-provider": BASE.replace('command = "agent"', 'command = "agent"\noptional = true')
+    + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
+    "offer-unavailable": BASE + '[profiles.p]\noffers = ["agent", "web"]\n',
+    "cycle": 'version = 1\n[services.a]\ncommand = "a"\nrequires = ["x"]\nprovides = ["x"]\n',
+    "coupled-provider": BASE.replace('provides = ["agent"]', 'provides = ["agent", "keys"]')
+    + '[services.b]\ncommand = "b"\nrequires = ["keys"]\n[profiles.p]\noffers = ["agent"]\n',
+    "unverified-capability": 'version = 1\n[services.a]\ncommand = "a"\nprovides = ["x"]\n'
+    '[services.b]\ncommand = "b"\nrequires = ["x"]\n',
+    "not-optional": 'version = 1\n[services.a]\ncommand = "a"\n[profiles.p]\ndisable = ["a"]\n',
+    "multiple-providers": BASE
+    + BASE.replace("version = 1", "").replace("services.agent", "services.agent2")
+    + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
+    "unused-capability": BASE,
+}
 
-    text = (
-        pathlib.Path(__file__).read_text()
-        + (pathlib.Path(__file__).parent / "test_parse_errors.py").read_text()
-    )
-    missing = [rule for rule in RULES if f'"{rule}"' not in text]
-    assert missing == []
+
+@pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.id)
+def test_every_registered_rule_fires_on_its_graph(rule, write_graph, lint_json):
+    """Each rule in the registry is produced by running lint, on the graph written for it."""
+    assert rule.id in TRIGGERS, f"rule {rule.id} has no graph in TRIGGERS that produces it"
+    _, findings = lint_json(write_graph(TRIGGERS[rule.id]))
+    assert rules_of(findings, rule.id), [f["rule"] for f in findings]
 
 
-@pytest.mark.parametrize("rule", sorted(RULES))
-def test_rules_have_ids_severities_and_summaries(rule):
-    assert RULES[rule].id == rule and RULES[rule].summary.endswith(".")
+def test_every_graph_in_the_corpus_is_for_a_registered_rule():
+    assert list(TRIGGERS) == list(RULES)
+
+
+_EXIT = {"error": (1, 1), "warning": (0, 1), "info": (0, 0)}  # (lint, lint --strict)
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+@pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.id)
+def test_a_rules_severity_decides_how_lint_reports_and_exits(rule, write_graph, lint_json, cli):
+    path = write_graph(TRIGGERS[rule.id])
+    status, findings = lint_json(path)
+    severity = rule.severity.value
+    assert {f["severity"] for f in rules_of(findings, rule.id)} == {severity}
+    order = list(_EXIT)
+    assert min(order.index(f["severity"]) for f in findings) == order.index(severity), findings
+    assert (status, lint_json("--strict", path)[0]) == _EXIT[severity]
+    log = json.loads(cli("lint", "--format", "sarif", path)[1])["runs"][0]
+    (listed,) = [r for r in log["tool"]["driver"]["rules"] if r["id"] == rule.id]
+    assert listed["defaultConfiguration"]["level"] == _SARIF_LEVEL[severity]
+    assert listed["shortDescription"]["text"] == rule.summary and rule.summary.endswith(".")
+    assert {r["level"] for r in log["results"] if r["ruleId"] == rule.id} == {_SARIF_LEVEL[severity]}
+
+
+_CHECKED = {Scope.FILE: "the file", Scope.GRAPH: "once", Scope.VARIANT: "per variant"}
+
+
+def test_the_readme_lists_every_rule_as_registered():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z-]+)` \| (error|warning|info) \| ([a-z ]+) \|", readme, re.MULTILINE)
+    assert rows == [(r.id, r.severity.value, _CHECKED[r.scope]) for r in RULES.values()]
 
 
 def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
     """``supervisor run --disable`` lints exactly the variant it runs, and says so."""
     from supervisor.analysis import selected
-    from supervisor.lint import lint_variants
+    from supervisor.lint import lint_plans
     from supervisor.loader import load_file
+    from supervisor.plan import Plan
 
     graph = load_file(
         write_graph(
@@ -370,9 +423,12 @@ def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
         )
     ).graph
     (finding,) = [
-        f for f in lint_variants(graph, [selected(graph, None, ["agent"])]) if f.rule == "missing-provider"
+        f
+        for f in lint_plans([Plan.compile(graph, selected(graph, None, ["agent"]))])
+        if f.rule.id == "missing-provider"
     ]
     assert finding.message.startswith("in the base graph with agent switched off, proxy requires agent")
     assert "keep agent on" in finding.message and finding.profile is None
     # Only the variant that runs is checked: the other profile's typo is not this run's problem.
-    assert not [f for f in lint_variants(graph, [selected(graph)]) if f.severity.value == "error"]
+    plan = Plan.compile(graph, selected(graph))
+    assert not [f for f in lint_plans([plan]) if f.severity.value == "error"]

@@ -21,7 +21,7 @@ def only(findings):
 )
 def test_syntax_errors_point_at_the_place(text, line, column, words):
     finding = only(load_bytes(text, "bad.toml").findings)
-    assert finding.rule == "syntax"
+    assert finding.rule.id == "syntax"
     assert (finding.location.line, finding.location.column) == (line, column)
     assert words in finding.message
 
@@ -30,7 +30,7 @@ def test_unknown_setting_suggests_the_known_one():
     loaded = load_bytes(b'version = 1\n[services.a]\ncomand = ["true"]\n', "g.toml")
     messages = {f.message: f for f in loaded.findings}
     typo = next(f for m, f in messages.items() if "unknown setting 'comand'" in m)
-    assert typo.rule == "schema" and "did you mean 'command'?" in typo.message
+    assert typo.rule.id == "schema" and "did you mean 'command'?" in typo.message
     assert (typo.location.line, typo.location.column) == (3, 1)
     missing = next(f for m, f in messages.items() if "has no 'command'" in m)
     assert missing.location.line == 2
@@ -57,7 +57,7 @@ def test_unknown_setting_suggests_the_known_one():
 def test_schema_errors_point_at_the_key(body, line, column, words):
     text = f'version = 1\n[services.a]\n{body}\ncommand = "true"\n'.encode()
     finding = only(load_bytes(text, "g.toml").findings)
-    assert finding.rule == "schema"
+    assert finding.rule.id == "schema"
     assert words in finding.message
     assert (finding.location.line, finding.location.column) == (line, column)
 
@@ -109,7 +109,7 @@ def test_bad_flags_exit_2(capsys):
 
 def test_empty_file_is_a_schema_finding():
     findings = load_bytes(b"", "empty.toml").findings
-    assert [(f.rule, f.location.line) for f in findings] == [("schema", 1), ("schema", 1)]
+    assert [(f.rule.id, f.location.line) for f in findings] == [("schema", 1), ("schema", 1)]
     assert [f.message for f in findings] == [
         "the file has no 'version': add version = …",
         "the file has no 'services': add services = …",

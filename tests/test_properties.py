@@ -13,9 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supervisor.analysis import startable
-from supervisor.findings import RULES
-from supervisor.lint import lint
+from supervisor.analysis import Startability, startable
+from supervisor.lint import RULES, lint
 from supervisor.loader import load_bytes
 
 SHIPPED = {p.name: p.read_bytes() for p in sorted((Path(__file__).parent.parent / "graphs").glob("*.toml"))}
@@ -139,7 +138,7 @@ documents = st.one_of(wild_documents, layered_documents())
 
 def _check_places(loaded) -> None:
     for finding in loaded.findings + tuple(lint(loaded.graph) if loaded.graph is not None else ()):
-        assert finding.rule in RULES
+        assert RULES[finding.rule.id] is finding.rule
         location = finding.location
         assert location.file == loaded.source.file
         assert 1 <= location.line <= max(1, len(loaded.source.lines)), finding
@@ -168,11 +167,22 @@ def test_a_profile_lint_passes_delivers_its_offers(document: dict):
     """No delivery error for a profile means every capability it offers has a startable provider."""
     graph = load_bytes(to_toml(document, False).encode(), "generated.toml").graph
     for name, profile in graph.profiles.items():
-        if any(f.rule in DELIVERY_RULES for f in lint(graph, name)):
+        if any(f.rule.id in DELIVERY_RULES for f in lint(graph, name)):
             continue
         running = startable(graph, graph.disabled_by(name))
         for capability in profile.offers:
             assert any(p in running for p in graph.providers.get(capability, ())), (name, capability)
+
+
+@SETTINGS
+@given(documents, st.data())
+def test_each_variants_startable_set_is_the_full_fixed_point(document: dict, data):
+    """What Startability derives from the base set equals startable() computed from scratch."""
+    graph = load_bytes(to_toml(document, False).encode(), "generated.toml").graph
+    startability = Startability(graph)
+    for _ in range(4):
+        off = frozenset(data.draw(st.lists(st.sampled_from(sorted(graph.services)), max_size=3)))
+        assert startability.of(off) == startable(graph, off), sorted(off)
 
 
 # -- broken input: never an exception, always a graph or syntax/schema findings with a place
@@ -182,7 +192,7 @@ def _check_broken(data: bytes) -> None:
     loaded = load_bytes(data, "broken.toml")
     if loaded.graph is None:
         assert loaded.findings
-        assert {f.rule for f in loaded.findings} <= {"syntax", "schema"}
+        assert {f.rule.id for f in loaded.findings} <= {"syntax", "schema"}
         assert all(f.location.line >= 1 and f.location.column >= 1 for f in loaded.findings)
     else:
         _check_places(loaded)

@@ -169,10 +169,11 @@ def test_github_format_annotates_file_and_line(cli):
 
 def test_github_escapes_newlines_and_property_separators():
     from supervisor.findings import Finding
+    from supervisor.lint import cycle
     from supervisor.report import render_github
     from supervisor.source import Location
 
-    finding = Finding("cycle", "a\nb%c", Location("dir,x/f:1.toml", 3, 4), profile=None)
+    finding = Finding(cycle, "a\nb%c", Location("dir,x/f:1.toml", 3, 4))
     assert render_github([finding]) == (
         "::error file=dir%2Cx/f%3A1.toml,line=3,col=4,title=cycle (the base graph)::a%0Ab%25c"
     )
@@ -224,3 +225,23 @@ def test_strict_fails_on_warnings_only_then(write_graph, cli):
     )
     assert cli("lint", path)[0] == 0
     assert cli("lint", "--strict", path)[0] == 1
+
+
+def test_a_finding_is_headed_by_the_variant_it_holds_in(cli):
+    """optional-provider holds with web-terminal switched off, not in the base graph as it is."""
+    _, out, _ = cli("lint", INCIDENT)
+    heading = next(line for line in out.splitlines() if "optional-provider" in line)
+    assert heading.endswith("error optional-provider (the base graph with web-terminal switched off)")
+    _, out, _ = cli("lint", "--format", "github", INCIDENT)
+    annotation = next(line for line in out.splitlines() if "optional-provider" in line)
+    assert ",title=optional-provider (the base graph with web-terminal switched off)::" in annotation
+
+
+def test_run_heads_its_findings_with_the_variant_it_runs(cli, tmp_path):
+    status, _, err = cli("run", INCIDENT, "--disable", "web-terminal", "--runtime-dir", str(tmp_path / "rt"))
+    assert status == 78
+    lines = err.splitlines()
+    index = next(i for i, line in enumerate(lines) if "missing-provider" in line)
+    assert lines[index].endswith("error missing-provider (the base graph with web-terminal switched off)")
+    assert lines[index + 1].strip().startswith("in the base graph with web-terminal switched off, ssh-proxy")
+    assert not (tmp_path / "rt").exists()  # refused before anything was set up

@@ -1,10 +1,17 @@
-"""What several commands share: loading graphs for a command, and usage errors."""
+"""What several commands share: their common arguments, loading a graph for them, and failing.
+
+A command that cannot go on raises :class:`UsageError` (exit 2, one line on stderr) or
+:class:`Unloadable` (exit 1, the file's syntax or schema findings on stderr), and
+:func:`supervisor.cli.main` reports either, so a command opens with the one line that loads what
+it needs.
+"""
 
 import sys
 
 import attrs
 
 from supervisor.loader import GraphFileError, Loaded, load_file
+from supervisor.model import Graph
 from supervisor.output import error_console
 from supervisor.report import render
 
@@ -16,6 +23,33 @@ class UsageError(Exception):
     """The command was asked something impossible: exit 2 with this message."""
 
     message: str
+
+
+@attrs.frozen
+class Unloadable(Exception):
+    """The command needs a graph, and ``loaded`` is not one: exit 1 with its findings."""
+
+    loaded: Loaded
+
+
+def add_command(subcommands, name: str, handler, help: str, description: str | None = None):
+    """The parser of subcommand ``name``, run by ``handler(args) -> exit status``."""
+    parser = subcommands.add_parser(name, help=help, description=description)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_graph_arguments(parser, profile_help: str, formats: tuple[str, ...], default: str) -> None:
+    """GRAPH, ``--profile P`` and ``--format``, as the commands that read one graph take them."""
+    parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")
+    parser.add_argument("--profile", metavar="P", help=profile_help)
+    add_format_option(parser, formats, default)
+
+
+def add_format_option(parser, formats: tuple[str, ...], default: str) -> None:
+    parser.add_argument(
+        "--format", choices=formats, default=default, help=f"output format (default: {default})"
+    )
 
 
 def load_for_command(path: str, profile: str | None = None) -> Loaded:
@@ -30,14 +64,23 @@ def load_for_command(path: str, profile: str | None = None) -> Loaded:
     return loaded
 
 
+def graph_for_command(path: str, profile: str | None = None) -> Graph:
+    """The graph at ``path``, for commands that need one; Unloadable if the file is not a graph."""
+    loaded = load_for_command(path, profile)
+    if loaded.graph is None:
+        raise Unloadable(loaded)
+    return loaded.graph
+
+
 def report_usage_error(error: UsageError) -> int:
     error_console().print(f"[bold red]error:[/] {error.message}", highlight=False)
     sys.stderr.flush()
     return EXIT_USAGE
 
 
-def report_unloadable(loaded: Loaded) -> int:
-    """For commands that need a graph: print why ``loaded`` is not one (its syntax/schema findings,
-    on stderr so stdout stays parseable) and return 1, the status of a failed check."""
+def report_unloadable(error: Unloadable) -> int:
+    """Why the file is not a graph: its syntax/schema findings, on stderr so stdout stays
+    parseable; 1, the status of a failed check."""
+    loaded = error.loaded
     render("text", error_console(), loaded.findings, {loaded.source.file: loaded.source})
     return 1

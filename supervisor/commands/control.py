@@ -1,6 +1,5 @@
 """``supervisor start|stop|restart|shutdown``: act on a running graph through its control socket."""
 
-from supervisor.commands.common import UsageError, report_usage_error
 from supervisor.commands.status import add_control_option, ask
 from supervisor.output import console
 
@@ -26,10 +25,7 @@ def run(args) -> int:
     message = {"command": args.action}
     if args.target is not None:
         message["target"] = args.target
-    try:
-        reply = ask(args, message)
-    except UsageError as error:
-        return report_usage_error(error)
+    reply = ask(args, message)
     units = ", ".join(reply.get("units", []))
     console().print(f"{args.action}: {units}" if units else f"{args.action}: requested")
     return 0

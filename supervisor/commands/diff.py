@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from supervisor.commands.common import UsageError, load_for_command, report_usage_error
+from supervisor.commands.common import UsageError, add_command, add_format_option, load_for_command
 from supervisor.loader import Loaded, load_bytes
 from supervisor.output import console
 from supervisor.report import render
@@ -11,8 +11,10 @@ from supervisor.views.diff import FORMATS, breaks, diff, render_github, render_j
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "diff",
+        run,
         help="compare two versions of a graph and say what the change breaks, per variant",
         description="Compare OLD and NEW (files, or REV:PATH read with `git show` in the current "
         "directory) in the base graph and every profile. Exit 0 if nothing that worked breaks, 1 if "
@@ -21,8 +23,7 @@ def add_parser(subcommands) -> None:
     )
     parser.add_argument("old", metavar="OLD", help="the old version: a file or REV:PATH")
     parser.add_argument("new", metavar="NEW", help="the new version: a file or REV:PATH")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    parser.set_defaults(handler=run)
+    add_format_option(parser, FORMATS, "text")
 
 
 def _split_revision(spec: str) -> tuple[str, str] | None:
@@ -55,10 +56,7 @@ def annotation_file(spec: str) -> str:
 
 
 def run(args) -> int:
-    try:
-        old, new = load_version(args.old), load_version(args.new)
-    except UsageError as error:
-        return report_usage_error(error)
+    old, new = load_version(args.old), load_version(args.new)
     out = console()
     if old.graph is None or new.graph is None:
         render(

@@ -1,6 +1,6 @@
 """``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
 
-from supervisor.commands.common import UsageError, load_for_command, report_usage_error
+from supervisor.commands.common import add_command, add_format_option, load_for_command
 from supervisor.findings import Severity
 from supervisor.lint import lint
 from supervisor.output import console
@@ -8,24 +8,22 @@ from supervisor.report import FORMATS, render
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "lint",
+        run,
         help="check graph files: every requirement has a provider in every variant",
         description="Lint the base graph, every profile, and every optional service switched off on its own. "
         "Exit 0 with no errors, 1 with errors (or warnings under --strict), 2 for usage errors.",
     )
     parser.add_argument("graphs", nargs="+", metavar="GRAPH", help="graph files (TOML)")
     parser.add_argument("--profile", metavar="P", help="lint only this profile")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    add_format_option(parser, FORMATS, "text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    try:
-        loaded = [load_for_command(path, args.profile) for path in args.graphs]
-    except UsageError as error:
-        return report_usage_error(error)
+    loaded = [load_for_command(path, args.profile) for path in args.graphs]
     findings = []
     for item in loaded:
         findings += item.findings

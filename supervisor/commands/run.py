@@ -3,10 +3,11 @@
 from pathlib import Path
 
 from supervisor.analysis import selected
-from supervisor.commands.common import UsageError, load_for_command, report_usage_error
+from supervisor.commands.common import UsageError, load_for_command
 from supervisor.findings import Severity
-from supervisor.lint import lint_variants
+from supervisor.lint import lint_plans
 from supervisor.output import error_console
+from supervisor.plan import Plan
 from supervisor.report import render
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
@@ -39,27 +40,24 @@ def add_parser(subcommands) -> None:
 
 
 def run(args) -> int:
-    try:
-        loaded = load_for_command(args.graph, args.profile)
-    except UsageError as error:
-        return report_usage_error(error)
+    loaded = load_for_command(args.graph, args.profile)
     graph = loaded.graph
     findings = list(loaded.findings)
     if graph is not None:
         unknown = [name for name in args.disable if name not in graph.services]
         if unknown:
-            return report_usage_error(UsageError(f"--disable {unknown[0]}: no such service in {graph.file}"))
-        findings += lint_variants(graph, [selected(graph, args.profile, args.disable)])
+            raise UsageError(f"--disable {unknown[0]}: no such service in {graph.file}")
+        plan = Plan.compile(graph, selected(graph, args.profile, args.disable))
+        findings += lint_plans([plan])
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
-    disabled = graph.disabled_by(args.profile) | frozenset(args.disable)
     if args.runtime_dir:
         private = runtime_dir = Path(args.runtime_dir)
     else:
         private, runtime_dir = default_runtime_dir(graph.name)
     try:
-        return run_graph(graph, disabled, make_private(private, runtime_dir), Log(args.log_format))
+        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format))
     except RuntimeDirError as error:
-        return report_usage_error(UsageError(str(error)))
+        raise UsageError(str(error)) from None

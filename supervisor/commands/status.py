@@ -6,7 +6,7 @@ import time
 
 from rich.table import Table
 
-from supervisor.commands.common import UsageError, report_usage_error
+from supervisor.commands.common import UsageError
 from supervisor.output import console
 from supervisor.runtime.client import ControlError, request
 
@@ -76,10 +76,7 @@ def _exit(last: dict | None) -> str:
 
 
 def run(args) -> int:
-    try:
-        status = ask(args, {"command": "status"})["status"]
-    except UsageError as error:
-        return report_usage_error(error)
+    status = ask(args, {"command": "status"})["status"]
     out = console()
     if not out.is_terminal:
         out.width = 200  # a pipe or a file: keep one unit a line rather than folding at 80

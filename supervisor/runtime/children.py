@@ -46,7 +46,7 @@ class Children:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-                    pass_fds=launch.pass_fds,
+                    pass_fds=launch.listen_fds,
                 )
         except OSError as error:
             raise SpawnError(f"cannot run {program!r}: {error.strerror}") from None

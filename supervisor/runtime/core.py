@@ -14,12 +14,12 @@ from pathlib import Path
 import attrs
 import trio
 
-from supervisor.model import Graph, Service
+from supervisor.model import Service
+from supervisor.plan import Plan
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
-from supervisor.runtime.order import stop_generations
 from supervisor.runtime.unit import PARKED, Unit
 
 EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
@@ -44,8 +44,9 @@ class Capability:
 
 @attrs.define(eq=False)
 class Runtime:
-    graph: Graph
-    disabled: frozenset[str]
+    """The running ``plan``: it runs exactly the plan's units, in the plan's order."""
+
+    plan: Plan
     runtime_dir: Path
     log: Log
     children: Children = attrs.field(factory=Children)
@@ -59,23 +60,15 @@ class Runtime:
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
-        services = self.graph.enabled(self.disabled)
         self.units = {}
-        for service in services:
-            replicas = [None] if service.replicas == 1 else range(1, service.replicas + 1)
-            for replica in replicas:
-                unit = Unit(service, replica)
-                self.units[unit.name] = unit
-        on = {s.name for s in services}
-        self.capabilities = {
-            c: Capability(c, tuple(p for p in providers if p in on))
-            for c, providers in self.graph.providers.items()
-            if any(p in on for p in providers)
-        }
+        for service, replica in self.plan.units:
+            unit = Unit(service, replica)
+            self.units[unit.name] = unit
+        self.capabilities = {c: Capability(c, providers) for c, providers in self.plan.capabilities.items()}
         self.variables = {
             **os.environ,
             "RUNTIME_DIR": str(self.runtime_dir),
-            "GRAPH_DIR": str(Path(self.graph.file).resolve().parent),
+            "GRAPH_DIR": str(Path(self.plan.graph.file).resolve().parent),
         }
         self.log.widen(self.units)
 
@@ -247,7 +240,7 @@ class Runtime:
         self.stopping = True
         self.log.event("supervisor", "stopping", "stopping the graph, dependents first")
         self.changed()
-        for generation in stop_generations(self.graph, self.disabled):
+        for generation in self.plan.stop_order:
             async with trio.open_nursery() as nursery:
                 for service in generation:
                     for unit in self.units_of(service):
@@ -266,7 +259,7 @@ class Runtime:
 
     def status(self) -> dict:
         return {
-            "graph": self.graph.name,
+            "graph": self.plan.graph.name,
             "pid": os.getpid(),
             "stopping": self.stopping,
             "services": [u.to_json() for u in self.units.values()],

@@ -2,8 +2,9 @@
 
 The systemd protocol wants ``LISTEN_PID`` to be the pid of the process that reads it, which only
 the child knows, and the sockets at fds 3, 4, …. ``subprocess`` cannot set the environment after
-fork, so this tiny program (run with ``python -S``, no imports beyond ``os`` and ``sys``) moves the
-inherited fds into place, sets the three variables and execs the real command in the same pid.
+fork, so this tiny program (run with ``python -S``, importing only ``fcntl``, ``os`` and ``sys``)
+moves the inherited fds into place, sets the three variables and execs the real command in the
+same pid.
 """
 
 import fcntl

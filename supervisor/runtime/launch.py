@@ -29,10 +29,6 @@ class Launch:
     listen_names: tuple[str, ...] = ()
 
     @property
-    def pass_fds(self) -> tuple[int, ...]:
-        return self.listen_fds
-
-    @property
     def argv(self) -> tuple[str, ...]:
         """The command, behind the exec shim when sockets are handed over (it sets LISTEN_PID)."""
         if not self.listen_fds:

@@ -10,6 +10,12 @@ import socket
 from supervisor.runtime.launch import LaunchError
 
 
+def host_port(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[V6]:PORT`` too) as a host and a port number, for listeners and tcp probes."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def open_listener(spec: str) -> socket.socket:
     """A listening socket for ``tcp:HOST:PORT`` or ``unix:PATH``; LaunchError saying why not."""
     family, _, address = spec.partition(":")
@@ -21,9 +27,8 @@ def open_listener(spec: str) -> socket.socket:
                 os.unlink(address)
             sock.bind(address)
         else:
-            host, _, port = address.rpartition(":")
-            host = host.strip("[]")
-            info = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host, port = host_port(address)
+            info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
             sock = socket.socket(info[0], socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(info[4])

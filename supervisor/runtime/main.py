@@ -11,7 +11,7 @@ from pathlib import Path
 
 import trio
 
-from supervisor.model import Graph
+from supervisor.plan import Plan
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
@@ -52,7 +52,7 @@ async def _run(rt: Runtime) -> None:
         rt.log.event(
             "supervisor",
             "started",
-            f"graph {rt.graph.name}, {len(rt.units)} units, control {rt.runtime_dir / 'control.sock'}",
+            f"graph {rt.plan.graph.name}, {len(rt.units)} units, control {rt.runtime_dir / 'control.sock'}",
         )
         async with trio.open_nursery() as units:
             for unit in rt.units.values():
@@ -62,13 +62,13 @@ async def _run(rt: Runtime) -> None:
         services.cancel_scope.cancel()
 
 
-def run_graph(graph: Graph, disabled: frozenset[str], runtime_dir: Path, log: Log) -> int:
-    """Run ``graph`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced).
+def run_graph(plan: Plan, runtime_dir: Path, log: Log) -> int:
+    """Run ``plan`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced).
 
     RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``.
     """
     with claimed(runtime_dir, log) as record:
-        rt = Runtime(graph, disabled, runtime_dir, log, children=Children(record=record))
+        rt = Runtime(plan, runtime_dir, log, children=Children(record=record))
         try:
             trio.run(_run, rt)
         finally:

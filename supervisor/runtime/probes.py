@@ -15,6 +15,7 @@ import trio
 from supervisor.durations import format_duration
 from supervisor.runtime.children import Children, SpawnError, signal_group
 from supervisor.runtime.launch import Launch
+from supervisor.runtime.listen import host_port
 
 _OUTPUT_LIMIT = 400
 
@@ -31,7 +32,7 @@ async def probe_once(
     """Run the probe once, within ``timeout``; a hang is a failure that says so."""
     with trio.move_on_after(timeout):
         try:
-            return await _PROBES[kind](target, children, env)
+            return await PROBES[kind](target, children, env)
         except OSError as error:
             return ProbeResult(False, error.strerror or str(error))
     return ProbeResult(False, f"no answer within {format_duration(timeout)}")
@@ -57,13 +58,8 @@ async def _exec(target, children: Children, env) -> ProbeResult:
     return ProbeResult(code == 0, text or f"exit {code}")
 
 
-def _host_port(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
 async def _tcp(target, children, env) -> ProbeResult:
-    stream = await trio.open_tcp_stream(*_host_port(target))
+    stream = await trio.open_tcp_stream(*host_port(target))
     await stream.aclose()
     return ProbeResult(True, f"connected to {target}")
 
@@ -103,4 +99,5 @@ async def _file(target, children, env) -> ProbeResult:
     return ProbeResult(False, f"{target} does not exist")
 
 
-_PROBES = {"exec": _exec, "tcp": _tcp, "unix": _unix, "http": _http, "file": _file}
+PROBES = {"exec": _exec, "tcp": _tcp, "unix": _unix, "http": _http, "file": _file}
+"""How to run each polled kind of :data:`supervisor.schema.PROBE_KINDS` (all but notify)."""

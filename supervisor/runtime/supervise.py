@@ -18,7 +18,6 @@ from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target
 from supervisor.runtime.probes import probe_once
 from supervisor.runtime.unit import PARKED, Exit, Unit
-from supervisor.schema import signal_number
 
 SETTLE = 0.2
 """How long a longrun with no ready probe must stay up to count as ready."""
@@ -184,8 +183,8 @@ async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
     """stop_signal to the unit's whole group, SIGKILL if it is still there after stop_timeout."""
     service = unit.service
     pid = unit.process.pid
-    rt.set_state(unit, "stopping", f"sent {service.stop_signal}")
-    signal_group(pid, signal_number(service.stop_signal))
+    rt.set_state(unit, "stopping", f"sent {service.stop_signal.name}")
+    signal_group(pid, service.stop_signal)
     with trio.move_on_after(service.stop_timeout):
         await exited.wait()
         return
@@ -193,7 +192,7 @@ async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
     rt.log.event(
         unit.name,
         "killed",
-        f"still running {format_duration(service.stop_timeout)} after {service.stop_signal}: sent SIGKILL",
+        f"still running {format_duration(service.stop_timeout)} after {service.stop_signal.name}: sent SIGKILL",
     )
     signal_group(pid, signal.SIGKILL)
     await exited.wait()
@@ -238,12 +237,12 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
                 break
             if trio.current_time() + probe.interval >= deadline:
                 message = (
-                    f"not ready within {format_duration(probe.timeout)} ({probe.describe()}): {result.output}"
+                    f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
                 )
                 await _fail_run(rt, unit, exited, outcome, message)
                 return
             await trio.sleep(probe.interval)
-        proof = probe.describe()
+        proof = probe.description
     rt.set_state(unit, "ready", proof)
     rt.set_proven(unit, True)
     if await _check_until_lost(rt, unit, launch, outcome, first_now=False):
@@ -253,8 +252,7 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
 async def _prove_oneshot(rt: Runtime, unit: Unit, launch: Launch, outcome: Outcome) -> None:
     """A oneshot that exited 0 provides once its check passes; it holds until a check fails."""
     if unit.service.check is None:
-        rt.set_proven(unit, True)
-        await trio.sleep_forever()
+        rt.set_proven(unit, True)  # then _check_until_lost has nothing to run and holds it forever
     await _check_until_lost(rt, unit, launch, outcome, first_now=True)
 
 
@@ -277,7 +275,7 @@ async def _check_until_lost(
         result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
         rt.record_check(unit, result.ok, result.output)
         if not result.ok:
-            why = f"check failed ({probe.describe()}): {result.output}"
+            why = f"check failed ({probe.description}): {result.output}"
             outcome.lost, outcome.error = True, why
             rt.log.event(unit.name, "check-failed", why)
             rt.set_proven(unit, False, why)

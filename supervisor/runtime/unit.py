@@ -12,7 +12,6 @@ import trio
 
 from supervisor.model import Service
 
-STATES = ("waiting", "starting", "ready", "done", "degraded", "backoff", "failed", "stopping", "stopped")
 PARKED = frozenset({"failed", "stopped"})
 _TAIL = 5
 

@@ -11,23 +11,28 @@ import json
 import attrs
 from rich.markup import escape
 
-from supervisor.analysis import Startability, blocking_reason, missing_providers
+from supervisor.analysis import Startability, selected
 from supervisor.findings import Severity
-from supervisor.lint import lint
+from supervisor.lint import lint, missing_provider, offer_unavailable
 from supervisor.model import Graph
+from supervisor.plan import Plan
 from supervisor.report import github_annotation
 from supervisor.source import Location
-from supervisor.views.variants import deliverable, variant_label
+from supervisor.views.variants import variant_label
 from supervisor.wording import join_names
 
 FORMATS = ("text", "json", "github")
 
 # lint rules the per-variant comparison already reports, more precisely (once per variant)
-_COMPARED_RULES = frozenset({"missing-provider", "offer-unavailable"})
+_COMPARED_RULES = frozenset({missing_provider, offer_unavailable})
 
 
 @attrs.frozen
 class Change:
+    """One difference the new version makes in one variant (``profile``; None for the base graph),
+    at the place in the new file a reviewer has to look at; ``breaking`` if something that worked
+    no longer does."""
+
     kind: str
     profile: str | None
     message: str
@@ -48,17 +53,13 @@ class _Side:
     offers: dict[str, bool] = attrs.field(factory=dict)  # capability -> deliverable
 
 
-def _side(graph: Graph, profile: str | None, startability: Startability) -> _Side:
-    disabled = graph.disabled_by(profile)
-    running = startability.of(disabled)
-    enabled = graph.enabled(disabled)
-    offers = graph.profiles[profile].offers if profile is not None else ()
+def _side(plan: Plan) -> _Side:
     return _Side(
-        enabled=tuple(s.name for s in enabled),
-        provided=tuple(dict.fromkeys(c for s in enabled for c in s.provides)),
-        missing=frozenset(missing_providers(graph, disabled)),
-        running=running,
-        offers={c: deliverable(graph, c, disabled, running) for c in offers},
+        enabled=tuple(s.name for s in plan.services),
+        provided=tuple(dict.fromkeys(c for s in plan.services for c in s.provides)),
+        missing=frozenset(plan.missing),
+        running=plan.startable,
+        offers={c: plan.deliverable(c) for c in plan.offers},
     )
 
 
@@ -74,7 +75,7 @@ def diff(old: Graph, new: Graph) -> list[Change]:
             continue
         before = _Side()
         if profile is None or profile in old.profiles:
-            before = _side(old, profile, old_startability)
+            before = _side(Plan.compile(old, selected(old, profile), old_startability))
         else:
             changes.append(
                 Change(
@@ -85,140 +86,131 @@ def diff(old: Graph, new: Graph) -> list[Change]:
                     False,
                 )
             )
-        changes += _compare(
-            new, profile, before, _side(new, profile, new_startability), profile in old.profiles
-        )
+        plan = Plan.compile(new, selected(new, profile), new_startability)
+        changes += _compare(plan, before, _side(plan), profile in old.profiles)
     changes += _new_lint_errors(old, new)
     return changes
 
 
-def _compare(new: Graph, profile: str | None, before: _Side, after: _Side, listed: bool) -> list[Change]:
-    """The changes in one variant; ``listed`` False (a new profile) skips what was added to it."""
-    label = variant_label(profile)
+def _compare(plan: Plan, before: _Side, after: _Side, listed: bool) -> list[Change]:
+    """The changes in one variant of the new graph (``plan``), kind by kind; ``listed`` False (a
+    new profile) skips what was added to it, which is all of it."""
     changes = []
+    if plan.variant.profile is None or listed:
+        changes += _services_changed(plan, before, after)
+        changes += _capabilities_changed(plan, before, after)
+    changes += _providers_changed(plan, before, after)
+    changes += _offers_changed(plan, before, after)
+    changes += _starts_changed(plan, before, after)
+    return changes
 
-    def service_at(name: str) -> Location:
-        return new.locate(("services", name))
 
-    def requires_at(service: str, capability: str) -> Location:
-        return new.locate_item(("services", service, "requires"), new.services[service].requires, capability)
+def _label(plan: Plan) -> str:
+    return variant_label(plan.variant.profile)
 
-    def offers_at(capability: str) -> Location:
-        offers = new.profiles[profile].offers if profile is not None else ()
-        return new.locate_item(("profiles", profile, "offers"), offers, capability)
 
-    if profile is None or listed:
-        for name in after.enabled:
-            if name not in before.enabled:
-                changes.append(
-                    Change("service-added", profile, f"{name} runs in {label}", service_at(name), False, name)
-                )
-        for name in before.enabled:
-            if name not in after.enabled:
-                where = f"is switched off in {label}" if name in new.services else "is removed"
-                changes.append(
-                    Change("service-removed", profile, f"{name} {where}", new.locate(()), False, name)
-                )
-        for capability in after.provided:
-            if capability not in before.provided:
-                provider = new.providers[capability][0]
-                changes.append(
-                    Change(
-                        "capability-added",
-                        profile,
-                        f"{capability} is provided in {label}",
-                        new.locate_item(
-                            ("services", provider, "provides"), new.services[provider].provides, capability
-                        ),
-                        False,
-                        provider,
-                        capability,
-                    )
-                )
-        for capability in before.provided:
-            if capability not in after.provided:
-                changes.append(
-                    Change(
-                        "capability-removed",
-                        profile,
-                        f"nothing provides {capability} in {label} any more",
-                        new.locate(()),
-                        False,
-                        capability=capability,
-                    )
-                )
+def _change(plan: Plan, kind: str, message: str, where: Location, breaking: bool = False, **about) -> Change:
+    """A change of ``kind`` in ``plan``'s variant; ``about`` names its service and capability."""
+    return Change(kind, plan.variant.profile, message, where, breaking, **about)
+
+
+def _requires_at(graph: Graph, service: str, capability: str) -> Location:
+    return graph.locate_item(("services", service, "requires"), graph.services[service].requires, capability)
+
+
+def _services_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Services that run here now and did not, and the other way round."""
+    new, label = plan.graph, _label(plan)
+    changes = []
+    for name in after.enabled:
+        if name not in before.enabled:
+            where = new.locate(("services", name))
+            changes.append(_change(plan, "service-added", f"{name} runs in {label}", where, service=name))
+    for name in before.enabled:
+        if name not in after.enabled:
+            how = f"is switched off in {label}" if name in new.services else "is removed"
+            changes.append(_change(plan, "service-removed", f"{name} {how}", new.locate(()), service=name))
+    return changes
+
+
+def _capabilities_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Capabilities provided here now and not before, and the other way round."""
+    new, label = plan.graph, _label(plan)
+    changes = []
+    for capability in after.provided:
+        if capability not in before.provided:
+            provider = new.providers[capability][0]
+            provides = new.services[provider].provides
+            where = new.locate_item(("services", provider, "provides"), provides, capability)
+            message = f"{capability} is provided in {label}"
+            changes.append(
+                _change(plan, "capability-added", message, where, service=provider, capability=capability)
+            )
+    for capability in before.provided:
+        if capability not in after.provided:
+            message = f"nothing provides {capability} in {label} any more"
+            changes.append(
+                _change(plan, "capability-removed", message, new.locate(()), capability=capability)
+            )
+    return changes
+
+
+def _providers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Consumers that lose their last provider of a capability (breaking), or get one back."""
+    new, label = plan.graph, _label(plan)
+    changes = []
     for consumer, capability in sorted(after.missing - before.missing):
         providers = new.providers.get(capability, ())
         why = "nothing provides it"
         if providers:
             noun, verb = ("provider", "is") if len(providers) == 1 else ("providers", "are")
             why = f"its {noun} {join_names(providers)} {verb} switched off there"
+        message = f"in {label}, {consumer} loses its last provider of {capability}: {why}"
+        where = _requires_at(new, consumer, capability)
         changes.append(
-            Change(
-                "provider-lost",
-                profile,
-                f"in {label}, {consumer} loses its last provider of {capability}: {why}",
-                requires_at(consumer, capability),
-                True,
-                consumer,
-                capability,
-            )
+            _change(plan, "provider-lost", message, where, True, service=consumer, capability=capability)
         )
     for consumer, capability in sorted(before.missing - after.missing):
         if consumer in new.services and capability in new.services[consumer].requires:
+            message = f"in {label}, {consumer} has a provider of {capability} again"
+            where = _requires_at(new, consumer, capability)
             changes.append(
-                Change(
-                    "provider-restored",
-                    profile,
-                    f"in {label}, {consumer} has a provider of {capability} again",
-                    requires_at(consumer, capability),
-                    False,
-                    consumer,
-                    capability,
-                )
-            )
-    for capability, can in after.offers.items():
-        could = before.offers.get(capability)
-        if not can and could is not False:
-            disabled = new.disabled_by(profile)
-            reason = blocking_reason(new, capability, disabled, after.running)
-            verb = "can no longer deliver" if could else "now offers but cannot deliver"
-            changes.append(
-                Change(
-                    "offer-lost",
-                    profile,
-                    f"{label} {verb} {capability}: {reason}",
-                    offers_at(capability),
-                    True,
-                    None,
-                    capability,
-                )
-            )
-        elif can and could is False:
-            changes.append(
-                Change(
-                    "offer-restored",
-                    profile,
-                    f"{label} can deliver {capability} again",
-                    offers_at(capability),
-                    False,
-                    None,
-                    capability,
-                )
-            )
-    for name in after.enabled:
-        if name in before.running and name not in after.running:
-            changes.append(
-                Change(
-                    "stops-starting",
-                    profile,
-                    f"in {label}, {name} can no longer start",
-                    service_at(name),
-                    True,
-                    name,
-                )
+                _change(plan, "provider-restored", message, where, service=consumer, capability=capability)
             )
     return changes
+
+
+def _offers_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Offers the variant can no longer deliver (breaking), or can again."""
+    label = _label(plan)
+    changes = []
+    for capability, can in after.offers.items():
+        could = before.offers.get(capability)
+        where = plan.graph.locate_item(("profiles", plan.variant.profile, "offers"), plan.offers, capability)
+        if not can and could is not False:
+            verb = "can no longer deliver" if could else "now offers but cannot deliver"
+            message = f"{label} {verb} {capability}: {plan.why_not(capability)}"
+            changes.append(_change(plan, "offer-lost", message, where, True, capability=capability))
+        elif can and could is False:
+            message = f"{label} can deliver {capability} again"
+            changes.append(_change(plan, "offer-restored", message, where, capability=capability))
+    return changes
+
+
+def _starts_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
+    """Services that run here and could start before, but no longer can (breaking)."""
+    return [
+        _change(
+            plan,
+            "stops-starting",
+            f"in {_label(plan)}, {name} can no longer start",
+            plan.graph.locate(("services", name)),
+            True,
+            service=name,
+        )
+        for name in after.enabled
+        if name in before.running and name not in after.running
+    ]
 
 
 def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
@@ -230,7 +222,9 @@ def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
     errors = [f for f in lint(new) if f.severity is Severity.ERROR and f.rule not in _COMPARED_RULES]
     known = {key(f) for f in lint(old)}
     return [
-        Change("lint-error", f.profile, f"{f.rule}: {f.message}", f.location, True, f.service, f.capability)
+        Change(
+            "lint-error", f.profile, f"{f.rule.id}: {f.message}", f.location, True, f.service, f.capability
+        )
         for f in errors
         if key(f) not in known
     ]

@@ -12,9 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from supervisor.analysis import Startability, blocking_reason, enabled_providers
+from supervisor.analysis import Startability, deliverable
 from supervisor.model import Graph
-from supervisor.views.variants import deliverable, profile_names, variant_label
+from supervisor.plan import Plan
+from supervisor.views.variants import profile_plans, variant_label
 from supervisor.wording import join_names
 
 
@@ -104,30 +105,25 @@ class Explanation:
 def explain(graph: Graph, name: str, profile: str | None = None) -> Explanation:
     """Explain ``name`` in every variant, or only in ``profile``; both parts None if it is unknown."""
     startability = Startability(graph)
-    capability = (
-        explain_capability(graph, name, profile, startability) if name in graph.capabilities else None
-    )
-    service = explain_service(graph, name, profile, startability) if name in graph.services else None
+    plans = profile_plans(graph, profile, startability)
+    capability = explain_capability(graph, name, plans) if name in graph.capabilities else None
+    service = explain_service(graph, name, plans, startability) if name in graph.services else None
     return Explanation(name, capability, service)
 
 
-def explain_capability(
-    graph: Graph, capability: str, profile: str | None, startability: Startability
-) -> CapabilityReport:
+def explain_capability(graph: Graph, capability: str, plans: list[Plan]) -> CapabilityReport:
     variants = []
-    for variant in profile_names(graph, profile):
-        disabled = graph.disabled_by(variant)
-        running = startability.of(disabled)
-        can = deliverable(graph, capability, disabled, running)
+    for plan in plans:
+        can = plan.deliverable(capability)
         variants.append(
             CapabilityInVariant(
-                profile=variant,
-                providers=enabled_providers(graph, capability, disabled),
-                switched_off=tuple(p for p in graph.providers.get(capability, ()) if p in disabled),
-                consumers=tuple(c for c in graph.consumers.get(capability, ()) if c not in disabled),
-                offered=variant is not None and capability in graph.profiles[variant].offers,
+                profile=plan.variant.profile,
+                providers=plan.providers_on(capability),
+                switched_off=tuple(p for p in graph.providers.get(capability, ()) if p in plan.disabled),
+                consumers=tuple(c for c in graph.consumers.get(capability, ()) if c not in plan.disabled),
+                offered=capability in plan.offers,
                 deliverable=can,
-                reason="" if can else blocking_reason(graph, capability, disabled, running),
+                reason="" if can else plan.why_not(capability),
             )
         )
     return CapabilityReport(
@@ -139,11 +135,10 @@ def explain_capability(
     )
 
 
-def explain_service(
-    graph: Graph, name: str, profile: str | None, startability: Startability
-) -> ServiceReport:
+def explain_service(graph: Graph, name: str, plans: list[Plan], startability: Startability) -> ServiceReport:
+    """``name`` and what switching it off costs in each of ``plans`` (its needs as in the first)."""
     service = graph.services[name]
-    disabled = graph.disabled_by(profile)
+    disabled = plans[0].disabled
     needs = tuple(
         Need(c, graph.providers.get(c, ()), tuple(p for p in graph.providers.get(c, ()) if p in disabled))
         for c in service.requires
@@ -155,25 +150,25 @@ def explain_service(
         optional=service.optional,
         provides=service.provides,
         needs=needs,
-        switch_off=tuple(switch_off(graph, name, v, startability) for v in profile_names(graph, profile)),
+        switch_off=tuple(switch_off(plan, name, startability) for plan in plans),
     )
 
 
-def switch_off(graph: Graph, name: str, profile: str | None, startability: Startability) -> SwitchOff:
-    """What ``profile`` loses with ``name`` off compared with ``name`` on, whichever it does now."""
-    disabled = graph.disabled_by(profile)
-    on, off = disabled - {name}, disabled | {name}
+def switch_off(plan: Plan, name: str, startability: Startability) -> SwitchOff:
+    """What ``plan``'s variant loses with ``name`` off compared with ``name`` on, whichever it
+    does now (both are what-ifs beside the plan, so they ask ``startability`` directly)."""
+    graph = plan.graph
+    on, off = plan.disabled - {name}, plan.disabled | {name}
     running_on, running_off = startability.of(on), startability.of(off)
     lost = running_on - running_off
-    offers = graph.profiles[profile].offers if profile is not None else ()
     return SwitchOff(
-        profile=profile,
-        already_off=name in disabled,
+        profile=plan.variant.profile,
+        already_off=name in plan.disabled,
         starts=name in running_on,
         cannot_start=tuple(s for s in graph.services if s in lost and s != name),
         failing_offers=tuple(
             c
-            for c in offers
+            for c in plan.offers
             if deliverable(graph, c, on, running_on) and not deliverable(graph, c, off, running_off)
         ),
         chain=_chain(graph, name, running_on, lost, {name}, set()),

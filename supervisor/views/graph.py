@@ -12,9 +12,10 @@ import attrs
 from rich.markup import escape
 from rich.tree import Tree
 
-from supervisor.analysis import Startability
+from supervisor.analysis import selected
 from supervisor.model import Graph
-from supervisor.views.variants import deliverable, variant_label
+from supervisor.plan import Edge, Plan
+from supervisor.views.variants import variant_label
 
 FORMATS = ("tree", "dot", "mermaid", "json")
 
@@ -29,16 +30,6 @@ class Node:
     startable: bool
     provides: tuple[str, ...]
     requires: tuple[str, ...]
-
-
-@attrs.frozen
-class Edge:
-    """``consumer`` needs ``capability`` from ``provider`` (None: nothing provides it at all)."""
-
-    consumer: str
-    capability: str
-    provider: str | None
-    live: bool
 
 
 @attrs.frozen
@@ -57,37 +48,27 @@ class GraphView:
 
 
 def graph_view(graph: Graph, profile: str | None = None) -> GraphView:
-    """The graph as seen in ``profile`` (the base graph when None).
+    """The graph as seen in ``profile`` (the base graph when None): its plan's edges, and every
+    service, on or off.
 
     Switched-off consumers have no edges: they do not run, so they need nothing.
     """
-    disabled = graph.disabled_by(profile)
-    running = Startability(graph).of(disabled)
+    plan = Plan.compile(graph, selected(graph, profile))
     nodes = tuple(
         Node(
             name=s.name,
             kind=s.kind,
             description=s.description,
             optional=s.optional,
-            enabled=s.name not in disabled,
-            startable=s.name in running,
+            enabled=s.name not in plan.disabled,
+            startable=s.name in plan.startable,
             provides=s.provides,
             requires=s.requires,
         )
         for s in graph.services.values()
     )
-    edges = []
-    for service in graph.enabled(disabled):
-        for capability in service.requires:
-            providers = graph.providers.get(capability, ())
-            edges += [Edge(service.name, capability, p, p not in disabled) for p in providers]
-            if not providers:
-                edges.append(Edge(service.name, capability, None, False))
-    offers = tuple(
-        Offer(c, deliverable(graph, c, disabled, running))
-        for c in (graph.profiles[profile].offers if profile is not None else ())
-    )
-    return GraphView(graph.name, profile, nodes, tuple(edges), offers)
+    offers = tuple(Offer(c, plan.deliverable(c)) for c in plan.offers)
+    return GraphView(graph.name, profile, nodes, plan.edges, offers)
 
 
 def _flags(node: Node) -> list[str]:

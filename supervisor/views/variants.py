@@ -1,7 +1,8 @@
-"""Variant questions the views share and :mod:`supervisor.analysis` does not answer directly."""
+"""Variant questions the views share and :mod:`supervisor.plan` does not answer directly."""
 
-from supervisor.analysis import Variant, enabled_providers
+from supervisor.analysis import Startability, Variant, selected
 from supervisor.model import Graph
+from supervisor.plan import Plan
 
 
 def variant_label(profile: str | None) -> str:
@@ -9,11 +10,9 @@ def variant_label(profile: str | None) -> str:
     return str(Variant(profile=profile))
 
 
-def profile_names(graph: Graph, profile: str | None) -> list[str | None]:
+def profile_plans(graph: Graph, profile: str | None, startability: Startability) -> list[Plan]:
     """The variants a view covers: only ``profile`` if given, else the base graph and every profile."""
-    return [profile] if profile is not None else [None, *graph.profiles]
-
-
-def deliverable(graph: Graph, capability: str, disabled: frozenset[str], running: frozenset[str]) -> bool:
-    """Whether some enabled provider of ``capability`` can actually start (is in ``running``)."""
-    return any(p in running for p in enabled_providers(graph, capability, disabled))
+    return [
+        Plan.compile(graph, selected(graph, name), startability)
+        for name in ([profile] if profile is not None else [None, *graph.profiles])
+    ]

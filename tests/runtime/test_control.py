@@ -10,7 +10,9 @@ import threading
 
 from conftest import PY, ROOT, wait_until
 
+from supervisor.analysis import Variant
 from supervisor.loader import load_bytes
+from supervisor.plan import Plan
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.log import Log
 from supervisor.runtime.main import run_graph
@@ -148,7 +150,7 @@ def test_any_exception_while_answering_is_that_requests_error(tmp_path, monkeypa
     thread = threading.Thread(target=client)
     thread.start()
     log = io.StringIO()
-    assert run_graph(graph.graph, frozenset(), runtime_dir, Log("json", log)) == 0
+    assert run_graph(Plan.compile(graph.graph, Variant()), runtime_dir, Log("json", log)) == 0
     thread.join(10)
     assert answers[0] == {"ok": False, "error": "internal error (LookupError): see the supervisor's log"}
     assert answers[1]["error"].startswith("no service or unit 'nosuch'")
