@@ -34,9 +34,10 @@ def add_to_agent(agent: str, private: Path) -> None:
     subprocess.run(["ssh-add", str(private)], env=env, check=True, capture_output=True, timeout=10)
 
 
-def start_worker(agent: str, db: Path, host_keys: Path, port: int, **popen) -> subprocess.Popen:
+def start_worker(agent: str, db: Path, host_keys: Path, port: int, *options: str, **popen):
+    """A worker on 127.0.0.1:``port``; ``options`` are more of its arguments (limits)."""
     command = [sys.executable, "-m", "services.ssh_proxy", "--agent", agent, "--registry", str(db)]
-    command += ["--host-keys", str(host_keys), "--listen", f"127.0.0.1:{port}"]
+    command += ["--host-keys", str(host_keys), "--listen", f"127.0.0.1:{port}", *options]
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(command, cwd=ROOT, text=True, **popen)
@@ -108,6 +109,18 @@ class Stack:
         stop_process(self.worker)
         return self.worker.stdout.read()
 
+    def restart(self, *options: str) -> None:
+        """Replace the worker by one started with ``options`` (e.g. smaller limits), on a new port."""
+        stop_process(self.worker)
+        self.port = free_port()
+        self.worker = start_worker(self.agent, self.db, self.tmp / "host-keys", self.port, *options)
+        wait_for_worker(self.worker, self.port)
+
+
+def wait_for_worker(worker: subprocess.Popen, port: int) -> None:
+    wait_until(lambda: accepts_ssh(port) or worker.poll() is not None, timeout=15, what="the proxy worker")
+    assert worker.poll() is None, worker.stderr.read()
+
 
 @pytest.fixture
 def stack(tmp_path, agent, sshd_device):
@@ -124,10 +137,7 @@ def stack(tmp_path, agent, sshd_device):
     worker = start_worker(agent, db, tmp_path / "host-keys", port)
     stack = Stack(tmp_path, agent, db, user_key, identity, port, worker, sshd_device)
     try:
-        wait_until(
-            lambda: accepts_ssh(port) or worker.poll() is not None, timeout=15, what="the proxy worker"
-        )
-        assert worker.poll() is None, worker.stderr.read()
+        wait_for_worker(worker, port)
         yield stack
     finally:
-        stop_process(worker)
+        stop_process(stack.worker)

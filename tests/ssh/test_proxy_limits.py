@@ -6,12 +6,18 @@ sign RSA with SHA-1, pipeline requests, open channels and send nothing on them).
 """
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
+from services.ssh_proxy.limits import Startups
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import ROOT, keygen
+from tests.ssh.conftest import ROOT, keygen, read_line, run_service, stop_process, wait_until
+from tests.ssh.proxy_stack import CLIENT_OPTIONS
 
 stack = proxy_stack.stack  # the fixture
 
@@ -26,7 +32,120 @@ def conch(stack, action: str, n: int = 1, *, user: str = "alice", key: Path | No
     return json.loads(result.stdout)
 
 
+def read_until_closed(sock: socket.socket, timeout: float = 10) -> bytes:
+    """Everything the proxy sends on ``sock`` until it closes it; fails if it is open after ``timeout``."""
+    data, deadline = b"", time.monotonic() + timeout
+    while True:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        except TimeoutError:
+            raise AssertionError(f"still open after {timeout}s (received {data[:60]!r})") from None
+        if not chunk:
+            return data
+        data += chunk
+
+
+def banner(port: int) -> bytes:
+    """The first bytes a new connection gets: the version string, or b"" when it is dropped at once."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        try:
+            return sock.recv(4)
+        except ConnectionResetError:
+            return b""
+
+
 # -- before login
+
+
+def test_login_grace_time_ends_every_phase_before_login(stack):
+    device = stack.device()
+    stack.restart("--login-grace-time", "1")
+    said = "no login within the login grace time (1s)"
+    silent = socket.create_connection(("127.0.0.1", stack.port), timeout=5)
+    version_only = socket.create_connection(("127.0.0.1", stack.port), timeout=5)
+    version_only.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+    try:
+        assert conch(stack, "stall")["disconnect"] == said  # key exchange done, then nothing
+        for sock in (silent, version_only):
+            assert said.encode() in read_until_closed(sock)  # the unencrypted DISCONNECT says why
+    finally:
+        silent.close()
+        version_only.close()
+    # Once logged in, the grace time no longer applies.
+    result = stack.ssh(f"alice+{device.uuid}", "sleep 2; echo still-here")
+    assert (result.returncode, result.stdout) == (0, b"still-here\n"), result.stderr
+
+
+def test_max_startups_drops_connections_past_the_limit_of_those_not_logged_in(stack):
+    device = stack.device()
+    stack.restart("--max-startups", "3")
+    session = stack.popen(f"alice+{device.uuid}", "echo up; sleep 30")
+    waiting = []
+    try:
+        assert read_line(session) == b"up\n"  # logged in: it no longer counts
+        for _ in range(3):
+            waiting.append(socket.create_connection(("127.0.0.1", stack.port), timeout=5))
+            assert waiting[-1].recv(4) == b"SSH-"
+        assert banner(stack.port) == b""  # a fourth connection not logged in: dropped at once
+        waiting.pop().close()
+        wait_until(lambda: banner(stack.port) == b"SSH-", timeout=10, what="a free place")
+    finally:
+        for sock in waiting:
+            sock.close()
+        stop_process(session)
+
+
+def test_max_startups_drop_chance_rises_from_rate_to_full():
+    startups = Startups.parse("10:30:100")
+    assert [startups.drop_percent(n) for n in (0, 9, 10, 55, 99, 100, 500)] == [0, 0, 30, 65, 99, 100, 100]
+    assert Startups.parse("7") == Startups(7, 100, 7)  # as OpenSSH reads a single number
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--max-startups", "10:0:100"),
+        ("--max-startups", "20:30:10"),
+        ("--max-startups", "ten"),
+        ("--login-grace-time", "0"),
+        ("--max-auth-tries", "0"),
+    ],
+)
+def test_bad_limit_is_one_error_line(stack, option):
+    result = run_service(
+        "ssh_proxy", "--agent", stack.agent, "--registry", str(stack.db), "--host-keys", "x", *option
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        f"python -m services.ssh_proxy: error: argument {option[0]}: "
+    )
+
+
+def _offers(stack, keys: list[Path]) -> int:
+    """How many public keys the real ssh client offered before the proxy ended the connection."""
+    identities = [arg for key in keys for arg in ("-i", str(key))]
+    command = ["ssh", *CLIENT_OPTIONS, "-v", "-o", "IdentitiesOnly=yes", *identities, "-p", str(stack.port)]
+    result = subprocess.run([*command, "alice@127.0.0.1", "true"], capture_output=True, timeout=30)
+    assert result.returncode == 255 and b"Permission denied" not in result.stderr  # dropped, not done
+    return result.stderr.count(b"Offering public key:")
+
+
+def test_max_auth_tries_counts_each_key_offered(stack, tmp_path):
+    wrong = [keygen(tmp_path, "ed25519", f"wrong{i}")[0] for i in range(9)]
+    assert _offers(stack, wrong) == 6  # OpenSSH's MaxAuthTries: the sixth failure ends it
+    stack.restart("--max-auth-tries", "3")
+    assert _offers(stack, wrong) == 3
+
+
+def test_authentication_requests_are_checked_one_at_a_time(stack, tmp_path):
+    """A client that sends requests without waiting for answers cannot queue registry lookups."""
+    stranger, _ = keygen(tmp_path, "ed25519", "stranger")
+    seen = conch(stack, "pipeline", 50, key=stranger)
+    assert seen["disconnect"] == "too many authentication requests at once"
+    assert seen["auth_failures"] < 6 and not seen["logged_in"]
 
 
 def test_sha1_rsa_signatures_are_refused(stack, tmp_path):
