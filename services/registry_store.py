@@ -3,7 +3,8 @@
 Proxy workers only read (``Store``), through a Protocol so that a networked database can replace
 the embedded one. ``SQLiteStore`` opens a connection per call: the admin command changes the
 file under running workers, and a fresh connection always sees the last committed change, with
-no cache to invalidate. WAL mode lets workers read while the admin writes.
+no cache to invalidate. WAL mode lets workers read while the admin writes. The file is private
+(0600, in a 0700 directory when ``init`` creates it): it says who may reach which device.
 """
 
 import contextlib
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import attrs
 
-from services import sshkeys
+from services import private_files, sshkeys
 from services.errors import Failure
 
 # One script per schema version; ``init`` runs those past the file's ``user_version``.
@@ -176,12 +177,17 @@ class SQLiteStore:
 
     def init(self) -> tuple[int, int]:
         """Create or migrate the schema (idempotent); return (version before, version now)."""
+        path = Path(self.path)
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_files.directory(path.parent)
         except OSError as error:
             raise RegistryError(
                 f"registry {self.path}: cannot create its directory: {error.strerror}"
             ) from None
+        try:
+            private_files.file(path)
+        except OSError as error:
+            raise RegistryError(f"registry {self.path}: cannot create it: {error.strerror}") from None
         with self._connect("rwc") as db:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("BEGIN IMMEDIATE")
