@@ -6,6 +6,7 @@ sign RSA with SHA-1, pipeline requests, open channels and send nothing on them).
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -159,3 +160,57 @@ def test_sha1_rsa_signatures_are_refused(stack, tmp_path):
     stack.user_key = rsa_private  # OpenSSH's client signs with rsa-sha2-512: the same key logs in
     result = stack.ssh(f"bob+{device.uuid}", "echo rsa-sha2")
     assert (result.returncode, result.stdout) == (0, b"rsa-sha2\n"), result.stderr
+
+
+def test_a_login_flood_costs_no_threads_or_descriptors(stack, tmp_path):
+    """200 clients at once each offer keys the registry does not hold: one thread and one
+    connection to the registry serve them all, and the worker serves on afterwards."""
+    stack.restart("--max-startups", "300")  # all of them get in: what is measured is their cost
+    wrong = [arg for i in range(3) for arg in ("-i", str(keygen(tmp_path, "ed25519", f"wrong{i}")[0]))]
+    pid = stack.worker.pid
+
+    def sample() -> tuple[int, int, int]:
+        """Threads, open descriptors, and descriptors on the registry's files, of the worker."""
+        links = []
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                links.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except FileNotFoundError:  # closed meanwhile
+                continue
+        registry = sum(stack.db.name in link for link in links)
+        return len(os.listdir(f"/proc/{pid}/task")), len(links), registry
+
+    before = sample()
+    flood = [
+        subprocess.Popen(
+            [
+                "ssh",
+                *CLIENT_OPTIONS,
+                "-o",
+                "IdentitiesOnly=yes",
+                *wrong,
+                "-p",
+                str(stack.port),
+                "alice@127.0.0.1",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200)
+    ]
+    peak, deadline = before, time.monotonic() + 120
+    try:
+        while any(client.poll() is None for client in flood) and time.monotonic() < deadline:
+            peak = tuple(map(max, peak, sample()))
+            time.sleep(0.01)
+        assert all(client.poll() == 255 for client in flood)  # each refused, none left hanging
+    finally:
+        for client in flood:
+            stop_process(client)
+    threads, _, registry_fds = peak
+    assert threads <= 3 and registry_fds <= 3, f"peak: {threads} threads, {registry_fds} registry descriptors"
+    assert sample()[1] <= before[1] + 3  # the registry's connection (file, WAL, index) and nothing else
+    device = stack.device()
+    result = stack.ssh(f"alice+{device.uuid}", "echo served")
+    assert (result.returncode, result.stdout) == (0, b"served\n"), result.stderr
