@@ -59,6 +59,8 @@ _LIMIT_OPTIONS = (
     ("login_grace_time", _seconds, "SECONDS", "from accept to login, whatever happens (LoginGraceTime)"),
     ("max_startups", _startups, "START:RATE:FULL", "early drop of connections not logged in (MaxStartups)"),
     ("max_auth_tries", _count, "N", "failed authentication attempts per connection (MaxAuthTries)"),
+    ("max_sessions", _count, "N", "session channels open at once per connection (MaxSessions)"),
+    ("no_device_timeout", _seconds, "SECONDS", "how long a logged-in connection may stay without a device"),
 )
 
 

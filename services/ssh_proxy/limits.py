@@ -56,3 +56,8 @@ class Limits:
     max_startups: Startups = Startups()
     # MaxAuthTries: failed attempts before the connection is dropped (the last one included).
     max_auth_tries: int = 6
+    # MaxSessions: session channels open at once on one connection, relayed or refused.
+    max_sessions: int = 10
+    # After login, how long a connection may stay without a device: the balena form waiting for
+    # its ``host UUID`` exec, or a refused connection waiting for a session to tell why.
+    no_device_timeout: float = 30

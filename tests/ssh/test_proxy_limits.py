@@ -113,6 +113,7 @@ def test_max_startups_drop_chance_rises_from_rate_to_full():
         ("--max-startups", "ten"),
         ("--login-grace-time", "0"),
         ("--max-auth-tries", "0"),
+        ("--max-sessions", "-1"),
     ],
 )
 def test_bad_limit_is_one_error_line(stack, option):
@@ -214,3 +215,63 @@ def test_a_login_flood_costs_no_threads_or_descriptors(stack, tmp_path):
     device = stack.device()
     result = stack.ssh(f"alice+{device.uuid}", "echo served")
     assert (result.returncode, result.stdout) == (0, b"served\n"), result.stderr
+
+
+# -- after login
+
+
+def test_sessions_per_connection_are_bounded_refused_or_relayed(stack):
+    device = stack.device()
+    refused = conch(stack, "sessions", 30, user="alice+no-such-device")
+    assert refused["confirmed"] == 10
+    assert refused["failed"] == ["too many sessions on this connection (at most 10)"] * 20
+    stack.restart("--max-sessions", "3")  # below the device's own MaxSessions (10)
+    relayed = conch(stack, "sessions", 5, user=f"alice+{device.uuid}")
+    assert (relayed["confirmed"], relayed["failed"]) == (
+        3,
+        ["too many sessions on this connection (at most 3)"] * 2,
+    )
+
+
+def test_a_closed_session_frees_its_place(stack, tmp_path):
+    """Sessions multiplexed by a real OpenSSH master connection: the third waits for a free place."""
+    device = stack.device()
+    stack.restart("--max-sessions", "2")
+    control = str(tmp_path / "mux")
+    master = stack.popen(f"alice+{device.uuid}", options=("-M", "-S", control, "-N"))
+    sessions = []
+    try:
+        wait_until(lambda: Path(control).exists(), timeout=15, what="the master connection")
+        mux = ("-S", control)
+        for _ in range(2):
+            sessions.append(stack.popen(f"alice+{device.uuid}", "echo up; head -n 1", options=mux))
+            assert read_line(sessions[-1]) == b"up\n"
+        # Refused, the client falls back to a connection of its own: the refusal is in its stderr.
+        refused = b"session request failed: Session open refused by peer"
+        assert refused in stack.ssh(f"alice+{device.uuid}", "true", options=mux).stderr
+        ending = sessions.pop()
+        assert ending.communicate(b"end\n", timeout=15) == (b"end\n", b"")  # its session closes
+        wait_until(
+            lambda: refused not in stack.ssh(f"alice+{device.uuid}", "true", options=mux).stderr,
+            timeout=15,
+            what="the closed session's place",
+        )
+    finally:
+        for process in [*sessions, master]:
+            stop_process(process)
+
+
+def test_a_connection_without_a_device_is_closed(stack):
+    """``ssh -N`` refused, or in the balena form without its ``host UUID``: the proxy hangs up."""
+    stack.restart("--no-device-timeout", "1")
+    refused = stack.ssh("alice+no-such-device", options=("-N",), timeout=20)
+    assert refused.returncode == 255 and b"unknown device no-such-device" in refused.stderr
+    waiting = stack.ssh("alice", options=("-N",), timeout=20)
+    assert waiting.returncode == 255 and b"no device chosen: use `ssh USER@PROXY host" in waiting.stderr
+    opened = conch(stack, "sessions", 1, wait=True)  # a session channel, and never its exec
+    assert opened["confirmed"] == 1 and opened["disconnect"].startswith("no device chosen: use")
+
+
+def test_what_is_held_before_the_device_is_reached_is_bounded(stack):
+    held = conch(stack, "held", 2_000_000, timeout=15)  # the balena form, before its exec
+    assert held["disconnect"] == "more than 1048576 bytes sent before the device was reached"
