@@ -2,8 +2,9 @@
 
 ``USER+UUID`` names the device at login, so the proxy dials at once and holds what the user
 sends until the device is ready; the balena form waits for the first exec (see ``bridge``).
-Checks run in the order that gives the most useful answer: the device exists, the user may reach
-it, the agent holds keys (the incident's failure, found before dialling), then the device itself.
+Checks run in the order that gives the most useful answer: the device exists and the user may
+reach it (one answer for both, so that a user learns nothing of devices they were not granted),
+the agent holds keys (the incident's failure, found before dialling), then the device itself.
 A device that drops mid-session is reported like any other failure: one line and exit status 255
 on each session under way, not a disconnect message wrapped in the client's own words.
 
@@ -142,10 +143,13 @@ class UserConnection(service.SSHService):
 
     async def _dial(self, user: str, uuid: str) -> None:
         registry = self.settings.registry
-        device = await registry.call(lambda store: store.device(uuid))
+        # Both answers in one lookup: an unknown device takes as long as one not granted.
+        device, granted = await registry.call(
+            lambda store: (store.device(uuid), store.may_access(user, uuid))
+        )
         if device is None:
-            raise errors.unknown_device(uuid)
-        if not await registry.call(lambda store: store.may_access(user, uuid)):
+            raise errors.unknown_device(user, uuid)
+        if not granted:
             raise errors.not_authorised(user, uuid)
         agent, identities = await upstream.identities(reactor, self.settings)
         self.device = await upstream.dial(reactor, self.settings, device, agent, identities)
