@@ -17,7 +17,16 @@ import pytest
 
 from services.ssh_proxy.limits import Startups
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import ROOT, keygen, read_line, run_service, stop_process, wait_until
+from tests.ssh.conftest import (
+    ROOT,
+    accepts_ssh,
+    free_port,
+    keygen,
+    read_line,
+    run_service,
+    stop_process,
+    wait_until,
+)
 from tests.ssh.proxy_stack import CLIENT_OPTIONS
 from tests.ssh.test_proxy_errors import no_access
 
@@ -276,3 +285,68 @@ def test_a_connection_without_a_device_is_closed(stack):
 def test_what_is_held_before_the_device_is_reached_is_bounded(stack):
     held = conch(stack, "held", 2_000_000, timeout=15)  # the balena form, before its exec
     assert held["disconnect"] == "more than 1048576 bytes sent before the device was reached"
+
+
+def test_unix_socket_forwarding_is_refused_tcp_forwarding_stays(stack, tmp_path):
+    """The test device (plain OpenSSH sshd) allows Unix-socket forwarding: the refusal is the proxy's."""
+    device = stack.device()
+    login = f"alice+{device.uuid}"
+    remote = socket.socket(socket.AF_UNIX)
+    remote.bind(str(tmp_path / "remote.sock"))
+    remote.listen()
+    local = tmp_path / "local.sock"
+    forwarder = stack.popen(login, options=("-v", "-N", "-L", f"{local}:{tmp_path / 'remote.sock'}"))
+    try:
+        wait_until(local.exists, timeout=15, what="the forwarded socket")
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(local))
+            assert read_until_closed(client) == b""  # the proxy refused the channel: closed at once
+    finally:
+        stop_process(forwarder)
+        remote.close()
+    assert b"administratively prohibited: the proxy does not forward Unix sockets" in forwarder.stderr.read()
+
+    listen_path = tmp_path / "device-side.sock"
+    options = ("-N", "-o", "ExitOnForwardFailure=yes", "-R", f"{listen_path}:127.0.0.1:{device.sshd.port}")
+    assert stack.ssh(login, options=options, timeout=20).returncode == 255
+    assert not listen_path.exists()
+
+    port = free_port()  # -R with TCP: the device listens, and what connects reaches the user's side
+    options = ("-N", "-o", "ExitOnForwardFailure=yes", "-R", f"127.0.0.1:{port}:127.0.0.1:{device.sshd.port}")
+    tunnel = stack.popen(login, options=options)
+    try:
+        wait_until(lambda: accepts_ssh(port), timeout=15, what="the reverse tunnel")
+    finally:
+        stop_process(tunnel)
+
+
+def test_stand_in_device_serves_only_what_the_proxy_relays(tmp_path):
+    """``services.device_sshd``'s config as the real sshd reads it (``sshd -T``)."""
+    (tmp_path / "authorized_keys").write_text("")
+    port = free_port()
+    home = tmp_path / "state" / "device"
+    args = ["--dir", str(home), "--port", str(port), "--authorized-keys", str(tmp_path / "authorized_keys")]
+    device = subprocess.Popen(
+        [sys.executable, "-m", "services.device_sshd", *args], cwd=ROOT, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(lambda: accepts_ssh(port), timeout=15, what="the stand-in device")
+    finally:
+        stop_process(device)
+    effective = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", str(home / "sshd_config")], capture_output=True, text=True, timeout=10
+    )
+    settings = dict(line.split(" ", 1) for line in effective.stdout.splitlines())
+    assert {name: settings[name] for name in ("allowtcpforwarding", "subsystem")} == {
+        "allowtcpforwarding": "yes",
+        "subsystem": "sftp internal-sftp",
+    }
+    off = (
+        "allowstreamlocalforwarding",
+        "allowagentforwarding",
+        "x11forwarding",
+        "permittunnel",
+        "permituserrc",
+    )
+    assert {name: settings[name] for name in off} == dict.fromkeys(off, "no")
+    assert {oct(path.stat().st_mode & 0o777) for path in (home, home.parent)} == {"0o700"}
