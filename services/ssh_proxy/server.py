@@ -49,16 +49,22 @@ class UserAuth(userauth.SSHUserAuthServer):
                 return
             self.waiting.append(packet)
             return
+        self._check(packet)
+
+    def _check(self, packet: bytes) -> None:
         checked = super().ssh_USERAUTH_REQUEST(packet)
-        if checked is not None and not checked.called:
+        if checked is not None and not checked.called:  # ``none`` is answered at once
             self.checking = True
             checked.addBoth(self._checked)
 
     def _checked(self, result):
         self.checking = False
-        if self.waiting and self.transport.service is self and not self.transport.transport.disconnecting:
-            self.ssh_USERAUTH_REQUEST(self.waiting.pop(0))
+        while self.waiting and not self.checking and self._still_authenticating():
+            self._check(self.waiting.pop(0))
         return result
+
+    def _still_authenticating(self) -> bool:
+        return self.transport.service is self and not self.transport.transport.disconnecting
 
     def serviceStopped(self) -> None:
         self.waiting.clear()

@@ -8,7 +8,7 @@ stdout when the connection ends or ``--timeout`` passes: what the proxy answered
   SHA-1 ``ssh-rsa``, Conch's default);
 - ``login-signed``: sign at once with the key's ``sshType`` (``ssh-rsa``), without asking;
 - ``login-mislabelled``: sign at once with ``ssh-rsa`` but name ``rsa-sha2-256`` in the request;
-- ``pipeline N``: send N publickey queries at once, without waiting for the answers;
+- ``pipeline N``: send N requests at once (publickey queries, ``none`` between), not waiting;
 - ``sessions N``: log in, open N session channels at once and send nothing on them;
 - ``held N``: log in, open one session channel, send N bytes of ``env`` requests on it.
 
@@ -26,7 +26,14 @@ from twisted.internet import defer, endpoints, protocol, reactor
 
 from services.ssh_proxy import wire
 
-outcome: dict = {"logged_in": False, "confirmed": 0, "failed": [], "auth_failures": 0, "disconnect": None}
+outcome: dict = {
+    "logged_in": False,
+    "confirmed": 0,
+    "failed": [],
+    "auth_failures": 0,
+    "key_accepted": 0,
+    "disconnect": None,
+}
 
 
 def finish() -> None:
@@ -104,15 +111,24 @@ class Auth(userauth.SSHUserAuthClient):
 
 
 class Pipeline(userauth.SSHUserAuthClient):
-    """Sends every query at once; counts the failures that come back."""
+    """Sends every request at once (publickey queries, and ``none`` between them); counts the answers."""
 
     def serviceStarted(self) -> None:
         query = b"\x00" + NS(key.sshType()) + NS(key.blob())
-        for _ in range(options.n):
-            self.askForAuth(b"publickey", query)
+        for index in range(options.n):
+            self.askForAuth(*((b"none", b"") if index % 2 else (b"publickey", query)))
 
     def ssh_USERAUTH_FAILURE(self, packet: bytes) -> None:
         outcome["auth_failures"] += 1
+        self.answered()
+
+    def ssh_USERAUTH_PK_OK(self, packet: bytes) -> None:
+        outcome["key_accepted"] += 1
+        self.answered()
+
+    def answered(self) -> None:
+        if outcome["auth_failures"] + outcome["key_accepted"] == options.n:
+            self.transport.loseConnection()
 
 
 class Client(transport.SSHClientTransport):

@@ -153,11 +153,14 @@ def test_max_auth_tries_counts_each_key_offered(stack, tmp_path):
 
 
 def test_authentication_requests_are_checked_one_at_a_time(stack, tmp_path):
-    """A client that sends requests without waiting for answers cannot queue registry lookups."""
+    """A client that sends requests without waiting for answers cannot queue registry lookups;
+    the few it may send that way are each answered, in order."""
     stranger, _ = keygen(tmp_path, "ed25519", "stranger")
-    seen = conch(stack, "pipeline", 50, key=stranger)
-    assert seen["disconnect"] == "too many authentication requests at once"
-    assert seen["auth_failures"] < 6 and not seen["logged_in"]
+    flood = conch(stack, "pipeline", 50, key=stranger)
+    assert flood["disconnect"] == "too many authentication requests at once"
+    assert flood["auth_failures"] < 6 and not flood["logged_in"]
+    few = conch(stack, "pipeline", 5)  # alice's key asked about three times, ``none`` twice
+    assert (few["key_accepted"], few["auth_failures"], few["disconnect"]) == (3, 2, None)
 
 
 def test_sha1_rsa_signatures_are_refused(stack, tmp_path):
