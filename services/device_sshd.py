@@ -14,6 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from services import private_files
 from services.errors import Failure, run
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by its absolute path
@@ -33,8 +34,22 @@ def host_key(directory: Path, kind: str = "ed25519") -> tuple[Path, str]:
     return path, Path(f"{path}.pub").read_text().strip()
 
 
+# What the proxy relays and so what the device serves: shells, commands, sftp and TCP forwarding.
+# The rest is off, as a device behind the proxy should have it: the proxy refuses Unix-socket
+# and agent forwarding itself, and a device must not rely on that alone.
+_HARDENING = (
+    "AllowStreamLocalForwarding no",
+    "AllowAgentForwarding no",
+    "X11Forwarding no",
+    "PermitTunnel no",
+    "GatewayPorts no",
+    "PermitUserEnvironment no",
+    "PermitUserRC no",
+)
+
+
 def config(directory: Path, port: int, authorized_keys: Path) -> Path:
-    """Write the device's sshd_config: loopback only, public keys only, sftp and forwarding on."""
+    """Write the device's sshd_config: loopback only, public keys only, what the proxy needs only."""
     path = directory / "sshd_config"
     path.write_text(
         f"ListenAddress 127.0.0.1:{port}\n"
@@ -42,7 +57,7 @@ def config(directory: Path, port: int, authorized_keys: Path) -> Path:
         f"AuthorizedKeysFile {authorized_keys.resolve()}\n"
         "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
-        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n" + "".join(f"{line}\n" for line in _HARDENING)
     )
     return path
 
@@ -58,7 +73,7 @@ def main() -> int:
     args = parser.parse_args()
     if not args.authorized_keys.is_file():
         raise Failure(f"{args.authorized_keys}: no such file (the public keys allowed to log in)")
-    args.dir.mkdir(parents=True, exist_ok=True)
+    private_files.directory(args.dir)  # it holds the device's host key
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation directory
     host_key(args.dir, args.host_key_type)
     path = config(args.dir, args.port, args.authorized_keys)

@@ -1,12 +1,17 @@
 """Who may reach which device: the registry's data, its interface, and the SQLite store.
 
 Proxy workers only read (``Store``), through a Protocol so that a networked database can replace
-the embedded one. ``SQLiteStore`` opens a connection per call: the admin command changes the
-file under running workers, and a fresh connection always sees the last committed change, with
-no cache to invalidate. WAL mode lets workers read while the admin writes.
+the embedded one. ``SQLiteStore`` keeps one connection and makes every call its own
+transaction: the admin command changes the file under running workers, and in WAL mode a new
+transaction sees the last committed change, with no cache to invalidate, while workers read as
+the admin writes. One connection per worker, not one per call, so that a flood of logins costs
+no file descriptors; if the file is replaced (another inode), the connection is opened again.
+The file is private (0600, in a 0700 directory when ``init`` creates it): it says who may reach
+which device.
 """
 
 import contextlib
+import os
 import re
 import sqlite3
 import typing
@@ -16,7 +21,7 @@ from pathlib import Path
 
 import attrs
 
-from services import sshkeys
+from services import private_files, sshkeys
 from services.errors import Failure
 
 # One script per schema version; ``init`` runs those past the file's ``user_version``.
@@ -97,62 +102,89 @@ def same_key(line_a: str, line_b: str) -> bool:
 
 
 class SQLiteStore:
-    """The registry in an embedded SQLite file; implements ``Store`` and the admin changes."""
+    """The registry in an embedded SQLite file; implements ``Store`` and the admin changes.
+
+    Used by one thread at a time (a worker's registry thread, or the admin command).
+    """
 
     def __init__(self, path: str) -> None:
         self.path = str(path)
+        self._db: sqlite3.Connection | None = None
+        self._inode: tuple[int, int] | None = None  # (device, inode) of the file ``_db`` has open
 
-    @contextlib.contextmanager
-    def _connect(self, mode: str = "rw") -> Iterator[sqlite3.Connection]:
-        if mode != "rwc" and not Path(self.path).exists():
-            raise RegistryError(f"registry {self.path}: no such file (run init)")
-        uri = f"file:{urllib.parse.quote(self.path)}?mode={mode}"
-        try:
-            connection = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
-        except sqlite3.Error as error:
-            raise RegistryError(f"registry {self.path}: {error}") from None
-        try:
-            connection.execute("PRAGMA foreign_keys = ON")
-            if mode != "rwc":
-                version = connection.execute("PRAGMA user_version").fetchone()[0]
-                if version != SCHEMA_VERSION:
-                    raise RegistryError(
-                        f"registry {self.path}: schema version {version}, expected {SCHEMA_VERSION} (run init)"
-                    )
-            yield connection
-        except sqlite3.Error as error:
-            raise RegistryError(f"registry {self.path}: {error}") from None
-        finally:
-            connection.close()
+    def _error(self, message: str) -> RegistryError:
+        return RegistryError(f"registry {self.path}: {message}")
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: everything in it is committed, or nothing is."""
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection, opened (again) if there is none or the file was replaced."""
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            self.close()
+            raise self._error("no such file (run init)") from None
+        except OSError as error:
+            raise self._error(error.strerror) from None
+        if self._db is None or self._inode != (status.st_dev, status.st_ino):
+            self.close()
+            uri = f"file:{urllib.parse.quote(self.path)}?mode=rw"
             try:
-                yield connection
+                self._db = sqlite3.connect(
+                    uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False
+                )
+                self._db.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as error:
+                self.close()
+                raise self._error(str(error)) from None
+            self._inode = (status.st_dev, status.st_ino)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+        self._db = self._inode = None
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str, check_schema: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: everything in it is committed, or nothing is."""
+        db = self._connection()
+        try:
+            db.execute(begin)
+            try:
+                if check_schema:
+                    version = db.execute("PRAGMA user_version").fetchone()[0]
+                    if version != SCHEMA_VERSION:
+                        raise self._error(f"schema version {version}, expected {SCHEMA_VERSION} (run init)")
+                yield db
             except BaseException:
-                connection.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+            db.execute("COMMIT")
+        except sqlite3.Error as error:
+            self.close()  # whatever state it is in, the next call starts from a fresh connection
+            raise self._error(str(error)) from None
+
+    def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("BEGIN")
+
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("BEGIN IMMEDIATE")
 
     # -- Store: what the proxy workers read
 
     def user(self, name: str) -> User | None:
-        with self._connect() as db:
+        with self._read() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
                 return None
             rows = db.execute("SELECT key_line FROM user_keys WHERE user = ? ORDER BY position", (name,))
             return User(name, tuple(line for (line,) in rows))
 
     def device(self, uuid: str) -> Device | None:
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE uuid = ?", (uuid,)).fetchone()
         return Device(*row) if row else None
 
     def may_access(self, user: str, uuid: str) -> bool:
-        with self._connect() as db:
+        with self._read() as db:
             query = "SELECT 1 FROM grants WHERE user = ? AND device = ?"
             return db.execute(query, (user, uuid)).fetchone() is not None
 
@@ -176,34 +208,32 @@ class SQLiteStore:
 
     def init(self) -> tuple[int, int]:
         """Create or migrate the schema (idempotent); return (version before, version now)."""
+        path = Path(self.path)
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_files.directory(path.parent)
         except OSError as error:
-            raise RegistryError(
-                f"registry {self.path}: cannot create its directory: {error.strerror}"
-            ) from None
-        with self._connect("rwc") as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                before = db.execute("PRAGMA user_version").fetchone()[0]
-                if before > SCHEMA_VERSION:
-                    raise RegistryError(
-                        f"registry {self.path}: schema version {before} is newer than this code ({SCHEMA_VERSION})"
-                    )
-                for script in MIGRATIONS[before:]:
-                    for statement in filter(str.strip, script.split(";")):
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            raise self._error(f"cannot create its directory: {error.strerror}") from None
+        try:
+            private_files.file(path)  # SQLite takes an empty file for an empty database
+        except OSError as error:
+            raise self._error(f"cannot create it: {error.strerror}") from None
+        try:
+            self._connection().execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as error:
+            raise self._error(str(error)) from None
+        with self._transaction("BEGIN IMMEDIATE", check_schema=False) as db:
+            before = db.execute("PRAGMA user_version").fetchone()[0]
+            if before > SCHEMA_VERSION:
+                raise self._error(f"schema version {before} is newer than this code ({SCHEMA_VERSION})")
+            for script in MIGRATIONS[before:]:
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return before, SCHEMA_VERSION
 
     def check(self) -> None:
         """Return if the file opens with the current schema and its tables answer."""
-        with self._connect("ro") as db:
+        with self._read() as db:
             for table in ("users", "user_keys", "devices", "grants"):
                 db.execute(f"SELECT count(*) FROM {table}").fetchone()
 
@@ -256,7 +286,7 @@ class SQLiteStore:
                 raise RegistryError(f"user {user} has no access to device {uuid}")
 
     def listing(self) -> Listing:
-        with self._connect() as db:
+        with self._read() as db:
             keys: dict[str, list[str]] = {}
             for user, line in db.execute("SELECT user, key_line FROM user_keys ORDER BY user, position"):
                 keys.setdefault(user, []).append(line)

@@ -1,7 +1,8 @@
-"""``python -m services.ssh_proxy --agent SOCK --registry DB --host-keys DIR [--listen HOST:PORT]``.
+"""``python -m services.ssh_proxy --agent SOCK --registry DB --host-keys DIR [--listen HOST:PORT] [limits]``.
 
 Serves until SIGTERM. Audit lines go to stdout; warnings and errors go to stderr, one safe line
-each (``services.log``: peer bytes are escaped and never formatted).
+each (``services.log``: peer bytes are escaped and never formatted). The limits
+(``--login-grace-time``, ``--max-startups``, ...) are sshd_config's, with its defaults.
 """
 
 import argparse
@@ -13,6 +14,7 @@ from twisted.logger import LogLevel
 from services import log
 from services.errors import Failure, report, run
 from services.ssh_proxy import hostkeys, server
+from services.ssh_proxy.limits import Limits, Startups
 from services.ssh_proxy.registry_access import Registry
 from services.ssh_proxy.settings import Settings
 
@@ -22,6 +24,51 @@ def _address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
     return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
+
+
+def _startups(text: str) -> Startups:
+    try:
+        return Startups.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+# Limits field, type, metavar, help: named as OpenSSH's sshd_config names them, where it has them.
+_LIMIT_OPTIONS = (
+    ("login_grace_time", _seconds, "SECONDS", "from accept to login, whatever happens (LoginGraceTime)"),
+    ("max_startups", _startups, "START:RATE:FULL", "early drop of connections not logged in (MaxStartups)"),
+    ("max_auth_tries", _count, "N", "failed authentication attempts per connection (MaxAuthTries)"),
+    ("max_sessions", _count, "N", "session channels open at once per connection (MaxSessions)"),
+    ("no_device_timeout", _seconds, "SECONDS", "how long a logged-in connection may stay without a device"),
+)
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("limits")
+    for field, kind, metavar, text in _LIMIT_OPTIONS:
+        default = getattr(Limits(), field)
+        flag, text = "--" + field.replace("_", "-"), f"{text}; default {default}"
+        group.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(**{field: getattr(args, field) for field, *_ in _LIMIT_OPTIONS})
 
 
 def main() -> int:
@@ -41,13 +88,13 @@ def main() -> int:
         help="the least severe events logged on stderr (default warn: Conch logs every disconnect "
         "and failed login at info)",
     )
+    _add_limit_options(parser)
     args = parser.parse_args()
 
     log.start("ssh_proxy", LogLevel.levelWithName(args.log_level))
 
-    proxy = server.ProxyFactory(
-        Settings(Registry.sqlite(args.registry), args.agent), hostkeys.load_or_create(args.host_keys)
-    )
+    settings = Settings(Registry.sqlite(args.registry), args.agent, _limits(args))
+    proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys))
     status = []
 
     def cannot_listen(failure) -> None:

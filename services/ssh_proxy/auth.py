@@ -3,18 +3,26 @@
 ``SSHPublicKeyChecker`` looks keys up synchronously; this checker asks the registry in a thread
 and verifies the signature itself. Only public keys are offered: the portal has no password or
 keyboard-interactive checker, so Conch never advertises those methods.
+
+The signature algorithm is the client's choice, and ``Key.verify`` takes the hash from the
+signature itself: left alone, it accepts SHA-1 ``ssh-rsa`` signatures the proxy does not
+advertise (OpenSSH 8.8 refuses them too). So the algorithm the request names must be one the
+proxy accepts for that key type, and the signature must be made with that algorithm.
 """
 
 import attrs
 from twisted.conch import error
 from twisted.conch.interfaces import IConchUser
 from twisted.conch.ssh import keys
+from twisted.conch.ssh.common import NS
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import ISSHPrivateKey
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
+from twisted.internet import defer
 from zope.interface import implementer
 
+from services.ssh_proxy import algorithms
 from services.ssh_proxy.registry_access import Registry
 
 
@@ -54,6 +62,14 @@ def _verifies(blob: bytes, signature: bytes, data: bytes) -> bool:
         return False
 
 
+def _accepted_algorithm(credentials) -> bool:
+    """Whether the request names a sound algorithm for its key, and its signature (if any) uses it."""
+    accepted = algorithms.signatures(keys.Key.fromString(credentials.blob).supportedSignatureAlgorithms())
+    if credentials.algName not in accepted:
+        return False
+    return credentials.signature is None or credentials.signature.startswith(NS(credentials.algName))
+
+
 @implementer(ICredentialsChecker)
 @attrs.frozen
 class RegistryKeyChecker:
@@ -61,6 +77,8 @@ class RegistryKeyChecker:
     credentialInterfaces = (ISSHPrivateKey,)
 
     def requestAvatarId(self, credentials):
+        if not _accepted_algorithm(credentials):
+            return defer.fail(UnauthorizedLogin("signature algorithm not accepted"))
         route = Route.parse(credentials.username.decode("utf-8", "replace"))
         d = self.registry.call(lambda store: store.user(route.user))
         d.addCallback(self._check, credentials)

@@ -20,12 +20,18 @@ class ProxyError(Exception):
         return self.message
 
 
-def unknown_device(uuid: str) -> ProxyError:
-    return ProxyError("unknown-device", f"unknown device {uuid}")
+def _no_access(user: str, uuid: str) -> str:
+    """One line for a device that does not exist and one the user was not granted: a user learns
+    nothing of the devices of others. The audit code tells the operator which it was."""
+    return f"user {user} has no access to device {uuid} (unknown device, or not authorised)"
+
+
+def unknown_device(user: str, uuid: str) -> ProxyError:
+    return ProxyError("unknown-device", _no_access(user, uuid))
 
 
 def not_authorised(user: str, uuid: str) -> ProxyError:
-    return ProxyError("not-authorised", f"user {user} is not authorised for device {uuid}")
+    return ProxyError("not-authorised", _no_access(user, uuid))
 
 
 def unreachable(uuid: str, address: str, port: int, why: str) -> ProxyError:

@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from twisted.conch.ssh import keys
 
+from services import private_files
 from services.errors import Failure
 
 _GENERATORS = {
@@ -42,7 +43,7 @@ def load_or_create(directory: str) -> dict[bytes, keys.Key]:
     """The host keys by SSH type, created in ``directory`` if absent; Failure naming a bad file."""
     where = Path(directory)
     try:
-        where.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_files.directory(where)
     except OSError as error:
         raise Failure(f"{where}: cannot create the host key directory: {error.strerror}") from None
     found = {}

@@ -7,7 +7,9 @@ the other peer's own, and the proxy never holds more of a channel's data than th
 peer's window allows, however fast the sender.
 
 Some messages must not cross: host-key announcements (the user would learn the device's keys as
-if they were the proxy's) and agent forwarding (the proxy never exposes an agent). Refused
+if they were the proxy's), agent forwarding (the proxy never exposes an agent) and Unix-socket
+forwarding (``ssh -L PATH:SOCKET``, ``-R SOCKET:...``: it would reach the device's local daemons,
+and nothing the proxy serves needs it; TCP forwarding stays, it is the device tunnel). Refused
 requests are answered by the proxy, in order with the replies that come from the far side.
 """
 
@@ -22,9 +24,20 @@ from services.ssh_proxy import wire
 
 Send = Callable[[int, bytes], None]
 
-_REFUSED_GLOBAL = {b"hostkeys-00@openssh.com", b"hostkeys-prove-00@openssh.com"}
+_REFUSED_GLOBAL = {
+    b"hostkeys-00@openssh.com",
+    b"hostkeys-prove-00@openssh.com",
+    b"streamlocal-forward@openssh.com",
+    b"cancel-streamlocal-forward@openssh.com",
+}
 _REFUSED_CHANNEL_REQUESTS = {b"auth-agent-req@openssh.com", b"auth-agent-req"}
-_REFUSED_CHANNEL_TYPES = {b"auth-agent@openssh.com", b"auth-agent"}
+# What the proxy says when it refuses to open a channel of each type.
+_REFUSED_CHANNEL_TYPES = {
+    b"auth-agent@openssh.com": "the proxy does not forward agents",
+    b"auth-agent": "the proxy does not forward agents",
+    b"direct-streamlocal@openssh.com": "the proxy does not forward Unix sockets",
+    b"forwarded-streamlocal@openssh.com": "the proxy does not forward Unix sockets",
+}
 
 _log = Logger()
 _recipient = wire.u32.unpack_from
@@ -180,7 +193,7 @@ class Relay:
         kind, rest = getNS(payload)
         peer, window, max_packet = wire.u32x3.unpack_from(rest)
         if kind in _REFUSED_CHANNEL_TYPES:
-            message = "the proxy does not forward agents"
+            message = _REFUSED_CHANNEL_TYPES[kind]
             here.send(
                 wire.CHANNEL_OPEN_FAILURE,
                 wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, message),

@@ -1,14 +1,16 @@
 """The listening side: host keys, trimmed algorithms, bounded logins, and the socket to serve.
 
-Conch's defaults allow a 10-hour login and 20 attempts; OpenSSH allows 120 s and 6. A proxy in
-front of a fleet takes the stricter side: 60 s and 6 attempts.
+Before login a client is anyone, so what it can make a worker hold is bounded as OpenSSH bounds
+it (``limits``): connections not yet logged in are admitted by ``MaxStartups``, each has
+``LoginGraceTime`` from accept to the end of authentication, and ``MaxAuthTries`` failures.
 """
 
 import os
 import socket
 
 from twisted.conch.ssh import factory, keys, transport
-from twisted.internet import defer, endpoints
+from twisted.internet import defer, endpoints, reactor
+from twisted.logger import Logger
 
 from services.errors import Failure
 from services.ssh_proxy import algorithms, session
@@ -16,14 +18,95 @@ from services.ssh_proxy.auth import portal
 from services.ssh_proxy.publickey import PublicKeyAuth
 from services.ssh_proxy.settings import Settings
 
+_log = Logger()
+
 
 class UserAuth(PublicKeyAuth):
-    loginTimeout = 60
-    attemptsBeforeDisconnect = 6
+    """Conch's user authentication, counted and paced as OpenSSH's.
+
+    The transport's login grace timer covers authentication, so Conch's own timer (10 hours by
+    default) is cancelled. Conch drops the connection when failures *exceed* its limit, OpenSSH
+    when they reach ``MaxAuthTries``: Conch is given one less. Conch also starts checking every
+    request as it arrives, so one connection could have thousands of registry lookups queued;
+    OpenSSH answers one request at a time, and so does this: a request that arrives while
+    another is being checked waits, and a client with ``MaxAuthTries`` requests waiting is
+    dropped (OpenSSH's client sends one and waits for the answer).
+    """
+
+    def serviceStarted(self) -> None:
+        self.attemptsBeforeDisconnect = self.transport.factory.settings.limits.max_auth_tries - 1
+        super().serviceStarted()
+        self._cancelLoginTimeout.cancel()
+        self._cancelLoginTimeout = None
+        self.checking = False
+        self.waiting: list[bytes] = []
+
+    def ssh_USERAUTH_REQUEST(self, packet: bytes) -> None:
+        if self.checking:
+            if len(self.waiting) > self.attemptsBeforeDisconnect:
+                self.transport.sendDisconnect(
+                    transport.DISCONNECT_PROTOCOL_ERROR, b"too many authentication requests at once"
+                )
+                return
+            self.waiting.append(packet)
+            return
+        self._check(packet)
+
+    def _check(self, packet: bytes) -> None:
+        checked = super().ssh_USERAUTH_REQUEST(packet)
+        if checked is not None and not checked.called:  # ``none`` is answered at once
+            self.checking = True
+            checked.addBoth(self._checked)
+
+    def _checked(self, result):
+        self.checking = False
+        while self.waiting and not self.checking and self._still_authenticating():
+            self._check(self.waiting.pop(0))
+        return result
+
+    def _still_authenticating(self) -> bool:
+        return self.transport.service is self and not self.transport.transport.disconnecting
+
+    def serviceStopped(self) -> None:
+        self.waiting.clear()
+        super().serviceStopped()
 
 
 class UserTransport(transport.SSHServerTransport):
-    """The user's side of the proxy."""
+    """The user's side of the proxy: timed from accept until the user has logged in."""
+
+    logging_in = True  # from accept until logged in: counted by MaxStartups, timed by the grace
+
+    def connectionMade(self) -> None:
+        grace = self.factory.settings.limits.login_grace_time
+        self.grace = reactor.callLater(grace, self._grace_over, grace)
+        super().connectionMade()
+
+    def _grace_over(self, grace: float) -> None:
+        self.grace = None
+        self.sendDisconnect(
+            transport.DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+            f"no login within the login grace time ({grace:g}s)".encode(),
+        )
+
+    def setService(self, service) -> None:
+        if service.name == b"ssh-connection":  # Conch starts it only for an authenticated user
+            self._logged_in()
+        super().setService(service)
+
+    def _logged_in(self) -> None:
+        """Leave the pre-login phase (logged in, or gone): once, whichever comes first."""
+        if not self.logging_in:
+            return
+        self.logging_in = False
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
+        self.factory.left_startup()
+
+    def connectionLost(self, reason=None) -> None:
+        self._logged_in()
+        super().connectionLost(reason)
 
     def receiveError(self, reasonCode: int, description: bytes) -> None:
         """A user disconnecting is the normal end of a session, not an error to log."""
@@ -39,11 +122,31 @@ class ProxyFactory(factory.SSHFactory):
         self.privateKeys = host_keys
         self.publicKeys = {kind: key.public() for kind, key in host_keys.items()}
         self.primes = None  # no moduli: only fixed-group and elliptic-curve key exchanges
+        self.unauthenticated = 0  # connections accepted and not yet logged in or gone
+        self.dropped = 0  # connections dropped by MaxStartups since the last time it let all in
 
     def buildProtocol(self, addr):
+        """A new connection, or None (Twisted closes it at once) when MaxStartups drops it."""
+        startups = self.settings.limits.max_startups
+        if startups.drops(self.unauthenticated):
+            if not self.dropped:
+                _log.warn(
+                    "MaxStartups {startups}: {count} connections not logged in, dropping new ones",
+                    startups=str(startups),
+                    count=self.unauthenticated,
+                )
+            self.dropped += 1
+            return None
+        self.unauthenticated += 1
         proto = super().buildProtocol(addr)
         algorithms.trim(proto)
         return proto
+
+    def left_startup(self) -> None:
+        self.unauthenticated -= 1
+        if self.dropped and self.unauthenticated < self.settings.limits.max_startups.start:
+            _log.warn("MaxStartups: {dropped} connections dropped, accepting again", dropped=self.dropped)
+            self.dropped = 0
 
 
 def listen(reactor, proxy: ProxyFactory, listen_on: tuple[str, int] | None) -> defer.Deferred:

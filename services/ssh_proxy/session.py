@@ -2,10 +2,16 @@
 
 ``USER+UUID`` names the device at login, so the proxy dials at once and holds what the user
 sends until the device is ready; the balena form waits for the first exec (see ``bridge``).
-Checks run in the order that gives the most useful answer: the device exists, the user may reach
-it, the agent holds keys (the incident's failure, found before dialling), then the device itself.
+Checks run in the order that gives the most useful answer: the device exists and the user may
+reach it (one answer for both, so that a user learns nothing of devices they were not granted),
+the agent holds keys (the incident's failure, found before dialling), then the device itself.
 A device that drops mid-session is reported like any other failure: one line and exit status 255
 on each session under way, not a disconnect message wrapped in the client's own words.
+
+What a logged-in user can make the proxy hold is bounded too: ``MaxSessions`` session channels
+at once, ``HELD_LIMIT`` bytes held until the device is reached, and ``no_device_timeout`` for a
+connection without a device (the balena form before its exec, or refused: the user's client
+leaves once told, and ``ssh -N`` gets the same line as the disconnect reason).
 """
 
 from twisted.conch.ssh import service, transport
@@ -18,11 +24,29 @@ from services.ssh_proxy import errors, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
+from services.ssh_proxy.channels import ChannelNumberReused, UserChannels
 from services.ssh_proxy.refusal import Refusal
 from services.ssh_proxy.relay import Relay
 from services.ssh_proxy.settings import Settings
 
 _log = Logger()
+
+# What the user may send before the device is reached (requests, opens, data past a window),
+# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes.
+HELD_LIMIT = 1024 * 1024
+
+_SENT_WATCHED = {
+    wire.CHANNEL_OPEN,
+    wire.CHANNEL_OPEN_CONFIRMATION,
+    wire.CHANNEL_OPEN_FAILURE,
+    wire.CHANNEL_CLOSE,
+}
+_RECEIVED_WATCHED = {
+    wire.CHANNEL_OPEN_CONFIRMATION,
+    wire.CHANNEL_OPEN_FAILURE,
+    wire.CHANNEL_REQUEST,
+    wire.CHANNEL_CLOSE,
+}
 
 
 def _explained(failure: Failure) -> Failure:
@@ -43,24 +67,74 @@ class UserConnection(service.SSHService):
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
         self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}")
-        self.relay = Relay.towards(self.transport.sendPacket)
+        self.channels = UserChannels(self.settings.limits.max_sessions)
+        self.relay = Relay.towards(self.to_user)
         self.device: upstream.DeviceTransport | None = None
         self.stopped = False
-        # The user's session channels (by the user's channel number) and whether each has a pty:
-        # the channels to tell, in the right line ending, if the device drops.
-        self.sessions: dict[int, bool] = {}
+        self.deadline = None  # while the connection has no device: when it is closed
+        self.held_bytes = 0
         if route.device is not None:
             held: list[tuple[int, bytes]] = []
-            self.handle = lambda number, payload: held.append((number, payload))
+            self.handle = self._holding(lambda number, payload: held.append((number, payload)))
             self._reach(route.device).addCallbacks(
                 lambda _: self._relay_all(held), lambda failure: self._refuse(failure.value, held)
             )
         else:
             self.bridge = Bridge(self.relay, self._chosen)
-            self.handle = self.bridge.handle
+            self.handle = self._holding(self.bridge.handle)
+            self._close_later(errors.usage())
 
     def packetReceived(self, number: int, payload: bytes) -> None:
+        try:
+            if number == wire.CHANNEL_OPEN:
+                why = self.channels.open(payload)
+                if why is not None:
+                    peer = wire.u32.unpack_from(getNS(payload)[1])[0]
+                    reason = wire.OPEN_ADMINISTRATIVELY_PROHIBITED
+                    self.to_user(wire.CHANNEL_OPEN_FAILURE, wire.open_failure(peer, reason, why))
+                    return
+            elif number in _RECEIVED_WATCHED:
+                self.channels.received(number, payload)
+        except ChannelNumberReused as reused:
+            message = f"channel number {reused} is still in use".encode()
+            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, message)
+            return
         self.handle(number, payload)
+
+    def to_user(self, number: int, payload: bytes) -> None:
+        """Every message to the user goes through here, so that ``channels`` sees it."""
+        if number in _SENT_WATCHED:
+            self.channels.sent(number, payload)
+        self.transport.sendPacket(number, payload)
+
+    def _holding(self, hold):
+        """``hold``, counting what it holds against HELD_LIMIT."""
+
+        def handle(number: int, payload: bytes) -> None:
+            self.held_bytes += len(payload)
+            if self.held_bytes > HELD_LIMIT:
+                message = f"more than {HELD_LIMIT} bytes sent before the device was reached".encode()
+                self.transport.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, message)
+                return
+            hold(number, payload)
+
+        return handle
+
+    def _close_later(self, problem: errors.ProxyError) -> None:
+        """Disconnect with ``problem`` after no_device_timeout, unless the wait ends first."""
+        self._stop_waiting()
+        self.deadline = reactor.callLater(self.settings.limits.no_device_timeout, self._give_up, problem)
+
+    def _stop_waiting(self) -> None:
+        if self.deadline is not None and self.deadline.active():
+            self.deadline.cancel()
+        self.deadline = None
+
+    def _give_up(self, problem: errors.ProxyError) -> None:
+        self.deadline = None
+        if self.record.result == "ok":
+            self.record.result = problem.code
+        self.transport.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, problem.message.encode())
 
     def _reach(self, uuid: str) -> defer.Deferred:
         self.record.device = uuid
@@ -69,10 +143,13 @@ class UserConnection(service.SSHService):
 
     async def _dial(self, user: str, uuid: str) -> None:
         registry = self.settings.registry
-        device = await registry.call(lambda store: store.device(uuid))
+        # Both answers in one lookup: an unknown device takes as long as one not granted.
+        device, granted = await registry.call(
+            lambda store: (store.device(uuid), store.may_access(user, uuid))
+        )
         if device is None:
-            raise errors.unknown_device(uuid)
-        if not await registry.call(lambda store: store.may_access(user, uuid)):
+            raise errors.unknown_device(user, uuid)
+        if not granted:
             raise errors.not_authorised(user, uuid)
         agent, identities = await upstream.identities(reactor, self.settings)
         self.device = await upstream.dial(reactor, self.settings, device, agent, identities)
@@ -84,34 +161,21 @@ class UserConnection(service.SSHService):
         self.device.on_lost = self._device_lost
 
     def _relay_all(self, held: list[tuple[int, bytes]]) -> None:
-        self.handle = self._from_user
+        self.handle = self.relay.from_user
         for number, payload in held:
-            self._from_user(number, payload)
-
-    def _from_user(self, number: int, payload: bytes) -> None:
-        """Relay to the device, noting which of the user's channels are sessions with a pty."""
-        if number == wire.CHANNEL_OPEN:
-            kind, rest = getNS(payload)
-            sender = wire.u32.unpack_from(rest)[0]
-            if kind == b"session":
-                self.sessions[sender] = False
-            else:
-                self.sessions.pop(sender, None)
-        elif number == wire.CHANNEL_REQUEST:
-            link = self.relay.user.channels.get(wire.u32.unpack_from(payload)[0])
-            if link is not None and link.peer in self.sessions and getNS(payload[4:])[0] == b"pty-req":
-                self.sessions[link.peer] = True
-        self.relay.from_user(number, payload)
+            self.relay.from_user(number, payload)
 
     def _refuse(self, problem: errors.ProxyError, held: list[tuple[int, bytes]]) -> Refusal:
         self.record.result = problem.code
-        refusal = Refusal(problem, self.transport.sendPacket)
+        refusal = Refusal(problem, self.to_user)
         self.handle = refusal.handle
         for number, payload in held:
             refusal.handle(number, payload)
+        self._close_later(problem)  # the user has that long to be told (``ssh -N``: never)
         return refusal
 
     def _chosen(self, uuid: str | None) -> None:
+        self._stop_waiting()
         if uuid is None:
             self._refuse_bridge(errors.usage())
             return
@@ -122,9 +186,8 @@ class UserConnection(service.SSHService):
             )
 
         def ready() -> None:
-            self.sessions[self.bridge.link.peer] = False
-            self.handle = self._from_user
-            self.bridge.replay(self._from_user)
+            self.handle = self.relay.from_user
+            self.bridge.replay(self.relay.from_user)
 
         self._reach(uuid).addCallbacks(reached, lambda failure: self._refuse_bridge(failure.value))
 
@@ -139,31 +202,36 @@ class UserConnection(service.SSHService):
     def _device_lost(self, why: str) -> None:
         """Tell each session under way why it ended; without one, disconnect saying why.
 
-        Forwarded channels just close. Anything the user opens afterwards is refused with the
-        same line. With no session channel (``ssh -N -L``) only a disconnect reaches the user.
+        Forwarded channels just close, and channels the device had not yet confirmed fail to
+        open. Anything the user opens afterwards is refused with the same line. With no session
+        channel (``ssh -N -L``) only a disconnect reaches the user.
         """
         if self.stopped or self.record.result != "ok":  # gone, or already told why
             return
         problem = errors.device_closed(self.record.device, why)
-        if self.handle != self._from_user:  # the balena form, before the device's channel opened
+        if self.handle != self.relay.from_user:  # the balena form, before the device's channel opened
             self._refuse_bridge(problem)
             return
         refusal = self._refuse(problem, [])
         refusal.next_id = self.relay.user.next_id  # new channels must not reuse a number in use
         told = False
-        for link in list(self.relay.user.channels.values()):
-            if link.peer is None or link.sent_close:
+        for peer, channel in list(self.channels.by_peer.items()):
+            if channel.local is None:
+                failure = wire.open_failure(peer, wire.OPEN_CONNECT_FAILED, problem.message)
+                self.to_user(wire.CHANNEL_OPEN_FAILURE, failure)
+            elif channel.sent_close:
                 continue
-            if link.peer in self.sessions:
-                refusal.tell(link.local, link.peer, self.sessions[link.peer])
+            elif channel.session:
+                refusal.tell(channel.local, peer, channel.pty)
                 told = True
             else:
-                self.transport.sendPacket(wire.CHANNEL_CLOSE, link.header())
+                self.to_user(wire.CHANNEL_CLOSE, wire.u32.pack(peer))
         if not told:
             self.transport.sendDisconnect(transport.DISCONNECT_CONNECTION_LOST, problem.message.encode())
 
     def serviceStopped(self) -> None:
         self.stopped = True
+        self._stop_waiting()
         if self.device is not None and self.device.transport.connected:
             self.device.transport.loseConnection()
         self.record.emit(self.relay.bytes_to_device, self.relay.bytes_to_user)

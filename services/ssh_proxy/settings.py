@@ -2,6 +2,7 @@
 
 import attrs
 
+from services.ssh_proxy.limits import Limits
 from services.ssh_proxy.registry_access import Registry
 
 
@@ -9,6 +10,7 @@ from services.ssh_proxy.registry_access import Registry
 class Settings:
     registry: Registry
     agent_path: str
+    limits: Limits = Limits()
     agent_timeout: float = 5.0
     # A device that does not answer is reported as offline after this long (TCP connect), and one
     # that connects but never completes the SSH handshake and authentication after the second.

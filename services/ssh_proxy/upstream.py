@@ -13,7 +13,7 @@ from twisted.internet import defer, endpoints, error, protocol
 from services import agent_client, sshkeys
 from services.errors import Failure
 from services.registry import Device
-from services.ssh_proxy import algorithms, errors
+from services.ssh_proxy import algorithms, errors, wire
 from services.ssh_proxy.settings import Settings
 
 _RSA_SIGNATURES = ((b"rsa-sha2-512", 4), (b"rsa-sha2-256", 2))
@@ -76,15 +76,8 @@ class _AgentUserAuth(userauth.SSHUserAuthClient):
     async def _offer(self, key: keys.Key) -> None:
         algorithm, flags = signature_algorithm(key, self.transport.peerExtensions.get(b"server-sig-algs"))
         blob = key.blob()
-        signed = (
-            NS(self.transport.sessionID)
-            + bytes((userauth.MSG_USERAUTH_REQUEST,))
-            + NS(self.user)
-            + NS(self.instance.name)
-            + NS(b"publickey")
-            + b"\x01"
-            + NS(algorithm)
-            + NS(blob)
+        signed = wire.publickey_to_sign(
+            self.transport.sessionID, self.user, self.instance.name, algorithm, blob
         )
         device = self.device
         signature = await agent_client.sign(

@@ -1,9 +1,10 @@
-"""SSH connection-layer message numbers and the few encodings the proxy writes itself (RFC 4254)."""
+"""SSH connection-layer message numbers and the few encodings the proxy writes itself (RFC 4252, 4254)."""
 
 import struct
 
 from twisted.conch.ssh.common import NS
 
+USERAUTH_REQUEST = 50
 GLOBAL_REQUEST = 80
 REQUEST_SUCCESS = 81
 REQUEST_FAILURE = 82
@@ -42,3 +43,9 @@ def open_failure(peer: int, reason: int, message: str) -> bytes:
 
 def request(peer: int, name: bytes, want_reply: bool, data: bytes = b"") -> bytes:
     return u32.pack(peer) + NS(name) + bytes((want_reply,)) + data
+
+
+def publickey_to_sign(session_id: bytes, user: bytes, service: bytes, algorithm: bytes, blob: bytes) -> bytes:
+    """What a signed public-key USERAUTH_REQUEST signs (RFC 4252, section 7)."""
+    request = NS(user) + NS(service) + NS(b"publickey") + b"\x01" + NS(algorithm) + NS(blob)
+    return NS(session_id) + bytes((USERAUTH_REQUEST,)) + request

@@ -35,6 +35,7 @@ def add_to_agent(agent: str, private: Path) -> None:
 
 
 def start_worker(agent: str, db: Path, host_keys: Path, port: int, *options: str, **popen) -> subprocess.Popen:
+    """A worker on 127.0.0.1:``port``; ``options`` are more of its arguments (limits, log level)."""
     command = [sys.executable, "-m", "services.ssh_proxy", "--agent", agent, "--registry", str(db)]
     command += ["--host-keys", str(host_keys), "--listen", f"127.0.0.1:{port}", *options]
     popen.setdefault("stdout", subprocess.PIPE)
@@ -104,13 +105,7 @@ class Stack:
         return subprocess.Popen(self.ssh_args(login, *command, options=options), **pipes)
 
     def wait_ready(self) -> None:
-        wait_until(
-            lambda: accepts_ssh(self.port) or self.worker.poll() is not None,
-            timeout=15,
-            what="the proxy worker",
-        )
-        exited = self.worker.poll() is not None
-        assert not exited, self.worker.stderr.read() if self.worker.stderr else "the proxy worker exited"
+        wait_for_worker(self.worker, self.port)
 
     def restart(self, *options: str) -> tuple[Path, Path]:
         """Replace the worker by one started with ``options``: a new port, the same keys and state.
@@ -132,6 +127,11 @@ class Stack:
         """Stop the worker; its stdout (the audit lines)."""
         stop_process(self.worker)
         return self.worker.stdout.read()
+
+
+def wait_for_worker(worker: subprocess.Popen, port: int) -> None:
+    wait_until(lambda: accepts_ssh(port) or worker.poll() is not None, timeout=15, what="the proxy worker")
+    assert worker.poll() is None, worker.stderr.read() if worker.stderr else "the proxy worker exited"
 
 
 @pytest.fixture

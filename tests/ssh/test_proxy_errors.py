@@ -1,5 +1,6 @@
 """Every failure reaches the user as one specific stderr line and exit status 255."""
 
+import json
 import os
 import subprocess
 
@@ -11,14 +12,13 @@ from tests.ssh.proxy_stack import add_to_agent, assert_refused
 stack = proxy_stack.stack  # the fixture
 
 
+def no_access(uuid: str) -> str:
+    return f"user alice has no access to device {uuid} (unknown device, or not authorised)"
+
+
 def test_each_failure_names_its_cause(stack, tmp_path):
     good = stack.device()
-    stranger = stack.device("not-granted", grant=False)
-    assert_refused(stack.ssh("alice+no-such-device", "true"), "unknown device no-such-device")
-    assert_refused(
-        stack.ssh(f"alice+{stranger.uuid}", "true"),
-        f"user alice is not authorised for device {stranger.uuid}",
-    )
+    assert_refused(stack.ssh("alice+no-such-device", "true"), no_access("no-such-device"))
 
     port = free_port()  # nothing listens there
     stack.registry(
@@ -48,13 +48,26 @@ def test_each_failure_names_its_cause(stack, tmp_path):
     assert result.stderr.decode().startswith(f"device {locked.uuid} refused the proxy's keys for {login} (tried ED25519 SHA256:")  # fmt: skip
 
     # The balena form reports the same way, before and after choosing a device.
-    assert_refused(stack.ssh("alice", "host", "no-such-device"), "unknown device no-such-device")
+    assert_refused(stack.ssh("alice", "host", "no-such-device"), no_access("no-such-device"))
     usage = stack.ssh("alice", "uptime")
     assert usage.returncode == 255 and usage.stderr.startswith(b"no device chosen: use `ssh USER@PROXY host")
 
     # With a pty the line ends in CR LF, so the user's raw-mode terminal shows it cleanly.
     result = stack.ssh("alice+no-such-device", options=("-tt",), stdin=subprocess.DEVNULL)
-    assert (result.returncode, result.stderr) == (255, b"unknown device no-such-device\r\n")
+    assert (result.returncode, result.stderr.decode()) == (255, no_access("no-such-device") + "\r\n")
+
+
+def test_a_device_not_granted_reads_as_one_that_does_not_exist(stack):
+    """The user cannot tell them apart (same line, same exit status); the operator's audit can."""
+    stack.device("dev-a", grant=False)
+    for login, route in (("alice+{}", ()), ("alice", ("host", "{}"))):
+        answers = set()
+        for uuid in ("dev-a", "dev-b"):  # dev-a exists (not granted to alice), dev-b does not
+            result = stack.ssh(login.format(uuid), *(part.format(uuid) for part in route), "true")
+            answers.add((result.returncode, result.stdout, result.stderr.replace(uuid.encode(), b"UUID")))
+        assert answers == {(255, b"", no_access("UUID").encode() + b"\n")}
+    audit = [json.loads(line) for line in stack.stop().splitlines()]
+    assert [line["result"] for line in audit] == ["not-authorised", "unknown-device"] * 2
 
 
 def test_no_identity_keys_is_found_before_dialling(stack):
