@@ -42,7 +42,7 @@ def config(directory: Path, port: int, authorized_keys: Path) -> Path:
         f"AuthorizedKeysFile {authorized_keys.resolve()}\n"
         "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
-        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\nAcceptEnv LANG LC_*\n"
     )
     return path
 

@@ -23,6 +23,9 @@ from services.ssh_proxy import algorithms
 from services.web_terminal.settings import Settings
 
 TERM = b"xterm-256color"
+# xterm.js speaks UTF-8 only: say so as OpenSSH's client does (SendEnv LANG), so a device whose
+# sshd accepts it (Debian's default AcceptEnv LANG LC_*) edits lines in UTF-8, not byte by byte.
+LANG = b"C.UTF-8"
 # The pty's modes: only UTF-8 input (IUTF8, opcode 42), so the device's line editing erases a
 # whole multi-byte character; the rest are the device's defaults.
 PTY_MODES = struct.pack(">BL", 42, 1) + b"\x00"
@@ -103,6 +106,7 @@ class ShellChannel(channel.SSHChannel):
         cols, rows = self.size
         pty = session.packRequest_pty_req(TERM, (rows, cols, 0, 0), PTY_MODES)
         self.conn.sendRequest(self, b"pty-req", pty)
+        self.conn.sendRequest(self, b"env", common.NS(b"LANG") + common.NS(LANG))
         self.conn.sendRequest(self, b"shell", b"")
         self.client.opened()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.runtime.conftest import ROOT, wait_until
 from tests.ssh.conftest import agent, free_port, keygen, stop_process, sshd_device  # noqa: F401 (fixtures)
@@ -23,7 +24,7 @@ from tests.ssh.proxy_stack import Registered, Stack, stack  # noqa: F401 (fixtur
 
 CHROMIUM = "/usr/bin/chromium"
 SCREEN = """() => {
-  const buffer = window.terminal.buffer.active;
+  const buffer = window.webTerminal.buffer.active;
   const lines = [];
   for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
   return lines.join("\\n");
@@ -56,7 +57,7 @@ class WebTerminal:
             link.click()
         else:
             page.goto(f"{self.url}#{uuid}")
-        page.wait_for_function("() => window.terminal !== undefined", timeout=10_000)
+        page.wait_for_function("() => window.webTerminal !== undefined", timeout=10_000)
 
     def request(self, method: str, path: str, body: dict | None = None, **headers) -> tuple[int, dict, str]:
         """One HTTP request to the service; (status, headers, body text)."""
@@ -83,10 +84,13 @@ def screen(page: Page) -> str:
 
 
 def wait_for_screen(page: Page, text: str, timeout: float = 15) -> str:
-    """Wait until ``text`` is in the terminal's buffer; the buffer."""
-    page.wait_for_function(
-        f"text => ({SCREEN})().includes(text)", arg=text, timeout=timeout * 1000, polling=50
-    )
+    """Wait until ``text`` is in the terminal's buffer; the buffer (AssertionError showing it if not)."""
+    try:
+        page.wait_for_function(
+            f"text => ({SCREEN})().includes(text)", arg=text, timeout=timeout * 1000, polling=50
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"{text!r} not on the terminal within {timeout}s:\n{screen(page)}") from None
     return screen(page)
 
 

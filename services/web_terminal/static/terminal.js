@@ -80,19 +80,15 @@ async function route() {
 }
 
 // Ctrl+Shift+C copies the selection and Ctrl+Shift+V pastes, as in desktop terminals (plain
-// Ctrl+C and Ctrl+V belong to the shell).
+// Ctrl+C and Ctrl+V belong to the shell). Pasting is the browser's own: Ctrl+Shift+V fires a
+// paste event that xterm.js takes (bracketed if the shell asked); xterm.js must not see the key.
 function clipboardKeys(term) {
   return (event) => {
-    if (event.type !== "keydown" || !event.ctrlKey || !event.shiftKey) return true;
-    if (event.code === "KeyC") {
-      if (term.hasSelection()) navigator.clipboard.writeText(term.getSelection());
-      return false;
+    if (!event.ctrlKey || !event.shiftKey || !["KeyC", "KeyV"].includes(event.code)) return true;
+    if (event.type === "keydown" && event.code === "KeyC" && term.hasSelection()) {
+      navigator.clipboard.writeText(term.getSelection());
     }
-    if (event.code === "KeyV") {
-      navigator.clipboard.readText().then((text) => term.paste(text));
-      return false;
-    }
-    return true;
+    return false;
   };
 }
 
@@ -106,7 +102,7 @@ function openTerminal(device) {
   term.open($("term"));
   fit.fit();
   term.attachCustomKeyEventHandler(clipboardKeys(term));
-  window.terminal = term; // for tests and the curious: the screen is term.buffer.active
+  window.webTerminal = term; // for tests and the curious: the screen is term.buffer.active
 
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/ws?device=${encodeURIComponent(device)}`);
