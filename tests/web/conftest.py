@@ -24,6 +24,7 @@ from tests.ssh.proxy_stack import Registered, Stack, stack  # noqa: F401 (fixtur
 
 CHROMIUM = "/usr/bin/chromium"
 SCREEN = """() => {
+  if (window.webTerminal === undefined) return "";
   const buffer = window.webTerminal.buffer.active;
   const lines = [];
   for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));

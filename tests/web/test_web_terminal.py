@@ -7,6 +7,9 @@ xterm.js's own buffer, as a person would read the screen.
 
 import json
 import os
+import subprocess
+
+from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.web.conftest import SCREEN, wait_for_screen
 
 PROMPT = "# " if os.geteuid() == 0 else "$ "
@@ -75,3 +78,31 @@ def test_a_shell_on_a_granted_device(web, page):
         ("alice", web.device.uuid, "web-terminal", "ok")
     ]
     assert web.token.split(":")[1] not in web.stop()  # the token never reaches the log
+
+
+def test_a_wrong_token_is_refused(web, page):
+    web.sign_in(page, token=web.token[:-4] + "AAAA")
+    page.wait_for_selector("#signin-error:text('token not recognised')")
+    assert page.is_hidden("#devices") and page.is_visible("#signin")
+    assert page.context.cookies() == []
+    web.sign_in(page, token="not even a token")
+    page.wait_for_selector("#signin-error:text('that is not a web terminal token')")
+
+
+def test_a_device_not_granted_is_refused_by_the_proxy(web, page):
+    other = web.stack.device("not-granted", grant=False)
+    web.sign_in(page)
+    page.wait_for_selector("#devices:not([hidden])")
+    assert page.locator("#device-list a").all_inner_texts() == [web.device.uuid]  # only alice's
+    page.goto(f"{web.url}#{other.uuid}")
+    text = wait_for_screen(page, "[exit status 255]")
+    assert f"user alice is not authorised for device {other.uuid}\n\n[exit status 255]" in text
+
+
+def test_wiped_identity_keys_show_the_proxys_line(web, page):
+    env = {"SSH_AUTH_SOCK": web.stack.agent, "PATH": os.environ["PATH"]}
+    subprocess.run(["ssh-add", "-D"], env=env, check=True, capture_output=True, timeout=10)
+    web.open(page, web.device.uuid)
+    text = wait_for_screen(page, "[exit status 255]")
+    assert f"{NO_IDENTITIES}\n\n[exit status 255]" in text
+    assert page.inner_text("#status") == "exit status 255"
