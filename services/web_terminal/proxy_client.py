@@ -101,6 +101,7 @@ class ShellChannel(channel.SSHChannel):
         self.client = client
         self.size = size
         self.held = False
+        self.close_received = False
 
     def channelOpen(self, specificData: bytes) -> None:
         cols, rows = self.size
@@ -131,8 +132,16 @@ class ShellChannel(channel.SSHChannel):
         self.client.sink.exited(f"signal {name}")
         return 1
 
+    def closeReceived(self) -> None:
+        self.close_received = True
+        super().closeReceived()
+
     def closed(self) -> None:
-        self.client.close()
+        """The shell ended (the proxy closed the channel), or the connection to the proxy was lost."""
+        if self.close_received:
+            self.client.close()
+        else:
+            self.client.fail("the connection to the SSH proxy was lost")
 
     def hold(self) -> None:
         self.held = True

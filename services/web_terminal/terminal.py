@@ -17,12 +17,13 @@ bytes, or while the socket to the browser is full (this object is its push produ
 import json
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from zope.interface import implementer
-from twisted.internet.interfaces import IPushProducer
 
 from services.web_terminal.proxy_client import ProxyClient
 from services.web_terminal.settings import Settings
+from services.web_terminal.signin import SignIn
 
 _log = Logger()
 MAX_COLS_ROWS = (1000, 500)
@@ -42,16 +43,19 @@ def _parse_size(value) -> tuple[int, int] | None:
 class TerminalSession:
     """The WebSocket protocol for one terminal; ``hub`` counts sessions and checks the sign-in."""
 
-    def __init__(self, reactor, settings: Settings, hub, user: str, device: str, channel) -> None:
+    def __init__(self, reactor, settings: Settings, hub, sign_in: SignIn, device: str, channel) -> None:
         self.reactor = reactor
         self.settings = settings
         self.limits = settings.limits
         self.hub = hub
-        self.user = user
+        self.sign_in = sign_in
+        self.user = sign_in.user
         self.device = device
         self.http_channel = channel  # the request's HTTPChannel: its socket carries the WebSocket
-        self.proxy = ProxyClient(reactor, settings, user, device, self)
+        self.proxy = ProxyClient(reactor, settings, self.user, device, self)
         self.ws = None
+        self.size: tuple[int, int] | None = None  # the page's first size message, once it came
+        self.signed_in = False  # the hub found the token still current
         self.unacked = 0
         self.paused = False  # the socket to the browser is full
         self.pending = 0  # bytes received since the last complete message
@@ -70,6 +74,9 @@ class TerminalSession:
         # arrives on the socket between complete messages and drop a browser that sends too much.
         deliver = self.http_channel.dataReceived
         self.http_channel.dataReceived = lambda data: self._bounded(deliver, data)
+        # The HTTP channel's own timeout is reset only by the dataReceived replaced at the
+        # upgrade, so it would cut every session after the site's timeout: the idle timer rules.
+        self.http_channel.setTimeout(None)
         # The HTTP channel stays the socket's producer after the upgrade (so the WebSocket
         # transport's attachProducer fails): register with it, as a response body would.
         self.http_channel.registerProducer(self, True)
@@ -154,7 +161,7 @@ class TerminalSession:
     def authorised(self) -> None:
         """The hub found the sign-in valid: dial once the page has said how big the terminal is."""
         self.signed_in = True
-        if getattr(self, "size", None) is not None:
+        if self.size is not None:
             self._start()
 
     def fail(self, problem: str, code: int = CLOSE_NORMAL) -> None:
@@ -172,7 +179,7 @@ class TerminalSession:
             return
         self.size = size
         self._cancel("first-size")
-        if getattr(self, "signed_in", False):
+        if self.signed_in:
             self._start()
 
     def _start(self) -> None:

@@ -96,8 +96,7 @@ class Hub:
         self.allowed_origins = allowed_origins
         limits = settings.limits
         self.sign_ins = SignIns(limits.sign_ins_per_user, limits.sign_in_lifetime)
-        self.open: dict[str, int] = {}
-        self.entries: dict[int, SignIn] = {}  # id(session) -> the sign-in that opened it
+        self.open: dict[str, int] = {}  # user -> terminals open
 
     def registry(self, lookup):
         return threads.deferToThread(lookup, self.settings.registry)
@@ -130,15 +129,12 @@ class Hub:
             else:
                 session.fail("your token was revoked or replaced: sign in again")
 
-        return self.current(self.entries[id(session)]).addCallback(checked)
+        return self.current(session.sign_in).addCallback(checked)
 
-    def session_started(self, session: TerminalSession, entry: SignIn) -> None:
+    def session_started(self, session: TerminalSession) -> None:
         self.open[session.user] = self.open.get(session.user, 0) + 1
-        self.entries[id(session)] = entry
 
     def session_ended(self, session: TerminalSession) -> None:
-        if self.entries.pop(id(session), None) is None:
-            return
         self.open[session.user] -= 1
         if not self.open[session.user]:
             del self.open[session.user]
@@ -242,16 +238,27 @@ class Api(resource.Resource):
             request.finish()
 
 
+class _Checked:
+    """The WebSocketServerFactory for one request that passed the checks: its session."""
+
+    def __init__(self, hub: Hub, sign_in: SignIn, device: str) -> None:
+        self.hub, self.sign_in, self.device = hub, sign_in, device
+
+    def buildProtocol(self, request) -> TerminalSession:
+        hub = self.hub
+        session = TerminalSession(hub.reactor, hub.settings, hub, self.sign_in, self.device, request.channel)
+        hub.session_started(session)
+        return session
+
+
 class Terminals(resource.Resource):
-    """``/ws?device=UUID``: checks that need no registry, then Twisted's WebSocket upgrade."""
+    """``/ws?device=UUID``: the checks that need no registry, then Twisted's WebSocket upgrade."""
 
     isLeaf = True
 
     def __init__(self, hub: Hub) -> None:
         super().__init__()
         self.hub = hub
-        self.websocket = WebSocketResource(self)
-        self.upgrading: tuple[str, str, SignIn] | None = None
 
     def render_GET(self, request):
         hub = self.hub
@@ -267,18 +274,7 @@ class Terminals(resource.Resource):
         limit = hub.settings.limits.sessions_per_user
         if hub.open.get(entry.user, 0) >= limit:
             return _text(request, 429, f"at most {limit} terminals per user are open: close one first")
-        self.upgrading = (entry.user, device, entry)
-        try:
-            return self.websocket.render(request)
-        finally:
-            self.upgrading = None
-
-    def buildProtocol(self, request) -> TerminalSession:
-        """Called by ``WebSocketResource`` during ``render`` above, for the checked request."""
-        user, device, entry = self.upgrading
-        session = TerminalSession(self.hub.reactor, self.hub.settings, self.hub, user, device, request.channel)
-        self.hub.session_started(session, entry)
-        return session
+        return WebSocketResource(_Checked(hub, entry, device)).render(request)
 
 
 def load_assets() -> dict[bytes, Asset]:
@@ -303,8 +299,9 @@ def site(reactor, settings: Settings, allowed_origins: tuple[str, ...]) -> serve
     root.putChild(b"healthz", Health())
     root.putChild(b"api", Api(hub))
     root.putChild(b"ws", Terminals(hub))
+    class Request(BoundedRequest):
+        limit = settings.limits.request_body_bytes
+
     factory = server.Site(root)
-    BoundedRequest.limit = settings.limits.request_body_bytes
-    factory.requestFactory = BoundedRequest
-    factory.hub = hub
+    factory.requestFactory = Request
     return factory

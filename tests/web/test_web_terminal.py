@@ -106,3 +106,13 @@ def test_wiped_identity_keys_show_the_proxys_line(web, page):
     text = wait_for_screen(page, "[exit status 255]")
     assert f"{NO_IDENTITIES}\n\n[exit status 255]" in text
     assert page.inner_text("#status") == "exit status 255"
+
+
+def test_the_proxy_going_away_is_named(web, page):
+    web.open(page, web.device.uuid)
+    wait_for_screen(page, PROMPT)
+    web.stack.stop()
+    wait_for_screen(page, "the connection to the SSH proxy was lost")
+    page.reload()
+    text = wait_for_screen(page, "cannot reach")
+    assert f"the web terminal cannot reach the SSH proxy at 127.0.0.1:{web.stack.port}: connection refused" in text
