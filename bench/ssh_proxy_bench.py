@@ -53,6 +53,7 @@ from examples.demo.stack import (  # noqa: E402
     accepts_ssh,
     free_port,
     keypair,
+    start_device,
     status,
     stop_process,
     wait_for,
@@ -103,16 +104,8 @@ class Stack:
         identity = self.harness.identity()
         user_public = keypair(self.user_key)
         device_dir = home / "device"
-        device_dir.mkdir()
         # the proxy's identity and the user's key: the direct path is the same client, key and sshd
-        (device_dir / "authorized_keys").write_text(f"{identity}\n{user_public.read_text()}")
-        self.device = subprocess.Popen(
-            [sys.executable, "-m", "services.device_sshd", "--dir", str(device_dir)]
-            + ["--port", str(self.device_port), "--authorized-keys", str(device_dir / "authorized_keys")],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=(home / "sshd.log").open("w"),
-        )
+        self.device = start_device(device_dir, self.device_port, f"{identity}\n{user_public.read_text()}")
         wait_for("the device's sshd not ready", lambda: accepts_ssh(self.device_port), 30)
 
         self.harness.fresh_registry()

@@ -41,7 +41,17 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
-from examples.demo.stack import GRAPH, Stack, accepts_ssh, free_port, keypair, status, stop_process, wait_for  # noqa: E402
+from examples.demo.stack import (  # noqa: E402
+    GRAPH,
+    Stack,
+    accepts_ssh,
+    free_port,
+    keypair,
+    start_device,
+    status,
+    stop_process,
+    wait_for,
+)
 from tests.web.wsclient import Client  # noqa: E402
 
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
@@ -93,15 +103,7 @@ class Bench:
         stack, home = self.stack, self.home
         identity = stack.identity()
         device_dir = home / "device"
-        device_dir.mkdir()
-        (device_dir / "authorized_keys").write_text(identity + "\n")
-        self.device = subprocess.Popen(
-            [sys.executable, "-m", "services.device_sshd", "--dir", str(device_dir)]
-            + ["--port", str(self.device_port), "--authorized-keys", str(device_dir / "authorized_keys")],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=(home / "sshd.log").open("w"),
-        )
+        self.device = start_device(device_dir, self.device_port, identity + "\n")
         wait_for("the device's sshd not ready", lambda: accepts_ssh(self.device_port), 30)
         stack.fresh_registry()
         user_key = keypair(home / "user" / "id_ed25519")
@@ -235,10 +237,14 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="webbench-"))
     bench = Bench(home, users=-(-args.sessions // PER_USER))
     try:
-        console.print(f"load average {load()}; starting supervisor run graphs/device-proxy.toml --profile web …")
+        console.print(
+            f"load average {load()}; starting supervisor run graphs/device-proxy.toml --profile web …"
+        )
         bench.start()
         web_pid = bench.web_pid()
-        console.print(f"web terminal pid {web_pid} on :{bench.stack.web_port}, proxy :{bench.stack.proxy_port}")
+        console.print(
+            f"web terminal pid {web_pid} on :{bench.stack.web_port}, proxy :{bench.stack.proxy_port}"
+        )
 
         times = keystroke_echo(bench, args.keystrokes)
         median, p99 = statistics.median(times), percentile(times, 0.99)
@@ -253,19 +259,33 @@ def main() -> int:
             console.print(f"  failure: {failure}")
         console.print(f"sessions: {len(clients)} held, {len(failures)} failures, load average {load()}")
 
-        table = Table(title="Web terminal: chromium -> web terminal -> SSH proxy (2 workers) -> sshd, 127.0.0.1")
+        table = Table(
+            title="Web terminal: chromium -> web terminal -> SSH proxy (2 workers) -> sshd, 127.0.0.1"
+        )
         for column in ("figure", "measured", "target", "met"):
             table.add_column(column, justify="left" if column in ("figure", "target") else "right")
-        table.add_row(f"keystroke echo, median of {len(times)} (ms)", f"{median:.1f}", "< 20 ms", "yes" if median < 20 else "NO")
+        table.add_row(
+            f"keystroke echo, median of {len(times)} (ms)",
+            f"{median:.1f}",
+            "< 20 ms",
+            "yes" if median < 20 else "NO",
+        )
         table.add_row(f"keystroke echo, p99 of {len(times)} (ms)", f"{p99:.1f}", "", "")
         ok = not failures and len(clients) == args.sessions
-        table.add_row(f"sessions held {args.hold:g}s at once", f"{len(clients)} of {args.sessions}", "all", "yes" if ok else "NO")
+        table.add_row(
+            f"sessions held {args.hold:g}s at once",
+            f"{len(clients)} of {args.sessions}",
+            "all",
+            "yes" if ok else "NO",
+        )
         table.add_row("failures", str(len(failures)), "0", "yes" if not failures else "NO")
         per_session = (with_open - before) / max(1, len(clients))
         table.add_row("web terminal memory per open session (KB)", f"{per_session:.0f}", "", "")
         console.print(table)
         console.print(f"load average at the end: {load()} (1, 5, 15 min; 2 cores, shared)")
-        console.print("ttyd: not compared (no package in Debian bookworm: apt-cache policy ttyd has no candidate)")
+        console.print(
+            "ttyd: not compared (no package in Debian bookworm: apt-cache policy ttyd has no candidate)"
+        )
         return 0 if median < 20 and ok else 1
     finally:
         bench.stop()

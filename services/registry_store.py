@@ -310,7 +310,9 @@ class SQLiteStore:
         with self._write() as db:
             if db.execute("SELECT 1 FROM delegates WHERE name = ?", (name,)).fetchone():
                 raise RegistryError(f"delegate {name} already exists")
-            db.execute("INSERT INTO delegates (name, key_line) VALUES (?, ?)", (name, " ".join(key_line.split())))
+            db.execute(
+                "INSERT INTO delegates (name, key_line) VALUES (?, ?)", (name, " ".join(key_line.split()))
+            )
 
     def remove_delegate(self, name: str) -> None:
         with self._write() as db:

@@ -26,7 +26,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from stack import GRAPH, PROFILE, ROOT, Stack, keypair, wait_for, wait_for_capability
+from stack import GRAPH, PROFILE, ROOT, Stack, keypair, start_device, wait_for, wait_for_capability
 
 DEVICE_UUID = "7d3f1c2a9b8e4f6a8c1d2e3f4a5b6c7d"
 USER = "demo"
@@ -37,9 +37,13 @@ def web_devices(stack: Stack, token: str) -> list[str]:
     origin = stack.web_url.rstrip("/")
     headers = {"Origin": origin, "Content-Type": "application/json"}
     body = json.dumps({"token": token}).encode()
-    with urllib.request.urlopen(urllib.request.Request(f"{origin}/api/signin", body, headers), timeout=10) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{origin}/api/signin", body, headers), timeout=10
+    ) as answer:
         cookie = answer.headers["Set-Cookie"].split(";")[0]
-    with urllib.request.urlopen(urllib.request.Request(f"{origin}/api/devices", headers={"Cookie": cookie}), timeout=10) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{origin}/api/devices", headers={"Cookie": cookie}), timeout=10
+    ) as answer:
         devices = json.load(answer)["devices"]
     print(f"signed in as {USER}: devices {devices}", flush=True)
     return devices
@@ -59,25 +63,7 @@ def main() -> int:
     user_key = home / "user" / "id_ed25519"
     user_pub = keypair(user_key)
     device_dir = home / "device"
-    device_dir.mkdir(parents=True, exist_ok=True)
-    (device_dir / "authorized_keys").write_text(identity + "\n")
-
-    device = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.device_sshd",
-            "--dir",
-            str(device_dir),
-            "--port",
-            str(device_port),
-            "--authorized-keys",
-            str(device_dir / "authorized_keys"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(device_dir / "sshd.log").open("w"),
-    )
+    device = start_device(device_dir, device_port, identity + "\n")
     supervisor = None
     try:
         wait_for(

@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 from twisted.internet import endpoints, reactor
-from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, formatEvent, globalLogBeginner
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    formatEvent,
+    globalLogBeginner,
+)
 
 from services import sshkeys
 from services.errors import Failure, report, run
@@ -71,9 +77,14 @@ def main() -> int:
         help="an Origin allowed besides the page's own (repeatable), e.g. behind a TLS proxy",
     )  # fmt: skip
     defaults = Limits()
-    parser.add_argument("--max-sessions", type=int, default=defaults.sessions_per_user, help="terminals per user")
     parser.add_argument(
-        "--idle-timeout", type=_positive, default=defaults.idle_timeout, help="seconds without input before closing"
+        "--max-sessions", type=int, default=defaults.sessions_per_user, help="terminals per user"
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_positive,
+        default=defaults.idle_timeout,
+        help="seconds without input before closing",
     )
     args = parser.parse_args()
 
@@ -82,7 +93,9 @@ def main() -> int:
 
     limits = Limits(sessions_per_user=max(1, args.max_sessions), idle_timeout=args.idle_timeout)
     host, port = args.proxy
-    settings = Settings(SQLiteStore(args.registry), host, port, args.proxy_host_keys, read_key(args.key), limits)
+    settings = Settings(
+        SQLiteStore(args.registry), host, port, args.proxy_host_keys, read_key(args.key), limits
+    )
     SQLiteStore(args.registry).check()  # a registry without tokens (schema 1) fails here, not per request
     proxy_client.known_host_keys(args.proxy_host_keys)
     site = web.site(reactor, settings, tuple(args.allowed_origin))

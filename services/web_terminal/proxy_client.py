@@ -208,9 +208,13 @@ class ProxyClient:
             self.reactor, settings.proxy_host, settings.proxy_port, timeout=settings.connect_timeout
         )
         try:
-            self.transport = await endpoint.connect(protocol.Factory.forProtocol(lambda: _ProxyTransport(self)))
+            self.transport = await endpoint.connect(
+                protocol.Factory.forProtocol(lambda: _ProxyTransport(self))
+            )
         except Exception as problem:
-            reason = "connection refused" if isinstance(problem, error.ConnectionRefusedError) else str(problem)
+            reason = (
+                "connection refused" if isinstance(problem, error.ConnectionRefusedError) else str(problem)
+            )
             self.fail(f"the web terminal cannot reach the SSH proxy at {where}: {reason.rstrip('.')}")
             return
         if self.done:  # the browser left meanwhile
@@ -218,7 +222,9 @@ class ProxyClient:
             return
         self._timer = self.reactor.callLater(
             settings.login_timeout,
-            lambda: self.fail(f"the SSH proxy at {where} did not open a session within {settings.login_timeout:g}s"),
+            lambda: self.fail(
+                f"the SSH proxy at {where} did not open a session within {settings.login_timeout:g}s"
+            ),
         )
 
     def opened(self) -> None:

@@ -36,4 +36,3 @@ class Settings:
     limits: Limits = Limits()
     connect_timeout: float = 10.0  # TCP connect to the proxy
     login_timeout: float = 30.0  # SSH login and the proxy reaching the device
-

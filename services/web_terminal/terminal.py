@@ -81,7 +81,9 @@ class TerminalSession:
         # transport's attachProducer fails): register with it, as a response body would.
         self.http_channel.registerProducer(self, True)
         self._every("ping", self.limits.ping_interval, self._ping)
-        self._after("first-size", self.limits.first_size_timeout, lambda: self.fail("the page sent no terminal size"))
+        self._after(
+            "first-size", self.limits.first_size_timeout, lambda: self.fail("the page sent no terminal size")
+        )
         self._touch()
         self.hub.check_sign_in(self).addErrback(self._unexpected)
 
@@ -198,7 +200,11 @@ class TerminalSession:
     def _bounded(self, deliver, data: bytes) -> None:
         self.pending += len(data)
         if self.pending > self.limits.message_bytes + 1024:  # a message and its frame headers
-            _log.warn("session of {user}: a message over {limit} bytes, dropped", user=self.user, limit=self.limits.message_bytes)
+            _log.warn(
+                "session of {user}: a message over {limit} bytes, dropped",
+                user=self.user,
+                limit=self.limits.message_bytes,
+            )
             self.http_channel.transport.abortConnection()
             return
         deliver(data)

@@ -37,7 +37,10 @@ ASSETS = {
     b"terminal.css": (HERE / "static" / "terminal.css", b"text/css; charset=utf-8"),
     b"xterm.mjs": (NODE_MODULES / "@xterm/xterm/lib/xterm.mjs", b"text/javascript; charset=utf-8"),
     b"xterm.css": (NODE_MODULES / "@xterm/xterm/css/xterm.css", b"text/css; charset=utf-8"),
-    b"addon-fit.mjs": (NODE_MODULES / "@xterm/addon-fit/lib/addon-fit.mjs", b"text/javascript; charset=utf-8"),
+    b"addon-fit.mjs": (
+        NODE_MODULES / "@xterm/addon-fit/lib/addon-fit.mjs",
+        b"text/javascript; charset=utf-8",
+    ),
 }
 HEADERS = {
     b"Content-Security-Policy": b"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
@@ -160,14 +163,18 @@ class Health(resource.Resource):
         return _text(request, 200, "ok")
 
 
-class Api(resource.Resource):
-    """``/api/signin``, ``/api/signout`` and ``/api/devices``."""
+class _Routed(resource.Resource):
+    """A leaf resource working on the hub's shared state."""
 
     isLeaf = True
 
     def __init__(self, hub: Hub) -> None:
         super().__init__()
         self.hub = hub
+
+
+class Api(_Routed):
+    """``/api/signin``, ``/api/signout`` and ``/api/devices``."""
 
     def render_POST(self, request):
         if not self.hub.same_origin(request):
@@ -220,10 +227,14 @@ class Api(resource.Resource):
             if not valid:
                 return _json(request, 401, {"error": "not signed in"})
             d = self.hub.registry(lambda store: store.granted_devices(entry.user))
-            return d.addCallback(lambda devices: _json(request, 200, {"user": entry.user, "devices": list(devices)}))
+            return d.addCallback(
+                lambda devices: _json(request, 200, {"user": entry.user, "devices": list(devices)})
+            )
 
         d = self.hub.current(entry).addCallback(listed)
-        d.addCallbacks(lambda body: self._finish(request, body), lambda failure: self._registry_failed(request, failure))
+        d.addCallbacks(
+            lambda body: self._finish(request, body), lambda failure: self._registry_failed(request, failure)
+        )
         return server.NOT_DONE_YET
 
     def _registry_failed(self, request, failure) -> None:
@@ -251,14 +262,8 @@ class _Checked:
         return session
 
 
-class Terminals(resource.Resource):
+class Terminals(_Routed):
     """``/ws?device=UUID``: the checks that need no registry, then Twisted's WebSocket upgrade."""
-
-    isLeaf = True
-
-    def __init__(self, hub: Hub) -> None:
-        super().__init__()
-        self.hub = hub
 
     def render_GET(self, request):
         hub = self.hub
@@ -284,7 +289,9 @@ def load_assets() -> dict[bytes, Asset]:
         try:
             found[name] = Asset(path.read_bytes(), content_type)
         except OSError as error:
-            hint = " (run dev/setup: it installs xterm.js with npm ci)" if NODE_MODULES in path.parents else ""
+            hint = (
+                " (run dev/setup: it installs xterm.js with npm ci)" if NODE_MODULES in path.parents else ""
+            )
             raise Failure(f"{path}: {error.strerror}{hint}") from None
     return found
 
@@ -299,6 +306,7 @@ def site(reactor, settings: Settings, allowed_origins: tuple[str, ...]) -> serve
     root.putChild(b"healthz", Health())
     root.putChild(b"api", Api(hub))
     root.putChild(b"ws", Terminals(hub))
+
     class Request(BoundedRequest):
         limit = settings.limits.request_body_bytes
 

@@ -29,7 +29,11 @@ def test_delegate_acts_for_a_user_within_their_grants(stack, tmp_path):
         f"user alice is not authorised for device {other.uuid}",
     )
     # No device named, an unknown user, or a key that is nobody's: no login at all.
-    for login, used in (("alice", key), (f"mallory+{granted.uuid}", key), (f"alice+{granted.uuid}", stranger)):
+    for login, used in (
+        ("alice", key),
+        (f"mallory+{granted.uuid}", key),
+        (f"alice+{granted.uuid}", stranger),
+    ):
         refused = as_delegate(stack, used, login, "host", granted.uuid, "true")
         assert refused.returncode == 255 and b"Permission denied (publickey)" in refused.stderr, login
 

@@ -250,7 +250,10 @@ def test_delegates(registry, keys):
     store = SQLiteStore(registry.db)
     assert store.delegates() == (Delegate("web-terminal", keys["alice1"][1]),)
     assert "web-terminal: ED25519 SHA256:" in ok(registry("list"))
-    fails(registry("add-delegate", "web-terminal", "--key", keys["alice2"][0]), "delegate web-terminal already exists")
+    fails(
+        registry("add-delegate", "web-terminal", "--key", keys["alice2"][0]),
+        "delegate web-terminal already exists",
+    )
     ok(registry("remove-delegate", "web-terminal"))
     assert store.delegates() == ()
     fails(registry("remove-delegate", "web-terminal"), "no delegate web-terminal")

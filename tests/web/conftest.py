@@ -19,7 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.runtime.conftest import ROOT, wait_until
-from tests.ssh.conftest import agent, free_port, keygen, stop_process, sshd_device  # noqa: F401 (fixtures)
+from tests.ssh.conftest import agent, free_port, keygen, sshd_device, stop_process  # noqa: F401 (fixtures)
 from tests.ssh.proxy_stack import Registered, Stack, stack  # noqa: F401 (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -95,10 +95,10 @@ def wait_for_screen(page: Page, text: str, timeout: float = 15) -> str:
     return screen(page)
 
 
-def start_web_terminal(stack: Stack, key: Path, port: int, *options: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "services.web_terminal", "--proxy", f"127.0.0.1:{stack.port}"]
-    command += ["--listen", f"127.0.0.1:{port}", "--registry", str(stack.db), "--key", str(key)]
-    command += ["--proxy-host-keys", str(stack.tmp / "host-keys"), *options]
+def start_web_terminal(proxy: Stack, key: Path, port: int, *options: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "services.web_terminal", "--proxy", f"127.0.0.1:{proxy.port}"]
+    command += ["--listen", f"127.0.0.1:{port}", "--registry", str(proxy.db), "--key", str(key)]
+    command += ["--proxy-host-keys", str(proxy.tmp / "host-keys"), *options]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

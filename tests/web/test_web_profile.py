@@ -69,5 +69,8 @@ def test_demo_prints_the_url_and_a_token_that_signs_in(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    assert f"Web terminal: open http://127.0.0.1:{env['WEB_PORT']}/ and sign in with this token:\n  demo:" in demo.stdout
+    assert (
+        f"Web terminal: open http://127.0.0.1:{env['WEB_PORT']}/ and sign in with this token:\n  demo:"
+        in demo.stdout
+    )
     assert "signed in as demo: devices ['7d3f1c2a9b8e4f6a8c1d2e3f4a5b6c7d']" in demo.stdout

@@ -42,7 +42,9 @@ def test_sign_in_takes_a_json_token_from_this_site_only(web):
     token = {"token": web.token}
     assert web.request("POST", "/api/signin", token)[0] == 403  # no Origin
     assert web.request("POST", "/api/signin", token, Origin="http://evil.example")[0] == 403
-    status, _, _ = web.request("POST", "/api/signin", None, Origin=origin(web), **{"Content-Type": "text/plain"})
+    status, _, _ = web.request(
+        "POST", "/api/signin", None, Origin=origin(web), **{"Content-Type": "text/plain"}
+    )
     assert status == 415
     assert web.request("POST", "/api/signin", {"token": "x" * 5000}, Origin=origin(web))[0] == 413
     assert web.request("POST", "/api/signin", {"token": "alice:wrong"}, Origin=origin(web))[:1] == (401,)
@@ -92,8 +94,7 @@ def test_a_revoked_token_ends_the_sign_in(web):
     cookie = cookie_of(web)
     web.stack.registry("revoke-token", "alice")
     assert web.request("GET", "/api/devices", Cookie=cookie)[0] == 401
-    client = Client(web.port, web.device.uuid, cookie, origin(web))
-    client.send_json({"size": [80, 24]})
+    client = Client(web.port, web.device.uuid, cookie, origin(web))  # the check follows the upgrade
     client.read_until(lambda: client.closed, 10)
     assert client.controls == [{"error": "your token was revoked or replaced: sign in again"}]
     assert client.output == b""
@@ -139,22 +140,38 @@ def test_output_waits_for_the_browser_to_acknowledge_it(web):
 
 def test_bad_command_lines_are_one_line(tmp_path, web):
     """A missing key or host-keys directory: one stderr line, exit status 1, nothing served."""
-    base = [sys.executable, "-m", "services.web_terminal", "--proxy", "127.0.0.1:1", "--listen", "127.0.0.1:0"]
+    base = [
+        sys.executable,
+        "-m",
+        "services.web_terminal",
+        "--proxy",
+        "127.0.0.1:1",
+        "--listen",
+        "127.0.0.1:0",
+    ]
     base += ["--registry", str(web.stack.db)]
     missing_key = subprocess.run(
         [*base, "--key", str(tmp_path / "absent"), "--proxy-host-keys", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert missing_key.returncode == 1 and missing_key.stderr.count("\n") == 1
-    assert missing_key.stderr.startswith(f"web_terminal: {tmp_path / 'absent'}: no such key (make it with `ssh-keygen")
+    assert missing_key.stderr.startswith(
+        f"web_terminal: {tmp_path / 'absent'}: no such key (make it with `ssh-keygen"
+    )
     rsa = tmp_path / "rsa_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-N", "", "-f", str(rsa)], check=True, timeout=30)
     rsa_key = subprocess.run(
-        [*base, "--key", str(rsa), "--proxy-host-keys", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=30
+        [*base, "--key", str(rsa), "--proxy-host-keys", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert rsa_key.returncode == 1 and "must be Ed25519 or ECDSA" in rsa_key.stderr
     ed25519 = tmp_path / "ed_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ed25519)], check=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ed25519)], check=True, timeout=30
+    )
     no_host_keys = subprocess.run(
         [*base, "--key", str(ed25519), "--proxy-host-keys", str(tmp_path / "none")],
         cwd=ROOT, capture_output=True, text=True, timeout=30,

@@ -115,4 +115,7 @@ def test_the_proxy_going_away_is_named(web, page):
     wait_for_screen(page, "the connection to the SSH proxy was lost")
     page.reload()
     text = wait_for_screen(page, "cannot reach")
-    assert f"the web terminal cannot reach the SSH proxy at 127.0.0.1:{web.stack.port}: connection refused" in text
+    assert (
+        f"the web terminal cannot reach the SSH proxy at 127.0.0.1:{web.stack.port}: connection refused"
+        in text
+    )

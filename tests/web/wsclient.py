@@ -39,15 +39,20 @@ class Client:
         if cookie:
             headers.append((b"Cookie", cookie.encode()))
         host = f"127.0.0.1:{port}"
-        self.sock.sendall(self.ws.send(Request(host=host, target=f"/ws?device={device}", extra_headers=headers)))
+        self.sock.sendall(
+            self.ws.send(Request(host=host, target=f"/ws?device={device}", extra_headers=headers))
+        )
         deadline = time.monotonic() + timeout
-        while True:
+        accepted = False
+        while not accepted:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer to the WebSocket handshake within {timeout}s")
             for event in self._events(deadline):
-                if isinstance(event, AcceptConnection):
-                    return
                 if isinstance(event, RejectConnection):
                     self.sock.close()
                     raise Refused(event.status_code)
+                accepted = accepted or isinstance(event, AcceptConnection)
+                self._take(event)  # what came with the acceptance
 
     def _events(self, deadline: float):
         self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
@@ -67,18 +72,23 @@ class Client:
         deadline = time.monotonic() + seconds
         while not self.closed and time.monotonic() < deadline:
             for event in self._events(deadline):
-                if isinstance(event, BytesMessage):
-                    self.output += event.data
-                elif isinstance(event, TextMessage):
-                    self.controls.append(json.loads(event.data))
-                elif isinstance(event, (CloseConnection, RejectData)):
-                    self.closed = True
+                self._take(event)
+
+    def _take(self, event) -> None:
+        if isinstance(event, BytesMessage):
+            self.output += event.data
+        elif isinstance(event, TextMessage):
+            self.controls.append(json.loads(event.data))
+        elif isinstance(event, (CloseConnection, RejectData)):
+            self.closed = True
 
     def read_until(self, done, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not done() and not self.closed and time.monotonic() < deadline:
             self.read(0.05)
-        assert done(), f"not seen within {seconds}s; output {bytes(self.output[-300:])!r}, controls {self.controls}"
+        assert done(), (
+            f"not seen within {seconds}s; output {bytes(self.output[-300:])!r}, controls {self.controls}"
+        )
 
     def send_json(self, message: dict) -> None:
         self.sock.sendall(self.ws.send(TextMessage(json.dumps(message))))
