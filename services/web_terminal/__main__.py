@@ -1,5 +1,6 @@
 """``python -m services.web_terminal --proxy HOST:PORT --listen HOST:PORT --registry DB --key FILE
---proxy-host-keys DIR [--allowed-origin URL] [--max-sessions N] [--idle-timeout SECONDS]``.
+--proxy-host-keys DIR [--allowed-origin URL] [--max-sessions N] [--idle-timeout SECONDS]
+[--ping-interval SECONDS]``.
 
 Serves until SIGTERM. Warnings and errors go to stderr, one line each; tokens never do.
 """
@@ -34,11 +35,19 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
+def _positive(kind):
+    """An argparse type: ``kind`` (int or float) above zero."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {kind.__name__}")
+        return value
+
+    return parse
 
 
 def _stderr(event) -> None:
@@ -78,20 +87,28 @@ def main() -> int:
     )  # fmt: skip
     defaults = Limits()
     parser.add_argument(
-        "--max-sessions", type=int, default=defaults.sessions_per_user, help="terminals per user"
+        "--max-sessions", type=_positive(int), default=defaults.sessions_per_user, help="terminals per user"
     )
     parser.add_argument(
         "--idle-timeout",
-        type=_positive,
+        type=_positive(float),
         default=defaults.idle_timeout,
-        help="seconds without input before closing",
+        help="seconds without a keystroke or resize before a terminal is closed",
+    )
+    parser.add_argument(
+        "--ping-interval",
+        type=_positive(float),
+        default=defaults.ping_interval,
+        help="seconds between WebSocket pings (two unanswered close the terminal)",
     )
     args = parser.parse_args()
 
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(_stderr, [predicate])], redirectStandardIO=False)
 
-    limits = Limits(sessions_per_user=max(1, args.max_sessions), idle_timeout=args.idle_timeout)
+    limits = Limits(
+        sessions_per_user=args.max_sessions, idle_timeout=args.idle_timeout, ping_interval=args.ping_interval
+    )
     host, port = args.proxy
     settings = Settings(
         SQLiteStore(args.registry), host, port, args.proxy_host_keys, read_key(args.key), limits

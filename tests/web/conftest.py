@@ -39,6 +39,7 @@ class WebTerminal:
     token: str
     device: Registered
     process: subprocess.Popen
+    key: Path  # the web terminal's own key, a delegate in the registry
 
     @property
     def url(self) -> str:
@@ -128,7 +129,7 @@ def web(stack, tmp_path, web_options) -> WebTerminal:  # noqa: F811 (the fixture
     device = stack.device("dev-granted")
     port = free_port()
     process = start_web_terminal(stack, key, port, *web_options)
-    service = WebTerminal(stack, port, result.stdout.strip(), device, process)
+    service = WebTerminal(stack, port, result.stdout.strip(), device, process, key)
     try:
         wait_until(lambda: serves(port) or process.poll() is not None, timeout=15, what="the web terminal")
         assert process.poll() is None, process.stderr.read()

@@ -7,10 +7,12 @@ import subprocess
 import sys
 import time
 
+import attrs
 import pytest
 
 from tests.runtime.conftest import ROOT, wait_until
-from tests.web.conftest import serves
+from tests.ssh.conftest import free_port, keygen, stop_process
+from tests.web.conftest import serves, start_web_terminal
 from tests.web.wsclient import Client, Refused
 
 
@@ -136,6 +138,42 @@ def test_output_waits_for_the_browser_to_acknowledge_it(web):
     client.send_json({"ack": held})
     client.read_until(lambda: len(client.output) > held + 256 * 1024, 10)
     client.close()
+
+
+@pytest.mark.parametrize("web_options", [("--ping-interval", "0.5")])
+def test_pings_keep_answering_sessions_and_drop_silent_ones(web):
+    cookie = cookie_of(web)
+    answering = shell(web, cookie)
+    silent = Client(web.port, web.device.uuid, cookie, origin(web), answer_pings=False)
+    silent.send_json({"size": [80, 24]})
+    deadline = time.monotonic() + 10
+    while not silent.closed and time.monotonic() < deadline:  # both read: one answers, one does not
+        silent.read(0.05)
+        answering.read(0.05)
+    assert silent.controls[-1] == {"error": "the browser stopped answering pings"}
+    assert silent.pings >= 2
+    answering.read(1)
+    answering.send_bytes(b"echo alive-$((1+1))\r")
+    answering.read_until(lambda: b"alive-2" in answering.output, 10)
+    assert answering.pings >= 3 and not answering.closed
+
+
+def test_a_proxy_with_another_host_key_is_refused(web, tmp_path):
+    other = tmp_path / "other-host-keys"
+    other.mkdir()
+    keygen(other, "ed25519", "ssh_host_ed25519_key")
+    port = free_port()
+    process = start_web_terminal(web.stack, web.key, port, "--proxy-host-keys", str(other))
+    try:
+        wait_until(lambda: serves(port) or process.poll() is not None, timeout=15, what="the web terminal")
+        distrustful = attrs.evolve(web, port=port, process=process)
+        client = Client(port, web.device.uuid, cookie_of(distrustful), origin(distrustful))
+        client.send_json({"size": [80, 24]})
+        client.read_until(lambda: client.closed, 15)
+        assert client.controls == [{"error": f"the SSH proxy's host key is not one of those in {other}"}]
+        assert client.output == b""
+    finally:
+        stop_process(process)
 
 
 def test_bad_command_lines_are_one_line(tmp_path, web):

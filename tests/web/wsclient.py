@@ -9,10 +9,12 @@ import socket
 import time
 
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
     CloseConnection,
+    Ping,
     RejectConnection,
     RejectData,
     Request,
@@ -29,9 +31,19 @@ class Refused(Exception):
 class Client:
     """One WebSocket to ``/ws?device=DEVICE``; connecting raises ``Refused`` on an HTTP answer."""
 
-    def __init__(self, port: int, device: str, cookie: str | None, origin: str | None, timeout: float = 10):
+    def __init__(
+        self,
+        port: int,
+        device: str,
+        cookie: str | None,
+        origin: str | None,
+        timeout: float = 10,
+        answer_pings: bool = True,  # as browsers do
+    ):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.ws = WSConnection(ConnectionType.CLIENT)
+        self.answer_pings = answer_pings
+        self.pings = 0
         self.output = bytearray()  # binary messages received
         self.controls: list[dict] = []  # text messages received
         self.closed = False
@@ -79,6 +91,10 @@ class Client:
             self.output += event.data
         elif isinstance(event, TextMessage):
             self.controls.append(json.loads(event.data))
+        elif isinstance(event, Ping):
+            self.pings += 1
+            if self.answer_pings and self.ws.state is ConnectionState.OPEN:
+                self.sock.sendall(self.ws.send(event.response()))
         elif isinstance(event, (CloseConnection, RejectData)):
             self.closed = True
 
