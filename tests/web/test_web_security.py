@@ -176,6 +176,19 @@ def test_a_proxy_with_another_host_key_is_refused(web, tmp_path):
         stop_process(process)
 
 
+def test_an_unregistered_web_terminal_key_is_named(web):
+    web.stack.registry("remove-delegate", "web-terminal")
+    client = Client(web.port, web.device.uuid, cookie_of(web), origin(web))
+    client.send_json({"size": [80, 24]})
+    client.read_until(lambda: client.closed, 15)
+    assert client.controls == [
+        {
+            "error": "the proxy refused the web terminal's key: register its public key with "
+            "`python -m services.registry add-delegate web-terminal --key KEY.pub`"
+        }
+    ]
+
+
 def test_bad_command_lines_are_one_line(tmp_path, web):
     """A missing key or host-keys directory: one stderr line, exit status 1, nothing served."""
     base = [
