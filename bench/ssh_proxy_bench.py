@@ -47,6 +47,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
+from bench.measure import percentile, rss_kb  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
@@ -64,18 +65,6 @@ DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 USER = "bench"
 CIPHER, MAC, KEX = "aes128-ctr", "hmac-sha2-256", "curve25519-sha256"
 BATCH = 8  # sshd's MaxStartups begins dropping unauthenticated connections past 10
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class Stack:
