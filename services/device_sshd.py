@@ -34,7 +34,7 @@ def host_key(directory: Path, kind: str = "ed25519") -> tuple[Path, str]:
 
 
 def config(directory: Path, port: int, authorized_keys: Path) -> Path:
-    """Write the device's sshd_config: loopback only, public keys only, sftp and forwarding on."""
+    """Write the device's sshd_config: loopback only, public keys only, sftp and forwarding on, LANG accepted."""
     path = directory / "sshd_config"
     path.write_text(
         f"ListenAddress 127.0.0.1:{port}\n"
