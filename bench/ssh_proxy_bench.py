@@ -47,12 +47,14 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
+from bench.measure import percentile, rss_kb  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
     accepts_ssh,
     free_port,
     keypair,
+    start_device,
     status,
     stop_process,
     wait_for,
@@ -63,18 +65,6 @@ DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 USER = "bench"
 CIPHER, MAC, KEX = "aes128-ctr", "hmac-sha2-256", "curve25519-sha256"
 BATCH = 8  # sshd's MaxStartups begins dropping unauthenticated connections past 10
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class Stack:
@@ -103,16 +93,8 @@ class Stack:
         identity = self.harness.identity()
         user_public = keypair(self.user_key)
         device_dir = home / "device"
-        device_dir.mkdir()
         # the proxy's identity and the user's key: the direct path is the same client, key and sshd
-        (device_dir / "authorized_keys").write_text(f"{identity}\n{user_public.read_text()}")
-        self.device = subprocess.Popen(
-            [sys.executable, "-m", "services.device_sshd", "--dir", str(device_dir)]
-            + ["--port", str(self.device_port), "--authorized-keys", str(device_dir / "authorized_keys")],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=(home / "sshd.log").open("w"),
-        )
+        self.device = start_device(device_dir, self.device_port, f"{identity}\n{user_public.read_text()}")
         wait_for("the device's sshd not ready", lambda: accepts_ssh(self.device_port), 30)
 
         self.harness.fresh_registry()

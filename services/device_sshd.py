@@ -49,7 +49,7 @@ _HARDENING = (
 
 
 def config(directory: Path, port: int, authorized_keys: Path) -> Path:
-    """Write the device's sshd_config: loopback only, public keys only, what the proxy needs only."""
+    """Write the device's sshd_config: loopback only, public keys only, what the proxy needs only, LANG accepted."""
     path = directory / "sshd_config"
     path.write_text(
         f"ListenAddress 127.0.0.1:{port}\n"
@@ -57,7 +57,7 @@ def config(directory: Path, port: int, authorized_keys: Path) -> Path:
         f"AuthorizedKeysFile {authorized_keys.resolve()}\n"
         "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
-        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n" + "".join(f"{line}\n" for line in _HARDENING)
+        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\nAcceptEnv LANG LC_*\n" + "".join(f"{line}\n" for line in _HARDENING)
     )
     return path
 

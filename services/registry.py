@@ -11,16 +11,16 @@ import sys
 
 import attrs
 
-from services import errors, sshkeys
-from services.registry_store import Device, Listing, RegistryError, SQLiteStore, Store, User
+from services import access_tokens, errors, sshkeys
+from services.registry_store import Delegate, Device, Listing, RegistryError, SQLiteStore, Store, User
 
-__all__ = ["Device", "Listing", "RegistryError", "SQLiteStore", "Store", "User", "main"]
+__all__ = ["Delegate", "Device", "Listing", "RegistryError", "SQLiteStore", "Store", "User", "main"]
 
 
-def host_key_line(path: str) -> str:
+def host_key_line(path: str, what: str = "host key") -> str:
     lines = sshkeys.read_public_lines(path)
     if len(lines) != 1:
-        raise RegistryError(f"{path}: expected one host key, found {len(lines)}")
+        raise RegistryError(f"{path}: expected one {what}, found {len(lines)}")
     return lines[0]
 
 
@@ -36,6 +36,7 @@ def print_listing(listing: Listing, as_json: bool) -> None:
                     "users": [attrs.asdict(u) for u in listing.users],
                     "devices": [attrs.asdict(d) for d in listing.devices],
                     "grants": [{"user": u, "device": d} for u, d in listing.grants],
+                    "delegates": [attrs.asdict(d) for d in listing.delegates],
                 },
                 indent=2,
             )
@@ -51,6 +52,9 @@ def print_listing(listing: Listing, as_json: bool) -> None:
     print("grants:")
     for user, uuid in listing.grants:
         print(f"  {user} -> {uuid}")
+    print("delegates (may log in to the proxy for any user):")
+    for delegate in listing.delegates:
+        print(f"  {delegate.name}: {fingerprints((delegate.key_line,))}")
 
 
 def run(options: argparse.Namespace) -> int:
@@ -81,6 +85,20 @@ def run(options: argparse.Namespace) -> int:
     elif command == "revoke":
         store.revoke(options.user, options.uuid)
         print(f"revoked {options.user}'s access to {options.uuid}")
+    elif command == "add-token":
+        token, digest = access_tokens.issue(options.user)
+        store.set_token(options.user, digest)
+        print(token)  # shown once: the registry keeps only its digest
+    elif command == "revoke-token":
+        store.remove_token(options.user)
+        print(f"revoked {options.user}'s token")
+    elif command == "add-delegate":
+        line = host_key_line(options.key, "public key")
+        store.add_delegate(options.name, line)
+        print(f"added delegate {options.name}: {fingerprints((line,))}")
+    elif command == "remove-delegate":
+        store.remove_delegate(options.name)
+        print(f"removed delegate {options.name}")
     else:
         print_listing(store.listing(), options.json)
     return 0
@@ -109,6 +127,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         sub = commands.add_parser(name)
         sub.add_argument("user")
         sub.add_argument("uuid")
+    token = commands.add_parser("add-token", help="issue the user's web terminal token (printed once)")
+    token.add_argument("user")
+    commands.add_parser("revoke-token", help="revoke the user's web terminal token").add_argument("user")
+    delegate = commands.add_parser(
+        "add-delegate", help="allow a key to log in to the proxy for any user (the web terminal's key)"
+    )
+    delegate.add_argument("name", help="recorded as 'via' in the proxy's audit lines")
+    delegate.add_argument("--key", required=True, help="file holding the delegate's public key")
+    commands.add_parser("remove-delegate").add_argument("name")
     commands.add_parser("list").add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 

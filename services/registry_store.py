@@ -47,6 +47,14 @@ MIGRATIONS = (
         PRIMARY KEY (user, device)
     );
     """,
+    # 2: the web terminal's sign-in tokens (hashed) and the keys allowed to act for users.
+    """
+    CREATE TABLE tokens (
+        user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+        digest TEXT NOT NULL
+    );
+    CREATE TABLE delegates (name TEXT PRIMARY KEY, key_line TEXT NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 DEVICE_COLUMNS = "uuid, address, port, login, host_key"  # the order of Device's fields
@@ -75,10 +83,19 @@ class Device:
 
 
 @attrs.frozen
+class Delegate:
+    """A key allowed to log in to the proxy as any user (``USER+UUID``), e.g. the web terminal's."""
+
+    name: str  # recorded as "via" in the proxy's audit lines
+    key_line: str
+
+
+@attrs.frozen
 class Listing:
     users: tuple[User, ...]
     devices: tuple[Device, ...]
     grants: tuple[tuple[str, str], ...]  # (user, device uuid)
+    delegates: tuple[Delegate, ...] = ()
 
 
 class Store(typing.Protocol):
@@ -88,6 +105,7 @@ class Store(typing.Protocol):
     def device(self, uuid: str) -> Device | None: ...
     def may_access(self, user: str, uuid: str) -> bool: ...
     def pin_host_key(self, uuid: str, key_line: str) -> None: ...  # first use under TOFU
+    def delegates(self) -> tuple["Delegate", ...]: ...
 
 
 def valid_name(what: str, name: str) -> str:
@@ -204,6 +222,24 @@ class SQLiteStore:
             elif not same_key(row[0], line):
                 raise RegistryError(f"device {uuid} already has a different pinned host key")
 
+    def delegates(self) -> tuple[Delegate, ...]:
+        with self._read() as db:
+            rows = db.execute("SELECT name, key_line FROM delegates ORDER BY name").fetchall()
+        return tuple(Delegate(*row) for row in rows)
+
+    # -- what the web terminal reads
+
+    def token_digest(self, user: str) -> str | None:
+        """The digest of the user's sign-in token (``services.access_tokens``), None if none."""
+        with self._read() as db:
+            row = db.execute("SELECT digest FROM tokens WHERE user = ?", (user,)).fetchone()
+        return row[0] if row else None
+
+    def granted_devices(self, user: str) -> tuple[str, ...]:
+        with self._read() as db:
+            rows = db.execute("SELECT device FROM grants WHERE user = ? ORDER BY device", (user,))
+            return tuple(uuid for (uuid,) in rows)
+
     # -- administration
 
     def init(self) -> tuple[int, int]:
@@ -234,7 +270,7 @@ class SQLiteStore:
     def check(self) -> None:
         """Return if the file opens with the current schema and its tables answer."""
         with self._read() as db:
-            for table in ("users", "user_keys", "devices", "grants"):
+            for table in ("users", "user_keys", "devices", "grants", "tokens", "delegates"):
                 db.execute(f"SELECT count(*) FROM {table}").fetchone()
 
     def add_user(self, name: str, public_keys: tuple[str, ...]) -> None:
@@ -285,6 +321,34 @@ class SQLiteStore:
             if db.execute("DELETE FROM grants WHERE user = ? AND device = ?", (user, uuid)).rowcount == 0:
                 raise RegistryError(f"user {user} has no access to device {uuid}")
 
+    def set_token(self, user: str, digest: str) -> None:
+        """Store the digest of the user's new token; a user has at most one (revoke it first)."""
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM users WHERE name = ?", (user,)).fetchone() is None:
+                raise RegistryError(f"no user {user}")
+            if db.execute("SELECT 1 FROM tokens WHERE user = ?", (user,)).fetchone():
+                raise RegistryError(f"user {user} already has a token (revoke-token first)")
+            db.execute("INSERT INTO tokens (user, digest) VALUES (?, ?)", (user, digest))
+
+    def remove_token(self, user: str) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM tokens WHERE user = ?", (user,)).rowcount == 0:
+                raise RegistryError(f"user {user} has no token")
+
+    def add_delegate(self, name: str, key_line: str) -> None:
+        valid_name("delegate", name)
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM delegates WHERE name = ?", (name,)).fetchone():
+                raise RegistryError(f"delegate {name} already exists")
+            db.execute(
+                "INSERT INTO delegates (name, key_line) VALUES (?, ?)", (name, " ".join(key_line.split()))
+            )
+
+    def remove_delegate(self, name: str) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM delegates WHERE name = ?", (name,)).rowcount == 0:
+                raise RegistryError(f"no delegate {name}")
+
     def listing(self) -> Listing:
         with self._read() as db:
             keys: dict[str, list[str]] = {}
@@ -297,7 +361,7 @@ class SQLiteStore:
                 Device(*row) for row in db.execute(f"SELECT {DEVICE_COLUMNS} FROM devices ORDER BY uuid")
             ]
             grants = db.execute("SELECT user, device FROM grants ORDER BY user, device").fetchall()
-        return Listing(tuple(users), tuple(devices), tuple(map(tuple, grants)))
+        return Listing(tuple(users), tuple(devices), tuple(map(tuple, grants)), self.delegates())
 
     @staticmethod
     def _require(db: sqlite3.Connection, user: str, uuid: str) -> None:

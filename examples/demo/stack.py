@@ -2,7 +2,7 @@
 
 Both bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry in STATE_DIR
 naming users and devices, and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
-on 127.0.0.1. Doing it in one place means the tests prove the demo's way of running the stack,
+on 127.0.0.1 (or in profile ``web``, with the web terminal's key registered as a delegate). Doing it in one place means the tests prove the demo's way of running the stack,
 not a copy of it. Processes are the caller's: the demo runs one interactive supervisor, the
 tests run theirs through the runtime tests' harness, which reads the JSON event log. The SSH
 tests and ``bench/ssh_proxy_bench.py`` also take the process and port helpers from here.
@@ -73,6 +73,22 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
         process.wait(timeout)
 
 
+def start_device(directory: Path, port: int, trusted: str) -> subprocess.Popen:
+    """The stand-in device (``services.device_sshd``) kept in ``directory``, on 127.0.0.1:``port``.
+
+    It lets the key lines ``trusted`` log in; its log is ``directory/sshd.log``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "authorized_keys").write_text(trusted)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.device_sshd", "--dir", str(directory), "--port", str(port)]
+        + ["--authorized-keys", str(directory / "authorized_keys")],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(directory / "sshd.log").open("w"),
+    )
+
+
 def status(control: Path) -> dict | None:
     """``supervisor status --json``, or None while the supervisor does not answer (yet)."""
     answer = subprocess.run(
@@ -107,6 +123,7 @@ class Stack:
 
     home: Path
     proxy_port: int
+    web_port: int = 8080
 
     @property
     def keys(self) -> Path:
@@ -126,8 +143,23 @@ class Stack:
         """The proxy's identity of type ``kind`` (made if absent): its public key line."""
         return keypair(self.keys / f"proxy_{kind}", kind).read_text().strip()
 
-    def registry(self, *args: str) -> None:
-        sh(sys.executable, "-m", "services.registry", "--db", str(self.db), *args, cwd=ROOT)
+    @property
+    def web_key(self) -> Path:
+        """WEB_KEY: the web terminal's own key, which the registry lists as a delegate."""
+        return self.home / "web-terminal" / "id_ed25519"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}/"
+
+    def registry(self, *args: str) -> subprocess.CompletedProcess:
+        return sh(sys.executable, "-m", "services.registry", "--db", str(self.db), *args, cwd=ROOT)
+
+    def enable_web_terminal(self, user: str) -> str:
+        """Make the web terminal's key, register it as a delegate, and issue ``user`` a token."""
+        keypair(self.web_key)
+        self.registry("add-delegate", "web-terminal", "--key", f"{self.web_key}.pub")
+        return self.registry("add-token", user).stdout.strip()
 
     def fresh_registry(self) -> None:
         """A new, empty registry, so what it holds comes only from this run's calls."""
@@ -161,6 +193,9 @@ class Stack:
             "STATE_DIR": str(self.state),
             "PROXY_HOST": "127.0.0.1",
             "PROXY_PORT": str(self.proxy_port),
+            "WEB_HOST": "127.0.0.1",
+            "WEB_PORT": str(self.web_port),
+            "WEB_KEY": str(self.web_key),
         }
 
     def ssh_options(self, user_key: Path) -> list[str]:

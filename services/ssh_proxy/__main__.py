@@ -11,35 +11,12 @@ import sys
 from twisted.internet import reactor
 from twisted.logger import LogLevel
 
-from services import log
+from services import arguments, log
 from services.errors import Failure, report, run
 from services.ssh_proxy import hostkeys, server
 from services.ssh_proxy.limits import Limits, Startups
 from services.ssh_proxy.registry_access import Registry
 from services.ssh_proxy.settings import Settings
-
-
-def _address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return value
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
-    return int(text)
 
 
 def _startups(text: str) -> Startups:
@@ -51,11 +28,11 @@ def _startups(text: str) -> Startups:
 
 # Limits field, type, metavar, help: named as OpenSSH's sshd_config names them, where it has them.
 _LIMIT_OPTIONS = (
-    ("login_grace_time", _seconds, "SECONDS", "from accept to login, whatever happens (LoginGraceTime)"),
+    ("login_grace_time", arguments.seconds, "SECONDS", "from accept to login, whatever happens (LoginGraceTime)"),
     ("max_startups", _startups, "START:RATE:FULL", "early drop of connections not logged in (MaxStartups)"),
-    ("max_auth_tries", _count, "N", "failed authentication attempts per connection (MaxAuthTries)"),
-    ("max_sessions", _count, "N", "session channels open at once per connection (MaxSessions)"),
-    ("no_device_timeout", _seconds, "SECONDS", "how long a logged-in connection may stay without a device"),
+    ("max_auth_tries", arguments.count, "N", "failed authentication attempts per connection (MaxAuthTries)"),
+    ("max_sessions", arguments.count, "N", "session channels open at once per connection (MaxSessions)"),
+    ("no_device_timeout", arguments.seconds, "SECONDS", "how long a logged-in connection may stay without a device"),
 )
 
 
@@ -80,7 +57,7 @@ def main() -> int:
     parser.add_argument(
         "--host-keys", required=True, help="directory of the proxy's host keys (made if absent)"
     )
-    parser.add_argument("--listen", type=_address, help="HOST:PORT to bind when no socket is handed down")
+    parser.add_argument("--listen", type=arguments.address, help="HOST:PORT to bind when no socket is handed down")
     parser.add_argument(
         "--log-level",
         choices=[level.name for level in LogLevel.iterconstants()],

@@ -16,6 +16,7 @@ class SessionRecord:
     user: str
     device: str | None
     peer: str
+    via: str | None = None  # the delegate (the web terminal) that logged in for the user
     started: float = attrs.field(factory=time.time)
     result: str = "ok"
 
@@ -25,6 +26,7 @@ class SessionRecord:
             "user": self.user,
             "device": self.device,
             "peer": self.peer,
+            "via": self.via,
             "worker": os.getpid(),
             "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration_s": round(time.time() - self.started, 3),

@@ -8,6 +8,10 @@ The signature algorithm is the client's choice, and ``Key.verify`` takes the has
 signature itself: left alone, it accepts SHA-1 ``ssh-rsa`` signatures the proxy does not
 advertise (OpenSSH 8.8 refuses them too). So the algorithm the request names must be one the
 proxy accepts for that key type, and the signature must be made with that algorithm.
+
+A delegate's key (``registry add-delegate``: the web terminal's) may log in as any registered
+user, for one named device only (``USER+UUID``); the session is that user's in every check that
+follows (the grant above all), and the audit line records the delegate as ``via``.
 """
 
 import attrs
@@ -32,6 +36,7 @@ class Route:
 
     user: str
     device: str | None
+    via: str | None = None  # the delegate that logged in for the user
 
     @classmethod
     def parse(cls, login: str) -> "Route":
@@ -80,26 +85,32 @@ class RegistryKeyChecker:
         if not _accepted_algorithm(credentials):
             return defer.fail(UnauthorizedLogin("signature algorithm not accepted"))
         route = Route.parse(credentials.username.decode("utf-8", "replace"))
-        d = self.registry.call(lambda store: store.user(route.user))
-        d.addCallback(self._check, credentials)
+        d = self.registry.call(lambda store: (store.user(route.user), store.delegates()))
+        d.addCallback(self._check, route, credentials)
         return d
 
-    def _check(self, user, credentials):
-        if user is None or credentials.blob not in _authorised_blobs(user.public_keys):
+    def _check(self, found, route: Route, credentials) -> Route:
+        user, delegates = found
+        if user is None:
             raise UnauthorizedLogin("key not authorised")
+        if credentials.blob not in _authorised_blobs(user.public_keys):
+            via = [d.name for d in delegates if credentials.blob in _authorised_blobs((d.key_line,))]
+            if not via or route.device is None:
+                raise UnauthorizedLogin("key not authorised")
+            route = attrs.evolve(route, via=via[0])
         if credentials.signature is None:
             raise error.ValidPublicKey()  # the client asks whether it may sign with this key
         if not _verifies(credentials.blob, credentials.signature, credentials.sigData):
             raise UnauthorizedLogin("bad signature")
-        return credentials.username
+        return route
 
 
 @implementer(IRealm)
 class RouteRealm:
-    """The avatar is just the route: the proxy runs nothing for the user itself."""
+    """The avatar is just the route the checker found: the proxy runs nothing for the user itself."""
 
-    def requestAvatar(self, avatarId, mind, *interfaces):
-        return IConchUser, Route.parse(avatarId.decode("utf-8", "replace")), lambda: None
+    def requestAvatar(self, avatarId: Route, mind, *interfaces):
+        return IConchUser, avatarId, lambda: None
 
 
 def portal(registry: Registry) -> Portal:

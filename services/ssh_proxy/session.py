@@ -66,7 +66,7 @@ class UserConnection(service.SSHService):
         route: Route = self.transport.avatar
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
-        self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}")
+        self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}", via=route.via)
         self.channels = UserChannels(self.settings.limits.max_sessions)
         self.relay = Relay.towards(self.to_user)
         self.device: upstream.DeviceTransport | None = None

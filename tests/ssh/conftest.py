@@ -134,7 +134,7 @@ def sshd_device(tmp_path):
                 f"AuthorizedKeysFile {home / 'authorized_keys'}\n"
                 "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
                 "KbdInteractiveAuthentication no\nPermitRootLogin yes\nAllowTcpForwarding yes\n"
-                "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+                "Subsystem sftp internal-sftp\nLogLevel VERBOSE\nAcceptEnv LANG LC_*\n"
             )
             log = home / "sshd.log"  # a file, not a pipe: a pipe nobody reads would stall sshd
             with log.open("w") as log_file:

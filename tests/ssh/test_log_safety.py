@@ -17,7 +17,6 @@ from twisted.conch.ssh import keys
 from twisted.conch.ssh.common import NS
 
 from services import log
-
 from tests.ssh import proxy_stack
 from tests.ssh.conftest import ROOT, stop_process
 from tests.ssh.hostile_client import Connection, encode

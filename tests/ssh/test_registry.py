@@ -5,7 +5,8 @@ import sqlite3
 
 import pytest
 
-from services.registry import Device, SQLiteStore, Store, User
+from services import access_tokens
+from services.registry import Delegate, Device, SQLiteStore, Store, User
 from services.registry_store import RegistryError
 from tests.ssh.conftest import keygen, run_service
 
@@ -44,8 +45,8 @@ def fails(result, message: str) -> None:
 
 def test_round_trip(registry, keys):
     fails(registry("check"), f"registry {registry.db}: no such file (run init)")
-    assert "schema version 1 (from 0)" in ok(registry("init"))
-    assert ok(registry("init")).strip().endswith("schema version 1")  # idempotent
+    assert "schema version 2 (from 0)" in ok(registry("init"))
+    assert ok(registry("init")).strip().endswith("schema version 2")  # idempotent
     ok(registry("check"))
     assert ": ED25519 SHA256:" in ok(
         registry("add-user", "alice", "--key", keys["alice1"][0], "--key", keys["alice2"][0])
@@ -80,6 +81,7 @@ def test_round_trip(registry, keys):
             {"uuid": "dev-2", "address": "localhost", "port": 22, "login": "pi", "host_key": None},
         ],
         "grants": [{"user": "alice", "device": "dev-1"}],
+        "delegates": [],
     }
     text = ok(registry("list"))
     assert "dev-2: pi@localhost:22, host key trust on first use" in text and "alice -> dev-1" in text
@@ -209,7 +211,7 @@ def test_check_refuses_wrong_schema(registry):
     ok(registry("init"))
     with sqlite3.connect(registry.db) as db:
         db.execute("PRAGMA user_version = 0")
-    fails(registry("check"), f"registry {registry.db}: schema version 0, expected 1 (run init)")
+    fails(registry("check"), f"registry {registry.db}: schema version 0, expected 2 (run init)")
     # tables without a version: init refuses, in one line, rather than guess
     fails(registry("init"), f"registry {registry.db}: table users already exists")
 
@@ -218,3 +220,54 @@ def test_wal_mode(registry):
     ok(registry("init"))
     with sqlite3.connect(registry.db) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_tokens_are_kept_hashed_and_one_per_user(registry, keys):
+    ok(registry("init"))
+    ok(registry("add-user", "alice", "--key", keys["alice1"][0]))
+    token = ok(registry("add-token", "alice")).strip()
+    user, secret = access_tokens.split(token)
+    assert user == "alice" and len(secret) >= 40
+    store = SQLiteStore(registry.db)
+    stored = store.token_digest("alice")
+    assert secret not in stored and access_tokens.matches(secret, stored)
+    assert not access_tokens.matches(secret[:-1] + "x", stored)
+    with sqlite3.connect(registry.db) as db:  # the secret is nowhere in the file
+        assert secret not in repr(db.execute("SELECT * FROM tokens").fetchall())
+    fails(registry("add-token", "alice"), "user alice already has a token (revoke-token first)")
+    fails(registry("add-token", "bob"), "no user bob")
+    ok(registry("revoke-token", "alice"))
+    assert store.token_digest("alice") is None
+    fails(registry("revoke-token", "alice"), "user alice has no token")
+    assert access_tokens.split("no colon") is None and access_tokens.split("a+b:secret") is None
+
+
+def test_delegates(registry, keys):
+    ok(registry("init"))
+    assert "added delegate web-terminal: ED25519 SHA256:" in ok(
+        registry("add-delegate", "web-terminal", "--key", keys["alice1"][0])
+    )
+    store = SQLiteStore(registry.db)
+    assert store.delegates() == (Delegate("web-terminal", keys["alice1"][1]),)
+    assert "web-terminal: ED25519 SHA256:" in ok(registry("list"))
+    fails(
+        registry("add-delegate", "web-terminal", "--key", keys["alice2"][0]),
+        "delegate web-terminal already exists",
+    )
+    ok(registry("remove-delegate", "web-terminal"))
+    assert store.delegates() == ()
+    fails(registry("remove-delegate", "web-terminal"), "no delegate web-terminal")
+
+
+def test_init_migrates_a_version_1_registry(registry, keys):
+    """A registry made before tokens and delegates keeps its data and gains both tables."""
+    ok(registry("init"))
+    ok(registry("add-user", "alice", "--key", keys["alice1"][0]))
+    with sqlite3.connect(registry.db) as db:
+        db.execute("DROP TABLE tokens")
+        db.execute("DROP TABLE delegates")
+        db.execute("PRAGMA user_version = 1")
+    assert "schema version 2 (from 1)" in ok(registry("init"))
+    ok(registry("check"))
+    assert SQLiteStore(registry.db).user("alice").public_keys == (keys["alice1"][1],)
+    assert ok(registry("add-token", "alice")).startswith("alice:")

@@ -1,0 +1,260 @@
+"""One browser terminal's SSH session through the device proxy, with Twisted Conch's client.
+
+The web terminal logs in to the proxy as ``USER+UUID`` with its own key, a delegate in the
+registry: the proxy checks the user's grant, reaches the device with the shared agent's keys and
+records ``"via"`` in its audit line. The proxy's host key must be one of those in its host-keys
+directory (all workers share them), so nothing is trusted on first use. Conch's
+``twisted.conch.client.default`` is not used: it prompts on /dev/tty.
+
+Flow control towards the browser: the channel's window is re-opened only while the browser keeps
+up (``hold``/``release``), so a device printing faster than xterm.js parses waits in the SSH
+window instead of filling the web terminal's memory or the browser's.
+"""
+
+import struct
+import typing
+from pathlib import Path
+
+from twisted.conch.ssh import channel, common, connection, keys, session, transport, userauth
+from twisted.internet import defer, endpoints, error, protocol
+
+from services.errors import Failure
+from services.ssh_proxy import algorithms
+from services.web_terminal.settings import Settings
+
+TERM = b"xterm-256color"
+# xterm.js speaks UTF-8 only: say so as OpenSSH's client does (SendEnv LANG), so a device whose
+# sshd accepts it (Debian's default AcceptEnv LANG LC_*) edits lines in UTF-8, not byte by byte.
+LANG = b"C.UTF-8"
+# The pty's modes: only UTF-8 input (IUTF8, opcode 42), so the device's line editing erases a
+# whole multi-byte character; the rest are the device's defaults.
+PTY_MODES = struct.pack(">BL", 42, 1) + b"\x00"
+
+
+class Sink(typing.Protocol):
+    """Where the session reports: the browser's side (``terminal.TerminalSession``)."""
+
+    def output(self, data: bytes) -> None: ...
+    def exited(self, description: str) -> None: ...  # "exit status 0", "signal TERM"
+    def ended(self, problem: str | None) -> None: ...  # closed; with a reason if it failed
+
+
+def known_host_keys(directory: str) -> set[bytes]:
+    """The blobs of the proxy's public host keys; Failure if there are none to check against."""
+    found = set()
+    for path in sorted(Path(directory).glob("*.pub")):
+        try:
+            found.add(keys.Key.fromFile(str(path)).blob())
+        except Exception:  # a bad file is one key fewer, never a key accepted
+            continue
+    if not found:
+        raise Failure(f"no host keys of the proxy in {directory} (*.pub)")
+    return found
+
+
+class _DelegateAuth(userauth.SSHUserAuthClient):
+    """Public-key login with the web terminal's one key, offered once."""
+
+    preferredOrder = [b"publickey"]
+
+    def __init__(self, client: "ProxyClient", login: bytes, instance) -> None:
+        super().__init__(login, instance)
+        self.client = client
+        self.offered = False
+
+    def getPublicKey(self):
+        if self.offered:
+            self.client.problem = (
+                "the proxy refused the web terminal's key: register its public key with "
+                "`python -m services.registry add-delegate web-terminal --key KEY.pub`"
+            )
+            return None
+        self.offered = True
+        return self.client.settings.key.public()
+
+    def getPrivateKey(self):
+        return defer.succeed(self.client.settings.key)
+
+
+class _Connection(connection.SSHConnection):
+    def __init__(self, client: "ProxyClient") -> None:
+        super().__init__()
+        self.client = client
+
+    def serviceStarted(self) -> None:
+        super().serviceStarted()
+        self.openChannel(self.client.shell)
+
+    def adjustWindow(self, channel, bytesToAdd) -> None:
+        """Re-open the window only while the browser keeps up (see ``ShellChannel.release``)."""
+        if not channel.held:
+            super().adjustWindow(channel, bytesToAdd)
+
+
+class ShellChannel(channel.SSHChannel):
+    """The session channel: pty-req with the browser's size, then a shell."""
+
+    name = b"session"
+
+    def __init__(self, client: "ProxyClient", size: tuple[int, int], window: int) -> None:
+        super().__init__(localWindow=window)
+        self.client = client
+        self.size = size
+        self.held = False
+        self.close_received = False
+
+    def channelOpen(self, specificData: bytes) -> None:
+        cols, rows = self.size
+        pty = session.packRequest_pty_req(TERM, (rows, cols, 0, 0), PTY_MODES)
+        self.conn.sendRequest(self, b"pty-req", pty)
+        self.conn.sendRequest(self, b"env", common.NS(b"LANG") + common.NS(LANG))
+        self.conn.sendRequest(self, b"shell", b"")
+        self.client.opened()
+
+    def openFailed(self, reason) -> None:
+        self.client.fail(f"the proxy refused a session channel ({reason.desc})")
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.conn.sendRequest(self, b"window-change", session.packRequest_window_change((rows, cols, 0, 0)))
+
+    def dataReceived(self, data: bytes) -> None:
+        self.client.sink.output(data)
+
+    def extReceived(self, dataType: int, data: bytes) -> None:
+        self.client.sink.output(data)  # stderr: the proxy's error lines come this way
+
+    def request_exit_status(self, data: bytes) -> int:
+        self.client.sink.exited(f"exit status {struct.unpack('>L', data[:4])[0]}")
+        return 1
+
+    def request_exit_signal(self, data: bytes) -> int:
+        name = common.getNS(data)[0].decode("ascii", "replace")
+        self.client.sink.exited(f"signal {name}")
+        return 1
+
+    def closeReceived(self) -> None:
+        self.close_received = True
+        super().closeReceived()
+
+    def closed(self) -> None:
+        """The shell ended (the proxy closed the channel), or the connection to the proxy was lost."""
+        if self.close_received:
+            self.client.close()
+        else:
+            self.client.fail("the connection to the SSH proxy was lost")
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        """Open the window again by what the device used while it was held."""
+        if not self.held:
+            return
+        self.held = False
+        owed = self.localWindowSize - self.localWindowLeft
+        if owed > 0 and not self.localClosed:
+            self.conn.adjustWindow(self, owed)
+
+
+class _ProxyTransport(transport.SSHClientTransport):
+    def __init__(self, client: "ProxyClient") -> None:
+        self.client = client
+        algorithms.trim(self)
+
+    def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> defer.Deferred:
+        if hostKey in self.client.host_keys:
+            return defer.succeed(True)
+        self.client.problem = (
+            f"the SSH proxy's host key is not one of those in {self.client.settings.proxy_host_keys}"
+        )
+        return defer.fail(error.ConnectionAborted())
+
+    def connectionSecure(self) -> None:
+        login = self.client.login.encode()
+        self.requestService(_DelegateAuth(self.client, login, _Connection(self.client)))
+
+    def connectionLost(self, reason=None) -> None:
+        super().connectionLost(reason)
+        self.client.close()
+
+
+class ProxyClient:
+    """One SSH connection to the proxy carrying one shell on one device."""
+
+    def __init__(self, reactor, settings: Settings, user: str, device: str, sink: Sink) -> None:
+        self.reactor = reactor
+        self.settings = settings
+        self.login = f"{user}+{device}"  # the proxy routes on it: this session is for this device
+        self.sink = sink
+        self.shell: ShellChannel | None = None
+        self.transport: _ProxyTransport | None = None
+        self.problem: str | None = None  # why the login failed, once known
+        self.is_open = False
+        self.done = False
+        self.host_keys: set[bytes] = set()
+        self._timer = None
+
+    async def start(self, size: tuple[int, int]) -> None:
+        """Connect, log in and open the shell; a failure ends the session with its reason."""
+        settings = self.settings
+        where = f"{settings.proxy_host}:{settings.proxy_port}"
+        try:
+            self.host_keys = known_host_keys(settings.proxy_host_keys)
+        except Failure as failure:
+            self.fail(f"the web terminal cannot verify the SSH proxy: {failure.message}")
+            return
+        self.shell = ShellChannel(self, size, settings.limits.channel_window)
+        endpoint = endpoints.HostnameEndpoint(
+            self.reactor, settings.proxy_host, settings.proxy_port, timeout=settings.connect_timeout
+        )
+        try:
+            self.transport = await endpoint.connect(
+                protocol.Factory.forProtocol(lambda: _ProxyTransport(self))
+            )
+        except Exception as problem:
+            reason = (
+                "connection refused" if isinstance(problem, error.ConnectionRefusedError) else str(problem)
+            )
+            self.fail(f"the web terminal cannot reach the SSH proxy at {where}: {reason.rstrip('.')}")
+            return
+        if self.done:  # the browser left meanwhile
+            self.transport.transport.loseConnection()
+            return
+        self._timer = self.reactor.callLater(
+            settings.login_timeout,
+            lambda: self.fail(
+                f"the SSH proxy at {where} did not open a session within {settings.login_timeout:g}s"
+            ),
+        )
+
+    def opened(self) -> None:
+        self.is_open = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+
+    def fail(self, problem: str) -> None:
+        if self.problem is None:
+            self.problem = problem
+        self.close()
+
+    def close(self) -> None:
+        """End the session (idempotent): tell the sink once, drop the SSH connection."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        if self.transport is not None and self.transport.transport.connected:
+            self.transport.transport.loseConnection()
+        if self.done:
+            return
+        self.done = True
+        if not self.is_open and self.problem is None:
+            self.problem = "the SSH proxy closed the connection before a session opened"
+        self.sink.ended(self.problem)
+
+    def write(self, data: bytes) -> None:
+        """Send keystrokes; before the channel opens (no window yet) Conch buffers them."""
+        if self.shell is not None:
+            self.shell.write(data)
+
+    def buffered(self) -> int:
+        """Keystrokes waiting for the device's window."""
+        return len(self.shell.buf) if self.shell is not None else 0
