@@ -24,8 +24,8 @@ import attrs
 from rich.console import Console
 from rich.table import Table
 
-from supervisor.lint import lint
-from supervisor.loader import load_file
+from supervisor.check.lint import lint
+from supervisor.graph.loader import load_file
 
 SIZES = (100, 1_000, 10_000)
 PROFILES = 20
@@ -40,8 +40,8 @@ ADDONS = 5
 # The RSS is read while the graph and findings are still alive.
 _RSS_PROBE = """
 import os, sys
-from supervisor.loader import load_file
-from supervisor.lint import lint
+from supervisor.graph.loader import load_file
+from supervisor.check.lint import lint
 def rss():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

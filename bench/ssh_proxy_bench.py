@@ -7,7 +7,7 @@ Everything runs on 127.0.0.1, in a temporary directory, and every loop and wait 
 stack is the real one: ``supervisor run graphs/device-proxy.toml --profile cli-ssh`` (ssh-agent,
 key-loader loading an Ed25519 identity, the registry oneshot, and ``ssh-proxy`` with
 ``replicas = 2`` sharing the supervisor's ``listen`` socket), in front of one device, the real
-OpenSSH sshd started by ``services.device_sshd``. The device trusts both the proxy's identity and
+OpenSSH sshd started by ``examples.demo.device_sshd``. The device trusts both the proxy's identity and
 the user's key, so the direct path is the same client, key and sshd without the proxy.
 
 Both paths use the OpenSSH client (``-F /dev/null``, BatchMode) with curve25519-sha256,

@@ -6,7 +6,7 @@ Everything runs on 127.0.0.1 in a temporary directory, every loop and wait is bo
 stack is the real one: ``supervisor run graphs/device-proxy.toml --profile web`` (ssh-agent,
 key-loader, the registry oneshot, two ``ssh-proxy`` replicas and ``web-terminal``), set up as the
 demo does (``examples/demo/stack.py``), in front of one device, the real OpenSSH sshd of
-``services.device_sshd``.
+``examples.demo.device_sshd``.
 
 1. keystroke echo: Debian's chromium (Playwright, ``executable_path``) signs in and opens a shell;
    ``--keystrokes`` single keys are pressed one at a time into bash's prompt, each timed in the

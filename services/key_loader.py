@@ -18,8 +18,8 @@ import attrs
 from twisted.conch.ssh import keys
 from twisted.internet import defer, task
 
-from services import agent_client, errors, log, sshkeys
-from services.errors import Failure
+from services.shared import agent_client, errors, log, sshkeys
+from services.shared.errors import ServiceError
 
 NAME = "key-loader"
 
@@ -42,7 +42,7 @@ def read_keys(directory: Path) -> list[KeyFile]:
     try:
         paths = sorted(p for p in directory.iterdir() if p.suffix != ".pub" and not p.is_dir())
     except OSError as error:
-        raise Failure(f"keys directory {directory}: {error.strerror}") from None
+        raise ServiceError(f"keys directory {directory}: {error.strerror}") from None
     found, problems = [], []
     for path in paths:
         try:
@@ -52,12 +52,12 @@ def read_keys(directory: Path) -> list[KeyFile]:
             found.append(KeyFile(path.name, sshkeys.read_private_key(path)))
         except OSError as error:
             problems.append(f"{path}: cannot read: {error.strerror}")
-        except Failure as failure:
+        except ServiceError as failure:
             problems.append(failure.message)
     if problems:
-        raise Failure("; ".join(problems))
+        raise ServiceError("; ".join(problems))
     if not found:
-        raise Failure(f"no keys in {directory}")
+        raise ServiceError(f"no keys in {directory}")
     return found
 
 
@@ -83,7 +83,7 @@ async def load(reactor, options: argparse.Namespace) -> None:
     if absent:
         names = ", ".join(k.describe() for k in absent)
         verb = "no longer holds" if options.check else "does not list, after loading,"
-        raise Failure(f"agent {path} {verb} {len(absent)} of {len(wanted)} keys: {names}")
+        raise ServiceError(f"agent {path} {verb} {len(absent)} of {len(wanted)} keys: {names}")
     if not options.check:
         for k in wanted:
             print(f"loaded {k.describe()}", flush=True)
@@ -102,7 +102,7 @@ async def guarded(reactor, options: argparse.Namespace) -> None:
     """Run ``load``; an expected failure becomes one stderr line and its exit status."""
     try:
         await load(reactor, options)
-    except Failure as failure:
+    except ServiceError as failure:
         raise SystemExit(errors.report(failure, NAME)) from None
 
 

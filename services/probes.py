@@ -14,8 +14,8 @@ import struct
 import sys
 import time
 
-from services import errors
-from services.errors import Failure
+from services.shared import errors
+from services.shared.errors import ServiceError
 
 REQUEST_IDENTITIES = 11
 IDENTITIES_ANSWER = 12
@@ -34,12 +34,12 @@ def read_exactly(sock: socket.socket, count: int, deadline: float) -> bytes:
 
 
 def probe_agent(path: str, timeout: float) -> None:
-    """Return if the socket at ``path`` answers as an ssh-agent; Failure saying why not otherwise."""
+    """Return if the socket at ``path`` answers as an ssh-agent; ServiceError saying why not otherwise."""
     try:
         if not stat.S_ISSOCK(os.stat(path).st_mode):
-            raise Failure(f"{path}: not a socket")
+            raise ServiceError(f"{path}: not a socket")
     except FileNotFoundError:
-        raise Failure(f"{path}: no such socket") from None
+        raise ServiceError(f"{path}: no such socket") from None
     deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
@@ -48,18 +48,18 @@ def probe_agent(path: str, timeout: float) -> None:
             sock.sendall(struct.pack("!LB", 1, REQUEST_IDENTITIES))
             (length,) = struct.unpack("!L", read_exactly(sock, 4, deadline))
             if not 1 <= length <= MAX_ANSWER:
-                raise Failure(f"{path}: not an ssh-agent (bad answer length {length})")
+                raise ServiceError(f"{path}: not an ssh-agent (bad answer length {length})")
             answer = read_exactly(sock, length, deadline)
         except TimeoutError:
-            raise Failure(f"{path}: no answer within {timeout:g}s") from None
+            raise ServiceError(f"{path}: no answer within {timeout:g}s") from None
         except ConnectionRefusedError:
-            raise Failure(f"{path}: connection refused (no agent listening)") from None
+            raise ServiceError(f"{path}: connection refused (no agent listening)") from None
         except (ConnectionResetError, BrokenPipeError):
-            raise Failure(f"{path}: not an ssh-agent (closed the connection without answering)") from None
+            raise ServiceError(f"{path}: not an ssh-agent (closed the connection without answering)") from None
         except OSError as error:
-            raise Failure(f"{path}: {error.strerror}") from None
+            raise ServiceError(f"{path}: {error.strerror}") from None
     if answer[0] != IDENTITIES_ANSWER:
-        raise Failure(f"{path}: not an ssh-agent (answer type {answer[0]})")
+        raise ServiceError(f"{path}: not an ssh-agent (answer type {answer[0]})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,8 @@ import sys
 
 import attrs
 
-from services import access_tokens, errors, sshkeys
-from services.registry_store import Delegate, Device, Listing, RegistryError, SQLiteStore, Store, User
+from services.shared import access_tokens, errors, sshkeys
+from services.shared.registry_store import Delegate, Device, Listing, RegistryError, SQLiteStore, Store, User
 
 __all__ = ["Delegate", "Device", "Listing", "RegistryError", "SQLiteStore", "Store", "User", "main"]
 

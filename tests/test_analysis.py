@@ -1,8 +1,8 @@
 """The startable sets lint and the views derive per variant must equal the full fixed point."""
 
-from supervisor.analysis import Startability, startable
-from supervisor.lint import lint
-from supervisor.loader import load_file
+from supervisor.check.analysis import Startability, startable
+from supervisor.check.lint import lint
+from supervisor.graph.loader import load_file
 
 SELF_PROVIDER = """
 version = 1

@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from supervisor import schema
-from supervisor.loader import load_file
+from supervisor.graph import schema
+from supervisor.graph.loader import load_file
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

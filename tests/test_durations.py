@@ -2,7 +2,7 @@
 
 import pytest
 
-from supervisor.durations import format_duration, parse_duration
+from supervisor.graph.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

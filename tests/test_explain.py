@@ -3,7 +3,7 @@
 import json
 
 from supervisor.cli import main
-from supervisor.loader import load_file
+from supervisor.graph.loader import load_file
 from supervisor.views.explain import explain, path_to
 
 INCIDENT = "graphs/incident-2026-02-26.toml"

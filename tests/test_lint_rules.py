@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from supervisor.findings import Scope
-from supervisor.lint import RULES
+from supervisor.check.findings import Scope
+from supervisor.check.lint import RULES
 from tests.conftest import REPO
 
 
@@ -411,10 +411,10 @@ def test_the_readme_lists_every_rule_as_registered():
 
 def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
     """``supervisor run --disable`` lints exactly the variant it runs, and says so."""
-    from supervisor.analysis import selected
-    from supervisor.lint import lint_plans
-    from supervisor.loader import load_file
-    from supervisor.plan import Plan
+    from supervisor.check.analysis import selected
+    from supervisor.check.lint import lint_plans
+    from supervisor.check.plan import Plan
+    from supervisor.graph.loader import load_file
 
     graph = load_file(
         write_graph(

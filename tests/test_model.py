@@ -4,7 +4,7 @@ parts hash and compare like the values they are."""
 import attrs
 import pytest
 
-from supervisor.loader import load_file
+from supervisor.graph.loader import load_file
 
 GRAPH = """
 version = 1

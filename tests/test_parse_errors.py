@@ -2,7 +2,7 @@
 
 import pytest
 
-from supervisor.loader import load_bytes
+from supervisor.graph.loader import load_bytes
 
 
 def only(findings):

@@ -13,9 +13,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supervisor.analysis import Startability, startable
-from supervisor.lint import RULES, lint
-from supervisor.loader import load_bytes
+from supervisor.check.analysis import Startability, startable
+from supervisor.check.lint import RULES, lint
+from supervisor.graph.loader import load_bytes
 
 SHIPPED = {p.name: p.read_bytes() for p in sorted((Path(__file__).parent.parent / "graphs").glob("*.toml"))}
 SERVICE_NAMES = ["agent", "keys", "proxy", "web", "db", "registry.v2", "cache_1"]

@@ -168,10 +168,10 @@ def test_github_format_annotates_file_and_line(cli):
 
 
 def test_github_escapes_newlines_and_property_separators():
-    from supervisor.findings import Finding
-    from supervisor.lint import cycle
-    from supervisor.report import render_github
-    from supervisor.source import Location
+    from supervisor.check.findings import Finding
+    from supervisor.check.lint import cycle
+    from supervisor.graph.source import Location
+    from supervisor.views.findings import render_github
 
     finding = Finding(cycle, "a\nb%c", Location("dir,x/f:1.toml", 3, 4))
     assert render_github([finding]) == (

@@ -1,6 +1,6 @@
 """graphs/schema.json is what editors validate against, so it must say what the loader enforces.
 
-The file is generated from the same table as :func:`supervisor.schema.validate`; these tests keep
+The file is generated from the same table as :func:`supervisor.graph.schema.validate`; these tests keep
 the committed copy in step with that table, and check that the JSON Schema and the loader agree
 on the shipped graphs and on documents either side of the format's edges.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from supervisor.schema import json_schema, validate
+from supervisor.graph.schema import json_schema, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "graphs" / "schema.json"
@@ -116,7 +116,7 @@ def validator() -> Draft202012Validator:
 def test_committed_schema_is_current():
     committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert committed == json_schema(), (
-        "graphs/schema.json is out of date with supervisor/schema.py: "
+        "graphs/schema.json is out of date with supervisor/graph/schema.py: "
         "regenerate it with `supervisor schema > graphs/schema.json`"
     )
 

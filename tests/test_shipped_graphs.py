@@ -32,7 +32,7 @@ def test_incident_graph_keeps_failing(cli):
 
 
 def test_device_proxy_keeps_key_loading_separate(cli):
-    from supervisor.loader import load_file
+    from supervisor.graph.loader import load_file
 
     graph = load_file(str(GRAPHS / "device-proxy.toml")).graph
     assert graph.providers["ssh-identity-keys"] == ("key-loader",)

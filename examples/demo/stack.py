@@ -74,14 +74,14 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
 
 
 def start_device(directory: Path, port: int, trusted: str) -> subprocess.Popen:
-    """The stand-in device (``services.device_sshd``) kept in ``directory``, on 127.0.0.1:``port``.
+    """The stand-in device (``examples.demo.device_sshd``) kept in ``directory``, on 127.0.0.1:``port``.
 
     It lets the key lines ``trusted`` log in; its log is ``directory/sshd.log``.
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "authorized_keys").write_text(trusted)
     return subprocess.Popen(
-        [sys.executable, "-m", "services.device_sshd", "--dir", str(directory), "--port", str(port)]
+        [sys.executable, "-m", "examples.demo.device_sshd", "--dir", str(directory), "--port", str(port)]
         + ["--authorized-keys", str(directory / "authorized_keys")],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

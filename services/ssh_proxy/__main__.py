@@ -1,7 +1,7 @@
 """``python -m services.ssh_proxy --agent SOCK --registry DB --host-keys DIR [--listen HOST:PORT] [limits]``.
 
 Serves until SIGTERM. Audit lines go to stdout; warnings and errors go to stderr, one safe line
-each (``services.log``: peer bytes are escaped and never formatted). The limits
+each (``services.shared.log``: peer bytes are escaped and never formatted). The limits
 (``--login-grace-time``, ``--max-startups``, ...) are sshd_config's, with its defaults.
 """
 
@@ -11,8 +11,8 @@ import sys
 from twisted.internet import reactor
 from twisted.logger import LogLevel
 
-from services import arguments, log
-from services.errors import Failure, report, run
+from services.shared import arguments, log
+from services.shared.errors import ServiceError, report, run
 from services.ssh_proxy import hostkeys, server
 from services.ssh_proxy.limits import Limits, Startups
 from services.ssh_proxy.registry_access import Registry
@@ -75,7 +75,7 @@ def main() -> int:
     status = []
 
     def cannot_listen(failure) -> None:
-        status.append(report(Failure(f"cannot listen: {failure.getErrorMessage()}"), "ssh_proxy"))
+        status.append(report(ServiceError(f"cannot listen: {failure.getErrorMessage()}"), "ssh_proxy"))
         reactor.callWhenRunning(reactor.stop)
 
     server.listen(reactor, proxy, args.listen).addCallbacks(lambda _: server.notify_ready(), cannot_listen)

@@ -13,8 +13,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from twisted.conch.ssh import keys
 
-from services import private_files
-from services.errors import Failure
+from services.shared import private_files
+from services.shared.errors import ServiceError
 
 _GENERATORS = {
     "ssh_host_ed25519_key": lambda: ed25519.Ed25519PrivateKey.generate(),
@@ -40,12 +40,12 @@ def _create(path: Path, make) -> None:
 
 
 def load_or_create(directory: str) -> dict[bytes, keys.Key]:
-    """The host keys by SSH type, created in ``directory`` if absent; Failure naming a bad file."""
+    """The host keys by SSH type, created in ``directory`` if absent; ServiceError naming a bad file."""
     where = Path(directory)
     try:
         private_files.directory(where)
     except OSError as error:
-        raise Failure(f"{where}: cannot create the host key directory: {error.strerror}") from None
+        raise ServiceError(f"{where}: cannot create the host key directory: {error.strerror}") from None
     found = {}
     for name, make in _GENERATORS.items():
         path = where / name
@@ -53,10 +53,10 @@ def load_or_create(directory: str) -> dict[bytes, keys.Key]:
             try:
                 _create(path, make)
             except OSError as error:
-                raise Failure(f"{path}: cannot write the host key: {error.strerror}") from None
+                raise ServiceError(f"{path}: cannot write the host key: {error.strerror}") from None
         try:
             key = keys.Key.fromFile(str(path))
         except Exception:  # the parse error may quote key bytes
-            raise Failure(f"{path}: unreadable or malformed host key") from None
+            raise ServiceError(f"{path}: unreadable or malformed host key") from None
         found[key.sshType()] = key
     return found

@@ -1,4 +1,4 @@
-"""The registry as the proxy sees it: lookups in the registry's thread (``services.registry_calls``),
+"""The registry as the proxy sees it: lookups in the registry's thread (``services.shared.registry_calls``),
 and a registry that cannot be read reported to the user as a ``ProxyError``.
 
 The queue of lookups is bounded by MaxStartups and one authentication request checked at a time
@@ -11,7 +11,7 @@ from typing import TypeVar
 import attrs
 
 from services.registry import RegistryError, SQLiteStore, Store
-from services.registry_calls import RegistryCalls
+from services.shared.registry_calls import RegistryCalls
 from services.ssh_proxy.errors import ProxyError
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from twisted.conch.ssh import factory, keys, transport
 from twisted.internet import defer, endpoints, reactor
 from twisted.logger import Logger
 
-from services.errors import Failure
+from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.publickey import PublicKeyAuth
@@ -159,7 +159,7 @@ def listen(reactor, proxy: ProxyFactory, listen_on: tuple[str, int] | None) -> d
         endpoint = endpoints.serverFromString(reactor, "systemd:domain=INET:index=0")
     except IndexError:  # nothing handed down
         if listen_on is None:
-            return defer.fail(Failure("no socket handed down (LISTEN_FDS) and no --listen given"))
+            return defer.fail(ServiceError("no socket handed down (LISTEN_FDS) and no --listen given"))
         host, port = listen_on
         endpoint = endpoints.TCP4ServerEndpoint(reactor, port, interface=host)
     return endpoint.listen(proxy)

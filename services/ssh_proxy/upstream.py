@@ -10,9 +10,9 @@ from twisted.conch.ssh import keys, service, transport, userauth
 from twisted.conch.ssh.common import NS, getNS
 from twisted.internet import defer, endpoints, error, protocol
 
-from services import agent_client, sshkeys
-from services.errors import Failure
+from services.shared import agent_client, sshkeys
 from services.registry import Device
+from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, errors, wire
 from services.ssh_proxy.settings import Settings
 
@@ -38,7 +38,7 @@ async def identities(reactor, settings: Settings) -> tuple[agent_client.AgentCli
         listed = await agent_client.call(
             reactor, client, path, "list identities", client.requestIdentities(), settings.agent_timeout
         )
-    except Failure as failure:
+    except ServiceError as failure:
         raise errors.agent_unavailable(failure.message) from None
     found = []
     for blob, _comment in listed:

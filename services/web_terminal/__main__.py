@@ -11,9 +11,9 @@ from pathlib import Path
 
 from twisted.internet import endpoints, reactor
 
-from services import arguments, log, sshkeys
-from services.errors import Failure, report, run
-from services.registry_store import SQLiteStore
+from services.shared import arguments, log, sshkeys
+from services.shared.errors import ServiceError, report, run
+from services.shared.registry_store import SQLiteStore
 from services.web_terminal import proxy_client, web
 from services.web_terminal.settings import Limits, Settings
 
@@ -21,15 +21,15 @@ NAME = "web_terminal"
 
 
 def read_key(path: str):
-    """The web terminal's own private key; Failure if it is absent, unreadable or RSA."""
+    """The web terminal's own private key; ServiceError if it is absent, unreadable or RSA."""
     if not Path(path).exists():
-        raise Failure(
+        raise ServiceError(
             f"{path}: no such key (make it with `ssh-keygen -t ed25519 -N '' -f {path}` and register "
             f"{path}.pub with `python -m services.registry add-delegate web-terminal --key {path}.pub`)"
         )
     key = sshkeys.read_private_key(Path(path))
     if key.type() == "RSA":
-        raise Failure(
+        raise ServiceError(
             f"{path}: the web terminal's key must be Ed25519 or ECDSA "
             "(Conch's client signs RSA logins with SHA-1 ssh-rsa, which SSH servers now refuse)"
         )
@@ -80,7 +80,7 @@ def main() -> int:
     status = []
 
     def cannot_listen(failure) -> None:
-        status.append(report(Failure(f"cannot listen: {failure.getErrorMessage()}"), NAME))
+        status.append(report(ServiceError(f"cannot listen: {failure.getErrorMessage()}"), NAME))
         reactor.callWhenRunning(reactor.stop)
 
     listen_host, listen_port = args.listen

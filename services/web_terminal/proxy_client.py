@@ -18,7 +18,7 @@ from pathlib import Path
 from twisted.conch.ssh import channel, common, connection, keys, session, transport, userauth
 from twisted.internet import defer, endpoints, error, protocol
 
-from services.errors import Failure
+from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms
 from services.web_terminal.settings import Settings
 
@@ -40,7 +40,7 @@ class Sink(typing.Protocol):
 
 
 def known_host_keys(directory: str) -> set[bytes]:
-    """The blobs of the proxy's public host keys; Failure if there are none to check against."""
+    """The blobs of the proxy's public host keys; ServiceError if there are none to check against."""
     found = set()
     for path in sorted(Path(directory).glob("*.pub")):
         try:
@@ -48,7 +48,7 @@ def known_host_keys(directory: str) -> set[bytes]:
         except Exception:  # a bad file is one key fewer, never a key accepted
             continue
     if not found:
-        raise Failure(f"no host keys of the proxy in {directory} (*.pub)")
+        raise ServiceError(f"no host keys of the proxy in {directory} (*.pub)")
     return found
 
 
@@ -200,7 +200,7 @@ class ProxyClient:
         where = f"{settings.proxy_host}:{settings.proxy_port}"
         try:
             self.host_keys = known_host_keys(settings.proxy_host_keys)
-        except Failure as failure:
+        except ServiceError as failure:
             self.fail(f"the web terminal cannot verify the SSH proxy: {failure.message}")
             return
         self.shell = ShellChannel(self, size, settings.limits.channel_window)

@@ -3,7 +3,7 @@
 import attrs
 from twisted.conch.ssh import keys
 
-from services.registry_store import Store
+from services.shared.registry_store import Store
 
 
 @attrs.frozen

@@ -20,10 +20,10 @@ from twisted.logger import Logger
 from twisted.web import resource, server
 from twisted.web.websocket import WebSocketResource
 
-from services import access_tokens
-from services.errors import Failure
-from services.registry_calls import RegistryCalls
-from services.registry_store import NAME
+from services.shared import access_tokens
+from services.shared.errors import ServiceError
+from services.shared.registry_calls import RegistryCalls
+from services.shared.registry_store import NAME
 from services.web_terminal.settings import Settings
 from services.web_terminal.signin import COOKIE, SignIn, SignIns
 from services.web_terminal.terminal import TerminalSession
@@ -236,7 +236,7 @@ class Api(_Routed):
         return server.NOT_DONE_YET
 
     def _registry_failed(self, request, failure) -> None:
-        message = failure.value.message if isinstance(failure.value, Failure) else "unexpected error"
+        message = failure.value.message if isinstance(failure.value, ServiceError) else "unexpected error"
         _log.error("registry lookup failed: {message}", message=message)
         self._finish(request, _json(request, 503, {"error": "the registry cannot be read"}))
 
@@ -281,7 +281,7 @@ class Terminals(_Routed):
 
 
 def load_assets() -> dict[bytes, Asset]:
-    """The page's files; Failure naming what is missing (xterm.js comes from npm: dev/setup)."""
+    """The page's files; ServiceError naming what is missing (xterm.js comes from npm: dev/setup)."""
     found = {}
     for name, (path, content_type) in ASSETS.items():
         try:
@@ -290,7 +290,7 @@ def load_assets() -> dict[bytes, Asset]:
             hint = (
                 " (run dev/setup: it installs xterm.js with npm ci)" if NODE_MODULES in path.parents else ""
             )
-            raise Failure(f"{path}: {error.strerror}{hint}") from None
+            raise ServiceError(f"{path}: {error.strerror}{hint}") from None
     return found
 
 

@@ -1,6 +1,6 @@
 """The runtime: a graph turned into supervised processes, with trio.
 
-It reads the pure model (``supervisor.model``) and never changes it. One module a job:
+It reads the pure model (``supervisor.graph.model``) and never changes it. One module a job:
 ``log`` (output and events), ``children`` (process groups and their pids), ``launch`` (what to
 exec, expanded), ``listen`` (handed-over sockets), ``probes``, ``notify`` (sd_notify),
 ``unit`` (one service replica's state), ``supervise`` (its state machine), ``core`` (the graph

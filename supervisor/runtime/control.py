@@ -24,7 +24,7 @@ import socket
 
 import trio
 
-from supervisor.durations import format_duration
+from supervisor.graph.durations import format_duration
 from supervisor.runtime.client import LIMIT
 from supervisor.runtime.core import Runtime
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import attrs
 import trio
 
-from supervisor.model import Service
-from supervisor.plan import Plan
+from supervisor.check.plan import Plan
+from supervisor.graph.model import Service
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
 from supervisor.runtime.listen import open_listener

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from supervisor.durations import format_duration
+from supervisor.graph.durations import format_duration
 from supervisor.runtime.log import Log
 from supervisor.runtime.proc import all_procs, proc_stat
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import attrs
 
-from supervisor.expand import ExpansionError, expand
-from supervisor.model import Probe, Service
+from supervisor.graph.expand import ExpansionError, expand
+from supervisor.graph.model import Probe, Service
 
 SHIM = str(Path(__file__).with_name("exec_shim.py"))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import trio
 
-from supervisor.plan import Plan
+from supervisor.check.plan import Plan
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime

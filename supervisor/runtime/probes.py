@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import attrs
 import trio
 
-from supervisor.durations import format_duration
+from supervisor.graph.durations import format_duration
 from supervisor.runtime.children import Children, SpawnError, signal_group
 from supervisor.runtime.launch import Launch
 from supervisor.runtime.listen import host_port
@@ -100,4 +100,4 @@ async def _file(target, children, env) -> ProbeResult:
 
 
 PROBES = {"exec": _exec, "tcp": _tcp, "unix": _unix, "http": _http, "file": _file}
-"""How to run each polled kind of :data:`supervisor.schema.PROBE_KINDS` (all but notify)."""
+"""How to run each polled kind of :data:`supervisor.graph.schema.PROBE_KINDS` (all but notify)."""

@@ -12,7 +12,7 @@ import time
 import attrs
 import trio
 
-from supervisor.durations import format_duration
+from supervisor.graph.durations import format_duration
 from supervisor.runtime.children import SpawnError, signal_group
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target

@@ -10,7 +10,7 @@ from collections import deque
 import attrs
 import trio
 
-from supervisor.model import Service
+from supervisor.graph.model import Service
 
 PARKED = frozenset({"failed", "stopped"})
 _TAIL = 5

@@ -11,13 +11,13 @@ import json
 import attrs
 from rich.markup import escape
 
-from supervisor.analysis import Startability, selected
-from supervisor.findings import Severity
-from supervisor.lint import lint, missing_provider, offer_unavailable
-from supervisor.model import Graph
-from supervisor.plan import Plan
-from supervisor.report import github_annotation
-from supervisor.source import Location
+from supervisor.check.analysis import Startability, selected
+from supervisor.check.findings import Severity
+from supervisor.check.lint import lint, missing_provider, offer_unavailable
+from supervisor.check.plan import Plan
+from supervisor.graph.model import Graph
+from supervisor.graph.source import Location
+from supervisor.views.findings import github_annotation
 from supervisor.views.variants import variant_label
 from supervisor.wording import join_names
 

@@ -12,9 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from supervisor.analysis import Startability, deliverable
-from supervisor.model import Graph
-from supervisor.plan import Plan
+from supervisor.check.analysis import Startability, deliverable
+from supervisor.check.plan import Plan
+from supervisor.graph.model import Graph
 from supervisor.views.variants import profile_plans, variant_label
 from supervisor.wording import join_names
 

@@ -12,9 +12,9 @@ import attrs
 from rich.markup import escape
 from rich.tree import Tree
 
-from supervisor.analysis import selected
-from supervisor.model import Graph
-from supervisor.plan import Edge, Plan
+from supervisor.check.analysis import selected
+from supervisor.check.plan import Edge, Plan
+from supervisor.graph.model import Graph
 from supervisor.views.variants import variant_label
 
 FORMATS = ("tree", "dot", "mermaid", "json")

@@ -1,8 +1,8 @@
-"""Variant questions the views share and :mod:`supervisor.plan` does not answer directly."""
+"""Variant questions the views share and :mod:`supervisor.check.plan` does not answer directly."""
 
-from supervisor.analysis import Startability, Variant, selected
-from supervisor.model import Graph
-from supervisor.plan import Plan
+from supervisor.check.analysis import Startability, Variant, selected
+from supervisor.check.plan import Plan
+from supervisor.graph.model import Graph
 
 
 def variant_label(profile: str | None) -> str:

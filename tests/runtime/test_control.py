@@ -10,9 +10,9 @@ import threading
 
 from conftest import PY, ROOT, wait_until
 
-from supervisor.analysis import Variant
-from supervisor.loader import load_bytes
-from supervisor.plan import Plan
+from supervisor.check.analysis import Variant
+from supervisor.check.plan import Plan
+from supervisor.graph.loader import load_bytes
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.log import Log
 from supervisor.runtime.main import run_graph

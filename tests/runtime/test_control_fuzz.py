@@ -14,7 +14,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supervisor.durations import format_duration
+from supervisor.graph.durations import format_duration
 from supervisor.runtime.client import LIMIT
 from supervisor.runtime.control import MAX_CLIENTS, SEND_TIMEOUT
 

@@ -1,4 +1,4 @@
-"""``services.log``: real twisted.logger events, rendered as one safe line whatever the peer sent."""
+"""``services.shared.log``: real twisted.logger events, rendered as one safe line whatever the peer sent."""
 
 import os
 
@@ -6,7 +6,7 @@ from twisted.logger import Logger, LogPublisher, formatEvent
 from twisted.python import log as legacy_log
 from twisted.python.failure import Failure
 
-from services import log
+from services.shared import log
 from services.ssh_proxy import hostkeys
 
 

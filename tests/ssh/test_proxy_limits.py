@@ -324,13 +324,13 @@ def test_unix_socket_forwarding_is_refused_tcp_forwarding_stays(stack, tmp_path)
 
 
 def test_stand_in_device_serves_only_what_the_proxy_relays(tmp_path):
-    """``services.device_sshd``'s config as the real sshd reads it (``sshd -T``)."""
+    """``examples.demo.device_sshd``'s config as the real sshd reads it (``sshd -T``)."""
     (tmp_path / "authorized_keys").write_text("")
     port = free_port()
     home = tmp_path / "state" / "device"
     args = ["--dir", str(home), "--port", str(port), "--authorized-keys", str(tmp_path / "authorized_keys")]
     device = subprocess.Popen(
-        [sys.executable, "-m", "services.device_sshd", *args], cwd=ROOT, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "examples.demo.device_sshd", *args], cwd=ROOT, stderr=subprocess.DEVNULL
     )
     try:
         wait_until(lambda: accepts_ssh(port), timeout=15, what="the stand-in device")

@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from services import access_tokens
+from services.shared import access_tokens
 from services.registry import Delegate, Device, SQLiteStore, Store, User
-from services.registry_store import RegistryError
+from services.shared.registry_store import RegistryError
 from tests.ssh.conftest import keygen, run_service
 
 

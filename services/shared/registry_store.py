@@ -21,8 +21,8 @@ from pathlib import Path
 
 import attrs
 
-from services import private_files, sshkeys
-from services.errors import Failure
+from services.shared import private_files, sshkeys
+from services.shared.errors import ServiceError
 
 # One script per schema version; ``init`` runs those past the file's ``user_version``.
 MIGRATIONS = (
@@ -63,7 +63,7 @@ DEVICE_COLUMNS = "uuid, address, port, login, host_key"  # the order of Device's
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class RegistryError(Failure):
+class RegistryError(ServiceError):
     """A registry lookup or change that cannot be done; the message names what and why."""
 
 
@@ -210,7 +210,7 @@ class SQLiteStore:
         """Pin the key seen on first use; an existing, different pin is never replaced."""
         try:
             sshkeys.parse_public_line(key_line, f"host key for device {uuid}")
-        except Failure as failure:  # one exception type for the proxy to catch
+        except ServiceError as failure:  # one exception type for the proxy to catch
             raise RegistryError(failure.message) from None
         line = " ".join(key_line.split())
         with self._write() as db:
@@ -230,7 +230,7 @@ class SQLiteStore:
     # -- what the web terminal reads
 
     def token_digest(self, user: str) -> str | None:
-        """The digest of the user's sign-in token (``services.access_tokens``), None if none."""
+        """The digest of the user's sign-in token (``services.shared.access_tokens``), None if none."""
         with self._read() as db:
             row = db.execute("SELECT digest FROM tokens WHERE user = ?", (user,)).fetchone()
         return row[0] if row else None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from twisted.conch.ssh import keys
 
-from services.errors import Failure
+from services.shared.errors import ServiceError
 
 KINDS = {"Ed25519": "ED25519", "EC": "ECDSA", "RSA": "RSA", "DSA": "DSA"}
 
@@ -30,32 +30,32 @@ def looks_private(head: bytes) -> bool:
 
 
 def read_private_key(path: Path) -> keys.Key:
-    """Parse an unencrypted private key (OpenSSH or PEM); Failure naming the file otherwise."""
+    """Parse an unencrypted private key (OpenSSH or PEM); ServiceError naming the file otherwise."""
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise Failure(f"{path}: cannot read: {error.strerror}") from None
+        raise ServiceError(f"{path}: cannot read: {error.strerror}") from None
     try:
         key = keys.Key.fromString(data)
     except keys.EncryptedKeyError:
-        raise Failure(
+        raise ServiceError(
             f"{path}: key is encrypted with a passphrase; keys must be stored unencrypted"
         ) from None
     except Exception:  # any parse error: its text may quote key bytes
-        raise Failure(f"{path}: malformed or unsupported private key") from None
+        raise ServiceError(f"{path}: malformed or unsupported private key") from None
     if key.isPublic():
-        raise Failure(f"{path}: holds a public key, not a private key")
+        raise ServiceError(f"{path}: holds a public key, not a private key")
     return key
 
 
 def parse_public_line(line: str, where: str) -> keys.Key:
-    """Parse one OpenSSH public key line; Failure naming ``where`` (file and line) otherwise."""
+    """Parse one OpenSSH public key line; ServiceError naming ``where`` (file and line) otherwise."""
     try:
         key = keys.Key.fromString(line.encode(), type="public_openssh")
     except Exception:
-        raise Failure(f"{where}: not an OpenSSH public key line") from None
+        raise ServiceError(f"{where}: not an OpenSSH public key line") from None
     if not key.isPublic():
-        raise Failure(f"{where}: not an OpenSSH public key line")
+        raise ServiceError(f"{where}: not an OpenSSH public key line")
     return key
 
 
@@ -65,7 +65,7 @@ def read_public_lines(path: str) -> tuple[str, ...]:
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not a text file"
-        raise Failure(f"{path}: cannot read: {reason}") from None
+        raise ServiceError(f"{path}: cannot read: {reason}") from None
     lines = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = " ".join(raw.split())
@@ -73,5 +73,5 @@ def read_public_lines(path: str) -> tuple[str, ...]:
             parse_public_line(line, f"{path}:{number}")
             lines.append(line)
     if not lines:
-        raise Failure(f"{path}: no public key in file")
+        raise ServiceError(f"{path}: no public key in file")
     return tuple(lines)

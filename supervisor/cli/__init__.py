@@ -1,4 +1,4 @@
-"""The ``supervisor`` command line: one subcommand a module under ``supervisor.commands``.
+"""The ``supervisor`` command line: one subcommand a module under ``supervisor.cli``.
 
 Exit statuses follow one convention everywhere: 0 success, 1 the check failed (lint errors, a
 breaking diff), 2 usage errors (no such file, bad flag, unknown profile), 78 (EX_CONFIG) when
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.commands.common import (
+from supervisor.cli.common import (
     EXIT_USAGE,
     Unloadable,
     UsageError,
@@ -19,7 +19,7 @@ from supervisor.commands.common import (
     report_usage_error,
 )
 
-# Subcommand -> the module under supervisor.commands that implements it. Only the module of the
+# Subcommand -> the module under supervisor.cli that implements it. Only the module of the
 # command being run is imported: `supervisor run` (PID 1 in a container) and `supervisor status`
 # start without loading the views, the linter's graph library or trio when they do not need them.
 COMMANDS = {
@@ -57,7 +57,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     named = next((arg for arg in argv if not arg.startswith("-")), None)
     modules = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for module in modules:
-        importlib.import_module(f"supervisor.commands.{module}").add_parser(subcommands)
+        importlib.import_module(f"supervisor.cli.{module}").add_parser(subcommands)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Pure questions about a graph: which services are on in a variant, who can start, what breaks.
 
-The linter and the views ask these, mostly through a :class:`~supervisor.plan.Plan`; none of
+The linter and the views ask these, mostly through a :class:`~supervisor.check.plan.Plan`; none of
 them does I/O. The
 costly ones are linear in the graph, and per-variant work is proportional to what the variant
 switches off, so linting many profiles of a large graph stays fast.
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from supervisor.model import Graph
+from supervisor.graph.model import Graph
 from supervisor.wording import join_names
 
 

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 
-from services.registry_store import NAME
+from services.shared.registry_store import NAME
 
 SECRET_BYTES = 32
 MAX_LENGTH = 256  # a longer sign-in field is not a token: refused before any work

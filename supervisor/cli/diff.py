@@ -3,11 +3,11 @@
 import os
 import subprocess
 
-from supervisor.commands.common import UsageError, add_command, add_format_option, load_for_command
-from supervisor.loader import Loaded, load_bytes
-from supervisor.output import console
-from supervisor.report import render
+from supervisor.cli.common import UsageError, add_command, add_format_option, load_for_command
+from supervisor.cli.output import console
+from supervisor.graph.loader import Loaded, load_bytes
 from supervisor.views.diff import FORMATS, breaks, diff, render_github, render_json, render_text
+from supervisor.views.findings import render
 
 
 def add_parser(subcommands) -> None:

@@ -20,8 +20,8 @@ from typing import Any
 
 import attrs
 
-from supervisor.durations import parse_duration
-from supervisor.expand import malformed_reference
+from supervisor.graph.durations import parse_duration
+from supervisor.graph.expand import malformed_reference
 from supervisor.wording import did_you_mean
 
 FORMAT_VERSION = 1

@@ -2,8 +2,8 @@
 
 import json
 
-from supervisor.output import console
-from supervisor.schema import json_schema
+from supervisor.cli.output import console
+from supervisor.graph.schema import json_schema
 
 
 def add_parser(subcommands) -> None:

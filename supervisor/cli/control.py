@@ -1,7 +1,7 @@
 """``supervisor start|stop|restart|shutdown``: act on a running graph through its control socket."""
 
-from supervisor.commands.status import add_control_option, ask
-from supervisor.output import console
+from supervisor.cli.output import console
+from supervisor.cli.status import add_control_option, ask
 
 _HELP = {
     "start": "start a stopped or failed service (or one replica, NAME@N)",

@@ -2,7 +2,7 @@
 
 Every rule is registered here, in :data:`RULES`, by the ``@rule`` line above the function that
 checks it (its id, severity and scope; the docstring's first line is its summary). A new rule is
-one such function (taking a :class:`~supervisor.plan.Plan`, yielding what it found) and one test;
+one such function (taking a :class:`~supervisor.check.plan.Plan`, yielding what it found) and one test;
 lint, the reports and the SARIF rule table pick it up from the registry.
 
 ``lint(graph)`` is pure and returns findings sorted by place; the command line only formats them.
@@ -14,10 +14,10 @@ first: the base graph, then the profiles, then each optional service switched of
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from supervisor.analysis import Startability, Variant, cycles, selected, variants
-from supervisor.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scope, Severity
-from supervisor.model import Graph, Profile, Service
-from supervisor.plan import Plan
+from supervisor.check.analysis import Startability, Variant, cycles, selected, variants
+from supervisor.check.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scope, Severity
+from supervisor.check.plan import Plan
+from supervisor.graph.model import Graph, Profile, Service
 from supervisor.wording import did_you_mean, join_names
 
 RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}

@@ -6,8 +6,8 @@ import time
 
 from rich.table import Table
 
-from supervisor.commands.common import UsageError
-from supervisor.output import console
+from supervisor.cli.common import UsageError
+from supervisor.cli.output import console
 from supervisor.runtime.client import ControlError, request
 
 _STATE_STYLE = {

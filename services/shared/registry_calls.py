@@ -14,7 +14,7 @@ import attrs
 from twisted.internet import defer, reactor, threads
 from twisted.python.threadpool import ThreadPool
 
-from services.registry_store import Store
+from services.shared.registry_store import Store
 
 T = TypeVar("T")
 

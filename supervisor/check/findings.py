@@ -1,6 +1,6 @@
 """What the linter reports: rules with stable ids and severities, and findings that cite them.
 
-The rules themselves are registered in :mod:`supervisor.lint` (``RULES``), beside the function
+The rules themselves are registered in :mod:`supervisor.check.lint` (``RULES``), beside the function
 that checks each; the two found while loading a file are declared here, for the loader.
 """
 
@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from supervisor.analysis import Variant
-from supervisor.source import Location
+from supervisor.check.analysis import Variant
+from supervisor.graph.source import Location
 
 if TYPE_CHECKING:
-    from supervisor.plan import Plan
+    from supervisor.check.plan import Plan
 
 
 class Severity(enum.Enum):
@@ -43,7 +43,7 @@ class Found:
 
 @attrs.frozen
 class Rule:
-    """A lint rule; ``check`` takes a :class:`~supervisor.plan.Plan` and yields what it found
+    """A lint rule; ``check`` takes a :class:`~supervisor.check.plan.Plan` and yields what it found
     (None for the rules the loader applies)."""
 
     id: str

@@ -2,7 +2,7 @@
 
 Conch's client never fails a pending request when the agent dies or stalls: the Deferred just
 never fires. Here every request carries a timeout, and a lost connection fails what is pending,
-so a caller always gets an answer or a ``Failure`` that names the socket.
+so a caller always gets an answer or a ``ServiceError`` that names the socket.
 
 Conch's ``signData`` also always sends sign flags 0, which makes an RSA key sign SHA-1
 ``ssh-rsa`` (refused by OpenSSH 8.8+); ``sign`` lets the caller choose rsa-sha2-256/512.
@@ -15,7 +15,7 @@ from twisted.conch.ssh.agent import SSHAgentClient
 from twisted.conch.ssh.common import NS, getNS
 from twisted.internet import defer, endpoints, error
 
-from services.errors import Failure
+from services.shared.errors import ServiceError
 
 
 class AgentClient(SSHAgentClient):
@@ -28,27 +28,27 @@ class AgentClient(SSHAgentClient):
 
 
 async def connect(reactor, path: str, timeout: float) -> AgentClient:
-    """Connect to the agent socket at ``path``, or Failure saying why not."""
+    """Connect to the agent socket at ``path``, or ServiceError saying why not."""
     endpoint = endpoints.UNIXClientEndpoint(reactor, path, timeout=timeout)
     try:
         return await endpoints.connectProtocol(endpoint, AgentClient())
     except error.ConnectError as problem:
         reason = "no such socket" if "No such file" in str(problem) else "connection refused"
-        raise Failure(f"agent {path}: {reason}") from None
+        raise ServiceError(f"agent {path}: {reason}") from None
 
 
 async def call(reactor, client: AgentClient, path: str, what: str, d: defer.Deferred, timeout: float):
-    """Await an agent request; Failure naming the socket and ``what`` on timeout or error."""
+    """Await an agent request; ServiceError naming the socket and ``what`` on timeout or error."""
     d.addTimeout(timeout, reactor)
     try:
         return await d
     except defer.TimeoutError:
         client.transport.abortConnection()
-        raise Failure(f"agent {path}: no answer to {what} within {timeout:g}s") from None
+        raise ServiceError(f"agent {path}: no answer to {what} within {timeout:g}s") from None
     except error.ConnectionLost:
-        raise Failure(f"agent {path}: connection lost during {what}") from None
+        raise ServiceError(f"agent {path}: connection lost during {what}") from None
     except Exception as problem:  # the agent answered FAILURE or garbage
-        raise Failure(f"agent {path}: {what} failed: {problem}") from None
+        raise ServiceError(f"agent {path}: {what} failed: {problem}") from None
 
 
 def _signature(response: bytes) -> bytes:
@@ -63,7 +63,7 @@ async def sign(
     """The agent's signature of ``data`` with the key whose public blob is ``blob``.
 
     ``flags`` are the agent protocol's sign flags: 2 asks an RSA key for rsa-sha2-256, 4 for
-    rsa-sha2-512, 0 signs with the key's own algorithm. Failure naming the socket if the agent
+    rsa-sha2-512, 0 signs with the key's own algorithm. ServiceError naming the socket if the agent
     refuses (the key was removed since it was listed), answers garbage, or does not answer.
     """
     request = NS(blob) + NS(data) + struct.pack("!L", flags)

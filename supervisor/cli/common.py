@@ -10,10 +10,10 @@ import sys
 
 import attrs
 
-from supervisor.loader import GraphFileError, Loaded, load_file
-from supervisor.model import Graph
-from supervisor.output import error_console
-from supervisor.report import render
+from supervisor.cli.output import error_console
+from supervisor.graph.loader import GraphFileError, Loaded, load_file
+from supervisor.graph.model import Graph
+from supervisor.views.findings import render
 
 EXIT_USAGE = 2
 

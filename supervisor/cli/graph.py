@@ -1,7 +1,7 @@
 """``supervisor graph``: draw the services and who provides what each one requires."""
 
-from supervisor.commands.common import add_command, add_graph_arguments, graph_for_command
-from supervisor.output import console
+from supervisor.cli.common import add_command, add_graph_arguments, graph_for_command
+from supervisor.cli.output import console
 from supervisor.views.graph import FORMATS, graph_view, render_dot, render_json, render_mermaid, render_tree
 
 

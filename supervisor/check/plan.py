@@ -10,7 +10,7 @@ graph and variant. Everything else is derived from those two, on first use, and 
 services that are on, which of them can start, the units, the capabilities and their providers,
 the requirement edges and the stop order. Lint compiles a plan for every variant of a large
 graph, and each rule asks only for what it needs, so compiling is cheap and the graph's
-startability (:class:`~supervisor.analysis.Startability`) is shared by all its plans.
+startability (:class:`~supervisor.check.analysis.Startability`) is shared by all its plans.
 """
 
 from functools import cached_property
@@ -18,7 +18,7 @@ from functools import cached_property
 import attrs
 from frozendict import frozendict
 
-from supervisor.analysis import (
+from supervisor.check.analysis import (
     Startability,
     Variant,
     blocking_reason,
@@ -26,7 +26,7 @@ from supervisor.analysis import (
     enabled_providers,
     missing_providers,
 )
-from supervisor.model import Graph, Service
+from supervisor.graph.model import Graph, Service
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
 """A stand-in device for demos and tests: the real OpenSSH ``sshd`` on 127.0.0.1.
 
-``python -m services.device_sshd --dir DIR --port PORT --authorized-keys FILE`` keeps everything
+``python -m examples.demo.device_sshd --dir DIR --port PORT --authorized-keys FILE`` keeps everything
 in DIR (its host key, generated on first start, and its config), then execs
 ``sshd -D -e`` so the process the caller started *is* the device. Its log (LogLevel VERBOSE)
 goes to stderr: which key logged in, why one was refused.
@@ -14,8 +14,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from services import private_files
-from services.errors import Failure, run
+from services.shared import private_files
+from services.shared.errors import ServiceError, run
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by its absolute path
 HOST_KEY = "host_key"
@@ -64,7 +64,7 @@ def config(directory: Path, port: int, authorized_keys: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m services.device_sshd", description=__doc__.splitlines()[0]
+        prog="python -m examples.demo.device_sshd", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--dir", required=True, type=Path, help="where the host key and config live")
     parser.add_argument("--port", required=True, type=int, help="port on 127.0.0.1")
@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--host-key-type", default="ed25519", choices=("ed25519", "ecdsa", "rsa"))
     args = parser.parse_args()
     if not args.authorized_keys.is_file():
-        raise Failure(f"{args.authorized_keys}: no such file (the public keys allowed to log in)")
+        raise ServiceError(f"{args.authorized_keys}: no such file (the public keys allowed to log in)")
     private_files.directory(args.dir)  # it holds the device's host key
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation directory
     host_key(args.dir, args.host_key_type)

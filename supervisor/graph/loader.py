@@ -1,4 +1,4 @@
-"""Graph files in, :class:`~supervisor.model.Graph` out, or findings that say exactly what is wrong.
+"""Graph files in, :class:`~supervisor.graph.model.Graph` out, or findings that say exactly what is wrong.
 
 A file that is not TOML, or not a valid graph, is not an exception: it is a ``syntax`` or
 ``schema`` finding with its line and column, so ``lint`` reports it like any other rule and the
@@ -12,10 +12,10 @@ from typing import Any
 
 import attrs
 
-from supervisor import schema
-from supervisor.findings import SCHEMA, SYNTAX, Finding
-from supervisor.model import Backoff, Graph, Probe, Profile, Service
-from supervisor.source import Source
+from supervisor.graph import schema
+from supervisor.check.findings import SCHEMA, SYNTAX, Finding
+from supervisor.graph.model import Backoff, Graph, Probe, Profile, Service
+from supervisor.graph.source import Source
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
 

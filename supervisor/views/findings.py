@@ -7,9 +7,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from supervisor import __version__
-from supervisor.findings import Finding, Severity, count
-from supervisor.lint import RULES
-from supervisor.source import Location, Source
+from supervisor.check.findings import Finding, Severity, count
+from supervisor.check.lint import RULES
+from supervisor.graph.source import Location, Source
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

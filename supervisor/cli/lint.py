@@ -1,10 +1,10 @@
 """``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
 
-from supervisor.commands.common import add_command, add_format_option, load_for_command
-from supervisor.findings import Severity
-from supervisor.lint import lint
-from supervisor.output import console
-from supervisor.report import FORMATS, render
+from supervisor.check.findings import Severity
+from supervisor.check.lint import lint
+from supervisor.cli.common import add_command, add_format_option, load_for_command
+from supervisor.cli.output import console
+from supervisor.views.findings import FORMATS, render
 
 
 def add_parser(subcommands) -> None:

@@ -6,7 +6,7 @@ hashed and compared). The loader builds it from a graph file, the linter and the
 and the runtime reads it; none of them can change it.
 
 The values are the ones the program uses (seconds, signals, argv tuples) and every one is set:
-the defaults are the graph format's (:mod:`supervisor.schema`), filled in by the loader, so none
+the defaults are the graph format's (:mod:`supervisor.graph.schema`), filled in by the loader, so none
 is repeated here.
 """
 
@@ -18,7 +18,7 @@ from typing import Literal
 import attrs
 from frozendict import frozendict
 
-from supervisor.source import Location, Source
+from supervisor.graph.source import Location, Source
 
 Kind = Literal["longrun", "oneshot"]
 RestartPolicy = Literal["always", "on-failure", "never"]
@@ -28,7 +28,7 @@ RestartPolicy = Literal["always", "on-failure", "never"]
 class Probe:
     """How to tell that a service is ready, or that what it provides still holds.
 
-    ``kind`` is one of :data:`supervisor.schema.PROBE_KINDS`; ``target`` is what that kind reads
+    ``kind`` is one of :data:`supervisor.graph.schema.PROBE_KINDS`; ``target`` is what that kind reads
     (the argv for ``exec``, an address for most, None for ``notify``) and ``description`` how
     messages show it. For a ``ready`` probe, ``timeout`` bounds the whole wait; for a ``check``
     it bounds one run.

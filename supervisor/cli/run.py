@@ -2,16 +2,16 @@
 
 from pathlib import Path
 
-from supervisor.analysis import selected
-from supervisor.commands.common import UsageError, load_for_command
-from supervisor.findings import Severity
-from supervisor.lint import lint_plans
-from supervisor.output import error_console
-from supervisor.plan import Plan
-from supervisor.report import render
+from supervisor.check.analysis import selected
+from supervisor.check.findings import Severity
+from supervisor.check.lint import lint_plans
+from supervisor.check.plan import Plan
+from supervisor.cli.common import UsageError, load_for_command
+from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
 from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
+from supervisor.views.findings import render
 
 EX_CONFIG = 78
 
