@@ -6,9 +6,9 @@ import math
 
 
 def address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:22`` too; an empty host is every address)."""
+    """``HOST:PORT`` (``[::1]:22`` too; an empty host is every address, port 0 any free port)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
     return host.strip("[]") or "0.0.0.0", int(port)
 

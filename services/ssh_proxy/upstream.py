@@ -10,8 +10,8 @@ from twisted.conch.ssh import keys, service, transport, userauth
 from twisted.conch.ssh.common import NS, getNS
 from twisted.internet import defer, endpoints, error, protocol
 
-from services.shared import agent_client, sshkeys
 from services.registry import Device
+from services.shared import agent_client, sshkeys
 from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, errors, wire
 from services.ssh_proxy.settings import Settings

@@ -12,8 +12,8 @@ from typing import Any
 
 import attrs
 
-from supervisor.graph import schema
 from supervisor.check.findings import SCHEMA, SYNTAX, Finding
+from supervisor.graph import schema
 from supervisor.graph.model import Backoff, Graph, Probe, Profile, Service
 from supervisor.graph.source import Source
 

@@ -24,6 +24,11 @@ CLIENT_OPTIONS = (
 )  # fmt: skip
 
 
+def no_access(uuid: str) -> str:
+    """The one line for a device alice may not reach, whether or not it exists."""
+    return f"user alice has no access to device {uuid} (unknown device, or not authorised)"
+
+
 def assert_refused(result: subprocess.CompletedProcess, line: str) -> None:
     """The proxy's answer to a failure: exactly ``line`` on stderr, nothing on stdout, status 255."""
     assert (result.returncode, result.stderr.decode(), result.stdout) == (255, line + "\n", b"")

@@ -7,13 +7,9 @@ import subprocess
 from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.ssh import proxy_stack
 from tests.ssh.conftest import free_port, keygen, read_line, stop_process
-from tests.ssh.proxy_stack import add_to_agent, assert_refused
+from tests.ssh.proxy_stack import add_to_agent, assert_refused, no_access
 
 stack = proxy_stack.stack  # the fixture
-
-
-def no_access(uuid: str) -> str:
-    return f"user alice has no access to device {uuid} (unknown device, or not authorised)"
 
 
 def test_each_failure_names_its_cause(stack, tmp_path):

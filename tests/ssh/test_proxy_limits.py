@@ -27,8 +27,7 @@ from tests.ssh.conftest import (
     stop_process,
     wait_until,
 )
-from tests.ssh.proxy_stack import CLIENT_OPTIONS
-from tests.ssh.test_proxy_errors import no_access
+from tests.ssh.proxy_stack import CLIENT_OPTIONS, no_access
 
 stack = proxy_stack.stack  # the fixture
 
@@ -224,7 +223,9 @@ def test_a_login_flood_costs_no_threads_or_descriptors(stack, tmp_path):
             stop_process(client)
     threads, _, registry_fds = peak
     assert threads <= 3 and registry_fds <= 3, f"peak: {threads} threads, {registry_fds} registry descriptors"
-    assert sample()[1] <= before[1] + 3  # the registry's connection (file, WAL, index) and nothing else
+    # Once the refused connections are closed, the registry's connection (file, WAL, index) is all
+    # that is left: a loaded machine may take a moment to close 200 sockets.
+    wait_until(lambda: sample()[1] <= before[1] + 3, timeout=20, what="the flood's sockets to close")
     device = stack.device()
     result = stack.ssh(f"alice+{device.uuid}", "echo served")
     assert (result.returncode, result.stdout) == (0, b"served\n"), result.stderr

@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 
-from services.shared import access_tokens
 from services.registry import Delegate, Device, SQLiteStore, Store, User
+from services.shared import access_tokens
 from services.shared.registry_store import RegistryError
 from tests.ssh.conftest import keygen, run_service
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 
 from services.ssh_proxy.errors import NO_IDENTITIES
+from tests.ssh.proxy_stack import no_access
 from tests.web.conftest import SCREEN, wait_for_screen
 
 PROMPT = "# " if os.geteuid() == 0 else "$ "
@@ -96,7 +97,7 @@ def test_a_device_not_granted_is_refused_by_the_proxy(web, page):
     assert page.locator("#device-list a").all_inner_texts() == [web.device.uuid]  # only alice's
     page.goto(f"{web.url}#{other.uuid}")
     text = wait_for_screen(page, "[exit status 255]")
-    assert f"user alice is not authorised for device {other.uuid}\n\n[exit status 255]" in text
+    assert f"{no_access(other.uuid)}\n\n[exit status 255]" in text
 
 
 def test_wiped_identity_keys_show_the_proxys_line(web, page):
