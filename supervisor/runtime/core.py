@@ -16,7 +16,7 @@ import trio
 
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Service
-from supervisor.runtime.children import Children, signal_group
+from supervisor.runtime.children import Children
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
@@ -254,7 +254,7 @@ class Runtime:
         self.exit_code = EXIT_FORCED
         for unit in self.units.values():
             if unit.pid is not None:
-                signal_group(unit.pid, signal.SIGKILL)
+                self.children.signal_group(unit.pid, signal.SIGKILL)
         self.children.kill_all()
 
     def status(self) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import trio
 
 from supervisor.check.plan import Plan
-from supervisor.runtime.children import Children, signal_group
+from supervisor.runtime.children import Children
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.groups import FILE as GROUPS
@@ -32,7 +32,7 @@ async def _handle_signals(rt: Runtime) -> None:
             if signum in FORWARDED:
                 for unit in rt.units.values():
                     if unit.pid is not None:
-                        signal_group(unit.pid, signum)
+                        rt.children.signal_group(unit.pid, signum)
                 rt.log.event("supervisor", "signal", f"{name} forwarded to every service")
             elif rt.shutdown_requested.is_set():
                 if signum == signal.SIGINT:
@@ -54,12 +54,20 @@ async def _run(rt: Runtime) -> None:
             "started",
             f"graph {rt.plan.graph.name}, {len(rt.units)} units, control {rt.runtime_dir / 'control.sock'}",
         )
-        async with trio.open_nursery() as units:
-            for unit in rt.units.values():
-                units.start_soon(supervise, rt, unit)
-            await rt.shutdown_requested.wait()
-            await rt.shutdown()
+        await run_units(rt)
         services.cancel_scope.cancel()
+
+
+async def run_units(rt: Runtime) -> None:
+    """Supervise every unit until a shutdown is requested, then stop them all in order.
+
+    Apart from the sockets and signals around it, so that tests run it on trio's mock clock.
+    """
+    async with trio.open_nursery() as units:
+        for unit in rt.units.values():
+            units.start_soon(supervise, rt, unit)
+        await rt.shutdown_requested.wait()
+        await rt.shutdown()
 
 
 def run_graph(plan: Plan, runtime_dir: Path, log: Log) -> int:

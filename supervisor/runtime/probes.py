@@ -13,7 +13,7 @@ import attrs
 import trio
 
 from supervisor.graph.durations import format_duration
-from supervisor.runtime.children import Children, SpawnError, signal_group
+from supervisor.runtime.children import Children, SpawnError
 from supervisor.runtime.launch import Launch
 from supervisor.runtime.listen import host_port
 
@@ -49,7 +49,7 @@ async def _exec(target, children: Children, env) -> ProbeResult:
             output = (output + chunk)[-_OUTPUT_LIMIT * 4 :]
         code = await process.wait()
     finally:
-        signal_group(process.pid, signal.SIGKILL)  # a hang, or what it left behind, goes with it
+        children.signal_group(process.pid, signal.SIGKILL)  # a hang, or what it left behind, goes with it
         with trio.CancelScope(shield=True):
             await process.wait()
             await process.stdout.aclose()

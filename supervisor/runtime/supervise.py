@@ -13,7 +13,7 @@ import attrs
 import trio
 
 from supervisor.graph.durations import format_duration
-from supervisor.runtime.children import SpawnError, signal_group
+from supervisor.runtime.children import SpawnError
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target
 from supervisor.runtime.probes import probe_once
@@ -147,7 +147,7 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
                 output.start_soon(_pump, rt, unit, process.stdout, "stdout")
                 output.start_soon(_pump, rt, unit, process.stderr, "stderr")
                 code = await process.wait()
-                signal_group(process.pid, signal.SIGKILL)  # what it left in its group goes too
+                rt.children.signal_group(process.pid, signal.SIGKILL)  # what it left in its group goes too
                 exited.set()
                 output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
             unit.last_exit = outcome.exit = Exit(code)
@@ -161,7 +161,7 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
             work.cancel_scope.cancel()
     finally:
         if process.returncode is None:
-            signal_group(process.pid, signal.SIGKILL)
+            rt.children.signal_group(process.pid, signal.SIGKILL)
         with trio.CancelScope(shield=True):
             await process.wait()
             await process.stdout.aclose()
@@ -184,7 +184,7 @@ async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
     service = unit.service
     pid = unit.process.pid
     rt.set_state(unit, "stopping", f"sent {service.stop_signal.name}")
-    signal_group(pid, service.stop_signal)
+    rt.children.signal_group(pid, service.stop_signal)
     with trio.move_on_after(service.stop_timeout):
         await exited.wait()
         return
@@ -194,7 +194,7 @@ async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
         "killed",
         f"still running {format_duration(service.stop_timeout)} after {service.stop_signal.name}: sent SIGKILL",
     )
-    signal_group(pid, signal.SIGKILL)
+    rt.children.signal_group(pid, signal.SIGKILL)
     await exited.wait()
 
 
