@@ -31,6 +31,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
+
+from examples.demo.stack import wait_until  # noqa: E402
+
 SUPERVISORD_VENV = ROOT / "bench" / ".venv-supervisord"
 SUPERVISORD_VERSION = "4.3.0"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -70,16 +74,6 @@ def rss_mb(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def wait_for(predicate, timeout: float, poll: float = 0.005):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError("benchmark step timed out")
 
 
 class Ours:
@@ -173,7 +167,7 @@ class Supervisord:
             ).stdout
             return out.count(" RUNNING ") == self.count
 
-        wait_for(all_running, timeout, poll=0.05)
+        wait_until(all_running, timeout, "every program RUNNING", poll=0.05)
 
 
 def ensure_supervisord() -> Path:
@@ -189,7 +183,8 @@ def ensure_supervisord() -> Path:
 def measure(tool, count: int, restarts: int, idle: float) -> dict:
     started = time.monotonic()
     process = tool.start()
-    wait_for(lambda: len(children(process.pid)) >= count, 60, poll=0.02)  # light: it shares the CPUs
+    # polled lightly: the supervisor shares the CPUs
+    wait_until(lambda: len(children(process.pid)) >= count, 60, "every child", poll=0.02)
     spawned = time.monotonic() - started
     tool.wait_ready(60)
     ready = time.monotonic() - started
@@ -204,14 +199,14 @@ def measure(tool, count: int, restarts: int, idle: float) -> dict:
         victim = min(children(process.pid))
         kill_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda before=before: new_child(process.pid, before), 10, poll=0.0005)
+        wait_until(lambda before=before: new_child(process.pid, before), 10, "the replacement", poll=0.0005)
         latencies.append(time.monotonic() - kill_at)
         time.sleep(0.3)
     survivors = children(process.pid)
     stop_at = time.monotonic()
     process.send_signal(signal.SIGTERM)
     process.wait(60)
-    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in survivors), 30)
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in survivors), 30, "every child gone")
     stop = time.monotonic() - stop_at
     return {
         "spawned": spawned,

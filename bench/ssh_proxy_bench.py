@@ -51,15 +51,14 @@ from bench.measure import percentile, rss_kb  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
-    accepts_ssh,
-    free_port,
     keypair,
     start_device,
     status,
     stop_process,
-    wait_for,
+    wait_until,
 )
 from examples.demo.stack import Stack as ProxyStack  # noqa: E402
+from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
 
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 USER = "bench"
@@ -95,7 +94,7 @@ class Stack:
         device_dir = home / "device"
         # the proxy's identity and the user's key: the direct path is the same client, key and sshd
         self.device = start_device(device_dir, self.device_port, f"{identity}\n{user_public.read_text()}")
-        wait_for("the device's sshd not ready", lambda: accepts_ssh(self.device_port), 30)
+        wait_until(lambda: accepts_ssh(self.device_port), 30, "the device's sshd")
 
         self.harness.fresh_registry()
         self.harness.add_user(USER, user_public)
@@ -110,8 +109,8 @@ class Stack:
             stdout=(home / "supervisor.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        wait_for("the proxy's two workers not ready", lambda: len(self.workers()) == 2, 90)
-        wait_for("the proxy not ready", lambda: self.run(True, "true").returncode == 0, 30)
+        wait_until(lambda: len(self.workers()) == 2, 90, "the proxy's two workers")
+        wait_until(lambda: self.run(True, "true").returncode == 0, 30, "the proxy")
 
     def workers(self) -> list[int]:
         """The ssh-proxy workers' pids, once both are ready."""

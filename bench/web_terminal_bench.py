@@ -45,14 +45,13 @@ from bench.measure import percentile, rss_kb  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     Stack,
-    accepts_ssh,
-    free_port,
     keypair,
     start_device,
     status,
     stop_process,
-    wait_for,
+    wait_until,
 )
+from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
 from tests.web.wsclient import Client  # noqa: E402
 
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
@@ -93,7 +92,7 @@ class Bench:
         identity = stack.identity()
         device_dir = home / "device"
         self.device = start_device(device_dir, self.device_port, identity + "\n")
-        wait_for("the device's sshd not ready", lambda: accepts_ssh(self.device_port), 30)
+        wait_until(lambda: accepts_ssh(self.device_port), 30, "the device's sshd")
         stack.fresh_registry()
         user_key = keypair(home / "user" / "id_ed25519")
         for user in self.users:
@@ -112,7 +111,7 @@ class Bench:
             stdout=(home / "supervisor.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        wait_for("the web terminal not ready", lambda: self.web_pid() is not None, 90)
+        wait_until(lambda: self.web_pid() is not None, 90, "the web terminal")
 
     def web_pid(self) -> int | None:
         if self.supervisor.poll() is not None:

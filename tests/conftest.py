@@ -1,14 +1,15 @@
-"""Shared fixtures: graph files written to a temporary directory, and the CLI run in-process."""
+"""Shared fixtures: graph files written to a temporary directory, the CLI run in-process, and the
+real supervisor run as a subprocess (``tests/helpers/supervisor.py``)."""
 
 import json
-from pathlib import Path
+import os
+import signal
 
 import pytest
 
+from examples.demo.stack import stop_process
 from supervisor.cli import main
-
-REPO = Path(__file__).resolve().parent.parent
-GRAPHS = REPO / "graphs"
+from tests.helpers.supervisor import Supervisor
 
 
 @pytest.fixture
@@ -44,3 +45,26 @@ def lint_json(cli):
         return status, json.loads(out)["findings"]
 
     return run
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    """Factory: ``supervisor(graph, *args, **kwargs)`` runs a :class:`Supervisor`; at teardown every
+    run is stopped, and the test fails if any process one of them started is still there."""
+    started: list[Supervisor] = []
+
+    def start(graph: str, *args: str, **kwargs) -> Supervisor:
+        sup = Supervisor(tmp_path, graph, *args, **kwargs)
+        started.append(sup)
+        return sup
+
+    yield start
+    for sup in started:  # every supervisor first: runs of one graph share a runtime dir
+        stop_process(sup.process, 10)  # the test failed half-way: still, leave nothing behind
+    leftovers = sorted({pid for sup in started for pid in sup.leftovers()})
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not leftovers, f"processes left behind: {leftovers}"

@@ -8,9 +8,9 @@ import pytest
 
 from supervisor.graph import schema
 from supervisor.graph.loader import load_file
-from tests.conftest import REPO
+from examples.demo.stack import ROOT
 
-README = (REPO / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 MINIMAL = 'version = 1\n[services.{name}]\ncommand = "run"\nkind = "{kind}"\nready = {{ file = "/x" }}\ncheck = {{ tcp = "127.0.0.1:1" }}\n'
 
 

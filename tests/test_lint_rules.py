@@ -7,7 +7,7 @@ import pytest
 
 from supervisor.check.findings import Scope
 from supervisor.check.lint import RULES
-from tests.conftest import REPO
+from examples.demo.stack import ROOT
 
 
 def rules_of(findings, rule):
@@ -404,7 +404,7 @@ _CHECKED = {Scope.FILE: "the file", Scope.GRAPH: "once", Scope.VARIANT: "per var
 
 
 def test_the_readme_lists_every_rule_as_registered():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `([a-z-]+)` \| (error|warning|info) \| ([a-z ]+) \|", readme, re.MULTILINE)
     assert rows == [(r.id, r.severity.value, _CHECKED[r.scope]) for r in RULES.values()]
 

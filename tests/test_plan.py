@@ -4,7 +4,7 @@ runtime runs (units, capabilities, edges, stop order), as a value two plans can 
 from supervisor.check.analysis import selected
 from supervisor.check.plan import Edge, Plan
 from supervisor.graph.loader import load_file
-from tests.conftest import GRAPHS
+from examples.demo.stack import GRAPHS
 
 FIXED = load_file(str(GRAPHS / "device-proxy.toml")).graph
 

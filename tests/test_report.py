@@ -7,7 +7,7 @@ import sys
 
 import jsonschema
 
-from tests.conftest import GRAPHS, REPO
+from examples.demo.stack import GRAPHS, ROOT
 
 INCIDENT = str(GRAPHS / "incident-2026-02-26.toml")
 
@@ -199,7 +199,7 @@ def test_text_format_is_coloured_only_on_a_terminal():
         [sys.executable, "-m", "supervisor", "lint", INCIDENT],
         stdout=secondary,
         stderr=subprocess.PIPE,
-        cwd=REPO,
+        cwd=ROOT,
         env=env,
         timeout=60,
     )

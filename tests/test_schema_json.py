@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from examples.demo.stack import GRAPHS
 from supervisor.graph.schema import json_schema, validate
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_FILE = ROOT / "graphs" / "schema.json"
-SHIPPED = sorted((ROOT / "graphs").glob("*.toml"))
+SCHEMA_FILE = GRAPHS / "schema.json"
+SHIPPED = sorted(GRAPHS.glob("*.toml"))
 
 VALID = {
     "version": 1,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import GRAPHS
+from examples.demo.stack import GRAPHS
 
 REGRESSION_CASES = {"incident-2026-02-26.toml"}
 SHIPPED = sorted(GRAPHS.glob("*.toml"))

@@ -20,13 +20,22 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-from stack import GRAPH, PROFILE, ROOT, Stack, keypair, start_device, wait_for, wait_for_capability
+from stack import (
+    GRAPH,
+    PROFILE,
+    ROOT,
+    Stack,
+    keypair,
+    start_device,
+    stop_process,
+    wait_for_capability,
+    wait_until,
+)
 
 DEVICE_UUID = "7d3f1c2a9b8e4f6a8c1d2e3f4a5b6c7d"
 USER = "demo"
@@ -66,10 +75,8 @@ def main() -> int:
     device = start_device(device_dir, device_port, identity + "\n")
     supervisor = None
     try:
-        wait_for(
-            "the device's sshd did not come up",
-            lambda: (device_dir / "host_key.pub").exists() and device.poll() is None,
-            30,
+        wait_until(
+            lambda: (device_dir / "host_key.pub").exists() and device.poll() is None, 30, "the device's sshd"
         )
         stack.fresh_registry()  # the demo's registry is made afresh from the files above
         stack.add_user(USER, user_pub)
@@ -115,12 +122,7 @@ def main() -> int:
         return 0
     finally:
         for process in (supervisor, device):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_process(process, 30)
 
 
 if __name__ == "__main__":

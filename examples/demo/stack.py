@@ -1,64 +1,64 @@
-"""The device proxy's stack under ``supervisor run``: the set-up the demo and the stack's tests share.
+"""The device proxy's stack under ``supervisor run``: the set-up the demo, the tests and the benches share.
 
-Both bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry in STATE_DIR
+All of them bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry in STATE_DIR
 naming users and devices, and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
-on 127.0.0.1 (or in profile ``web``, with the web terminal's key registered as a delegate). Doing it in one place means the tests prove the demo's way of running the stack,
-not a copy of it. Processes are the caller's: the demo runs one interactive supervisor, the
-tests run theirs through the runtime tests' harness, which reads the JSON event log. The SSH
-tests and ``bench/ssh_proxy_bench.py`` also take the process and port helpers from here.
+on 127.0.0.1 (or in profile ``web``, with the web terminal's key registered as a delegate). Doing
+it in one place means the tests prove the demo's way of running the stack, not a copy of it.
+Processes are the caller's: the demo runs one interactive supervisor, the tests and benches run
+theirs through ``tests/helpers``, which imports from here and never the other way round: the
+demo runs as a script (``dev/demo``) without the test suite. So what the demo itself needs
+(``ROOT``, ``wait_until``, ``stop_process``, keys, the stand-in device, status) lives here, and
+the tests and benches take it from here too.
 """
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
 ROOT = Path(__file__).resolve().parents[2]
-GRAPH = ROOT / "graphs" / "device-proxy.toml"
+GRAPHS = ROOT / "graphs"
+GRAPH = GRAPHS / "device-proxy.toml"
 PROFILE = "cli-ssh"  # the incident's configuration: web terminal off
+T = TypeVar("T")
 
 
 def sh(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, check=True, capture_output=True, text=True, timeout=60, **kwargs)
 
 
-def keypair(path: Path, kind: str = "ed25519") -> Path:
-    """An unencrypted key pair at ``path`` (kept if it exists); returns the public key's path."""
+def keypair(path: Path, kind: str = "ed25519", fmt: str | None = None) -> Path:
+    """An unencrypted key pair at ``path`` (kept if it exists); returns the public key's path.
+
+    ``fmt`` "PEM" writes the private key in PEM (ecdsa, rsa) rather than OpenSSH's format.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        sh("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", path.name, "-f", str(path))
+        options = ["-m", fmt] if fmt else []
+        sh("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", path.name, "-f", str(path), *options)
     return Path(f"{path}.pub")
 
 
-def wait_for(what: str, ready: Callable[[], object], timeout: float) -> None:
-    """Poll ``ready`` until it is true; TimeoutError naming ``what`` after ``timeout`` seconds."""
+def wait_until(
+    predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition", poll: float = 0.02
+) -> T:
+    """Call ``predicate`` every ``poll`` seconds until it returns something true, and return that;
+    TimeoutError naming ``what`` if that takes more than ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not ready():
+    while True:
+        value = predicate()
+        if value:
+            return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:g}s")
-        time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def accepts_ssh(port: int) -> bool:
-    """Whether sshd on ``port`` accepts a connection and sends its banner."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            return s.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(poll)
 
 
 def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
@@ -114,7 +114,7 @@ def wait_for_capability(control: Path, name: str, state: str = "available", time
         entry = capability(control, name)
         return entry is not None and entry["state"] == state
 
-    wait_for(f"capability {name} did not become {state}", reached, timeout)
+    wait_until(reached, timeout, f"capability {name} to become {state}", poll=0.1)
 
 
 @attrs.frozen

@@ -6,10 +6,10 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import threading
 
-from conftest import PY, ROOT, wait_until
-
+from examples.demo.stack import ROOT, wait_until
 from supervisor.check.analysis import Variant
 from supervisor.check.plan import Plan
 from supervisor.graph.loader import load_bytes
@@ -52,7 +52,7 @@ def test_status_json_shape_and_table(supervisor):
     table = sup.ctl("status")
     assert table.returncode == 0 and "provider" in table.stdout and "ready" in table.stdout
     env_status = subprocess.run(  # SUPERVISOR_CONTROL is the other way to name the socket
-        [PY, "-m", "supervisor", "status", "--json"],
+        [sys.executable, "-m", "supervisor", "status", "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -161,7 +161,7 @@ def test_any_exception_while_answering_is_that_requests_error(tmp_path, monkeypa
 
 def test_no_supervisor_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [PY, "-m", "supervisor", "status"],
+        [sys.executable, "-m", "supervisor", "status"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@ forwarded."""
 
 import signal
 
-from conftest import wait_until
+from examples.demo.stack import wait_until
 
 PID1 = """
 version = 1

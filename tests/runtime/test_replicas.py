@@ -2,7 +2,7 @@
 
 import socket
 
-from conftest import wait_until
+from examples.demo.stack import wait_until
 
 WORKER = r"""
 import os, socket, sys

@@ -6,17 +6,18 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import PY, ROOT, wait_until
 
-from examples.demo.stack import free_port
+from examples.demo.stack import ROOT, wait_until
 from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.groups import GroupRecord
 from supervisor.runtime.proc import all_procs, proc_stat
 from supervisor.runtime.rundir import LOCK, RuntimeDirError, default_runtime_dir, make_private
+from tests.helpers.net import free_port
 
 
 def _graph(port: int) -> str:
@@ -147,7 +148,7 @@ def _run(runtime_dir, tmp_path) -> subprocess.CompletedProcess:
     graph = tmp_path / "graph.toml"
     graph.write_text(textwrap.dedent(_graph(free_port())))
     return subprocess.run(
-        [PY, "-m", "supervisor", "run", str(graph), "--runtime-dir", str(runtime_dir)],
+        [sys.executable, "-m", "supervisor", "run", str(graph), "--runtime-dir", str(runtime_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,

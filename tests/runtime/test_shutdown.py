@@ -1,42 +1,10 @@
-"""Shutdown: reverse dependency order, stop_signal to the group, SIGKILL escalation, no survivors."""
+"""Shutdown with real processes: stop_timeout's SIGKILL to the whole group, the second SIGINT, and no
+survivors (the order and the timeouts, to the instant, are in test_supervise.py)."""
 
 import signal
 import time
 
-from conftest import wait_until
-
-GRAPH = """
-version = 1
-[services.db]
-command = ["sh", "-c", "trap 'echo db bye; exit 0' TERM; sleep 60 & wait"]
-provides = ["db"]
-[services.api1]
-command = ["sh", "-c", "trap 'sleep 0.2; echo api1 bye; exit 0' TERM; sleep 60 & wait"]
-requires = ["db"]
-provides = ["api1"]
-[services.api2]
-command = ["sh", "-c", "trap 'sleep 0.2; echo api2 bye; exit 0' TERM; sleep 60 & wait"]
-requires = ["db"]
-provides = ["api2"]
-[services.web]
-command = ["sleep", "60"]
-stop_signal = "INT"
-requires = ["api1", "api2"]
-"""
-
-
-def test_reverse_order_and_same_depth_concurrently(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("web", "ready")
-    started = time.monotonic()
-    assert sup.stop() == 0
-    assert time.monotonic() - started < 3
-    assert sup.index("web", "stopped") < sup.index("api1", "stopping")
-    assert sup.index("api1", "stopping") < sup.index("api2", "stopped")  # both stop at once
-    assert sup.index("api2", "stopping") < sup.index("api1", "stopped")
-    assert max(sup.index("api1", "stopped"), sup.index("api2", "stopped")) < sup.index("db", "stopping")
-    assert "sent SIGINT" in sup.events("web", "stopping")[0]["message"]
-    assert "db bye" in sup.output("db")
+from examples.demo.stack import wait_until
 
 
 def test_sigkill_after_stop_timeout_and_whole_group(supervisor):
@@ -88,19 +56,3 @@ def test_no_survivors_when_the_supervisor_dies_of_sigkill_of_a_child(supervisor)
     wait_until(lambda: len(sup.leftovers()) == 1, what="the group's leftover killed with its leader")
     assert sup.stop() == 0
     assert sup.leftovers() == []
-
-
-def test_critical_failure_stops_the_graph_non_zero(supervisor):
-    sup = supervisor("""
-    version = 1
-    [services.core]
-    command = ["sh", "-c", "sleep 0.3; echo dying; exit 3"]
-    critical = true
-    max_restarts = 1
-    [services.other]
-    command = ["sleep", "60"]
-    """)
-    assert sup.wait() == 1
-    failed = sup.events("core", "failed")[0]["message"]
-    assert "exit 3" in failed and "dying" in failed
-    assert sup.events("other", "stopped")

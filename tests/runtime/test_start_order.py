@@ -2,8 +2,11 @@
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 
-from conftest import wait_until
+from examples.demo.stack import ROOT, wait_until
 
 CHAIN = """
 version = 1
@@ -107,29 +110,7 @@ def test_bad_expansion_and_missing_command_are_events_not_tracebacks(supervisor)
     assert "Traceback" not in sup.process.stderr.read() + "".join(sup.lines)
 
 
-def test_start_timeout_names_what_it_waited_for(supervisor):
-    sup = supervisor("""
-    version = 1
-    [services.slow]
-    command = ["sleep", "60"]
-    provides = ["thing"]
-    ready = { file = "/nonexistent/never", timeout = "5s", interval = "50ms" }
-    [services.needy]
-    command = ["sleep", "60"]
-    requires = ["thing"]
-    start_timeout = "300ms"
-    """)
-    failed = sup.wait_event("needy", "failed")["message"]
-    assert "start_timeout" in failed and "thing" in failed and "provider slow" in failed
-    assert sup.stop() == 0
-
-
 def test_text_output_prefixes_lines_with_the_unit(supervisor, tmp_path):
-    import subprocess
-    import textwrap
-
-    from conftest import PY, ROOT
-
     graph = tmp_path / "g.toml"
     graph.write_text(
         textwrap.dedent("""
@@ -140,7 +121,7 @@ def test_text_output_prefixes_lines_with_the_unit(supervisor, tmp_path):
     """)
     )
     proc = subprocess.Popen(
-        [PY, "-m", "supervisor", "run", str(graph), "--runtime-dir", str(tmp_path / "rt")],
+        [sys.executable, "-m", "supervisor", "run", str(graph), "--runtime-dir", str(tmp_path / "rt")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

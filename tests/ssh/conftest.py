@@ -1,65 +1,24 @@
-"""Real OpenSSH peers for the SSH stack's tests: keys from ssh-keygen, ssh-agent, and sshd devices.
+"""Real OpenSSH peers for the SSH stack's tests: ssh-agent, and sshd devices.
 
-Shared with the proxy's tests, so the names (``keygen``, ``agent``, ``sshd_device``) are fixed;
-``free_port``, ``accepts_ssh`` and ``stop_process`` come from ``examples/demo/stack.py`` and are
-imported from here by the test modules too.
-Every wait is bounded, and every process started here is stopped at teardown.
+Fixtures (``agent``, and ``sshd_device`` with the :class:`SSHDevice` it starts), shared with the
+web terminal's tests; the helpers they are made of are in ``tests/helpers``. Every wait is
+bounded, and every process started here is stopped at teardown.
 """
 
 import os
-import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import attrs
 import pytest
 
-from examples.demo.stack import accepts_ssh, free_port, stop_process
-from tests.runtime.conftest import ROOT, supervisor, wait_until  # noqa: F401 (fixture reused)
+from examples.demo.stack import stop_process, wait_until
+from tests.helpers.net import accepts_ssh, free_port
+from tests.helpers.services import keygen
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
-
-
-def keygen(tmp_path: Path, kind: str, name: str | None = None, fmt: str | None = None) -> tuple[Path, str]:
-    """A new unencrypted key pair by ssh-keygen: (private key path, public key line).
-
-    ``kind`` is ed25519, ecdsa or rsa; ``fmt`` "PEM" writes the private key in PEM (ecdsa, rsa).
-    """
-    path = tmp_path / (name or f"id_{kind}")
-    args = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", path.name, "-f", str(path)]
-    if fmt:
-        args += ["-m", fmt]
-    subprocess.run(args, check=True, capture_output=True, timeout=30)
-    return path, Path(f"{path}.pub").read_text().strip()
-
-
-def run_service(name: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    """``python -m services.NAME ARGS`` as the supervisor would run it; output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", f"services.{name}", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def read_line(process: subprocess.Popen, timeout: float = 15) -> bytes:
-    """One line of the process's stdout within ``timeout`` seconds, read byte by byte from the pipe
-    so that nothing is left in a buffer where later reads (``communicate``) would not see it."""
-    line, deadline = b"", time.monotonic() + timeout
-    while not line.endswith(b"\n"):
-        ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
-        if not ready:
-            raise AssertionError(f"no line within {timeout}s (so far {line!r})")
-        chunk = os.read(process.stdout.fileno(), 1)
-        if not chunk:
-            raise AssertionError(f"stdout closed (so far {line!r}): {process.stderr.read()!r}")
-        line += chunk
-    return line
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from tests.ssh.conftest import ROOT, accepts_ssh, free_port, keygen, run_service, stop_process, wait_until
+from examples.demo.stack import ROOT, stop_process, wait_until
+from tests.helpers.net import accepts_ssh, free_port
+from tests.helpers.services import keygen, run_service
 
 CLIENT_OPTIONS = (
     "-F", "/dev/null",

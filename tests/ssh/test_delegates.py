@@ -3,8 +3,8 @@
 import json
 import subprocess
 
+from tests.helpers.services import keygen
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import keygen
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, assert_refused, no_access
 
 stack = proxy_stack.stack  # the fixture

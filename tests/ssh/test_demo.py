@@ -4,8 +4,8 @@ import os
 import subprocess
 import sys
 
-from tests.runtime.conftest import ROOT
-from tests.ssh.conftest import free_port
+from examples.demo.stack import ROOT
+from tests.helpers.net import free_port
 
 
 def test_demo_stack_serves_ssh_through_the_proxy(tmp_path):

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from tests.ssh.conftest import keygen
+from tests.helpers.services import keygen
 
 
 def test_ssh_through_agent_to_sshd_device(tmp_path, agent, sshd_device):

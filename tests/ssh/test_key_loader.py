@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ssh.conftest import keygen, run_service
+from tests.helpers.services import keygen, run_service
 
 # (kind, format): the OpenSSH format for every type, and PEM where ssh-keygen writes it.
 KEYS = [("ed25519", None), ("ecdsa", None), ("rsa", None), ("ecdsa", "PEM"), ("rsa", "PEM")]

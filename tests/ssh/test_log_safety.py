@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch.ssh import keys
 from twisted.conch.ssh.common import NS
 
+from examples.demo.stack import ROOT, stop_process
 from services.shared import log
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import ROOT, stop_process
 from tests.ssh.hostile_client import Connection, encode
 from tests.ssh.leaks import Secrets
 

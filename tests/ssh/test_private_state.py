@@ -5,7 +5,8 @@ import sqlite3
 import subprocess
 import sys
 
-from tests.ssh.conftest import ROOT, free_port, stop_process
+from examples.demo.stack import ROOT, stop_process
+from tests.helpers.net import free_port
 from tests.ssh.proxy_stack import start_worker, wait_for_worker
 
 # The usual umask: the modes the services would get if they left them to it.

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.ssh.conftest import run_service
+from tests.helpers.services import run_service
 
 
 def probe(path, *args):

@@ -4,9 +4,11 @@ import json
 import os
 import subprocess
 
+from examples.demo.stack import stop_process
 from services.ssh_proxy.errors import NO_IDENTITIES
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen, read_line
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import free_port, keygen, read_line, stop_process
 from tests.ssh.proxy_stack import add_to_agent, assert_refused, no_access
 
 stack = proxy_stack.stack  # the fixture

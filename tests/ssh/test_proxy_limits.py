@@ -15,18 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from examples.demo.stack import ROOT, stop_process, wait_until
 from services.ssh_proxy.limits import Startups
+from tests.helpers.net import accepts_ssh, free_port
+from tests.helpers.services import keygen, read_line, run_service
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import (
-    ROOT,
-    accepts_ssh,
-    free_port,
-    keygen,
-    read_line,
-    run_service,
-    stop_process,
-    wait_until,
-)
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, no_access
 
 stack = proxy_stack.stack  # the fixture

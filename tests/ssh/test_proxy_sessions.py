@@ -7,8 +7,9 @@ import select
 import subprocess
 import time
 
+from examples.demo.stack import stop_process, wait_until
+from tests.helpers.net import accepts_ssh, free_port
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import accepts_ssh, free_port, stop_process, wait_until
 from tests.ssh.proxy_stack import CLIENT_OPTIONS
 
 stack = proxy_stack.stack  # the fixture

@@ -6,8 +6,9 @@ import subprocess
 import sys
 import time
 
+from examples.demo.stack import ROOT, stop_process, wait_until
+from tests.helpers.net import accepts_ssh, free_port
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import ROOT, accepts_ssh, free_port, stop_process, wait_until
 from tests.ssh.proxy_stack import start_worker
 
 stack = proxy_stack.stack  # the fixture

@@ -8,7 +8,7 @@ import pytest
 from services.registry import Delegate, Device, SQLiteStore, Store, User
 from services.shared import access_tokens
 from services.shared.registry_store import RegistryError
-from tests.ssh.conftest import keygen, run_service
+from tests.helpers.services import keygen, run_service
 
 
 @pytest.fixture

@@ -18,10 +18,20 @@ from pathlib import Path
 import attrs
 import pytest
 
-from examples.demo.stack import GRAPH, PROFILE, ROOT, Stack, capability, wait_for_capability
+from examples.demo.stack import (
+    GRAPH,
+    PROFILE,
+    ROOT,
+    Stack,
+    capability,
+    stop_process,
+    wait_for_capability,
+    wait_until,
+)
 from services.ssh_proxy.errors import NO_IDENTITIES
-from tests.runtime.conftest import Supervisor, wait_until
-from tests.ssh.conftest import free_port, keygen, read_line, stop_process
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen, read_line
+from tests.helpers.supervisor import Supervisor
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, Registered, assert_refused
 
 REPLICAS = ("ssh-proxy@1", "ssh-proxy@2")

@@ -18,8 +18,10 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.runtime.conftest import ROOT, wait_until
-from tests.ssh.conftest import agent, free_port, keygen, sshd_device, stop_process  # noqa: F401 (fixtures)
+from examples.demo.stack import ROOT, stop_process, wait_until
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen
+from tests.ssh.conftest import agent, sshd_device  # noqa: F401 (fixtures)
 from tests.ssh.proxy_stack import Registered, Stack, stack  # noqa: F401 (fixture)
 
 CHROMIUM = "/usr/bin/chromium"

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from examples.demo.stack import GRAPH, ROOT, Stack
-from tests.runtime.conftest import supervisor  # noqa: F401 (fixture)
-from tests.ssh.conftest import free_port, keygen
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen
 from tests.web.conftest import serves, wait_for_screen
 from tests.web.test_web_terminal import PROMPT
 
 
-def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor, browser):  # noqa: F811
+def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor, browser):
     stack = Stack(tmp_path / "stack", free_port(), free_port())
     identity = stack.identity("ed25519")
     user_key, _ = keygen(tmp_path, "ed25519", "alice")

@@ -10,8 +10,9 @@ import time
 import attrs
 import pytest
 
-from tests.runtime.conftest import ROOT, wait_until
-from tests.ssh.conftest import free_port, keygen, stop_process
+from examples.demo.stack import ROOT, stop_process, wait_until
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen
 from tests.web.conftest import serves, start_web_terminal
 from tests.web.wsclient import Client, Refused
 

@@ -1,19 +1,19 @@
-"""Run the real supervisor as a subprocess on small graphs, and watch its JSON event log."""
+"""The real supervisor as a subprocess, on a graph: its JSON event log read as it is written, its
+control socket asked for status, and what it started found by the RUNTIME_DIR in their environment.
+
+For the runtime's tests (as the ``supervisor`` fixture, which also stops every run and checks
+that nothing is left behind) and for the tests and benches that run the shipped graph.
+"""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-PY = sys.executable
+from examples.demo.stack import ROOT, wait_until
 
 
 class Supervisor:
@@ -38,7 +38,7 @@ class Supervisor:
         self.process = subprocess.Popen(
             [
                 *prefix,
-                PY,
+                sys.executable,
                 "-m",
                 "supervisor",
                 "run",
@@ -81,17 +81,26 @@ class Supervisor:
         return [r["line"] for r in list(self.records) if r.get("unit") == unit and "line" in r]
 
     def wait_event(self, unit: str, event: str, timeout: float = 10.0, count: int = 1) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The ``count``-th ``event`` of ``unit``, once logged; fails with the log's end if it is not
+        logged within ``timeout`` seconds or the supervisor has exited without it."""
+
+        def logged() -> dict | None:
             found = self.events(unit, event)
             if len(found) >= count:
                 return found[count - 1]
             if self.process.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)
-        raise AssertionError(
-            f"no {event!r} #{count} for {unit} within {timeout}s:\n" + "".join(self.lines[-40:])
-        )
+                what = f"the supervisor exited before {event!r} #{count} for {unit}"
+                raise AssertionError(f"{what}:\n{self.tail()}")
+            return None
+
+        try:
+            return wait_until(logged, timeout, f"{event!r} #{count} for {unit}")
+        except TimeoutError as late:
+            raise AssertionError(f"{late}:\n{self.tail()}") from None
+
+    def tail(self, lines: int = 40) -> str:
+        """The last lines the supervisor wrote, for a failure's message."""
+        return "".join(self.lines[-lines:])
 
     def index(self, unit: str, event: str) -> int:
         """Position of the first such event in the whole log (for ordering assertions)."""
@@ -102,7 +111,7 @@ class Supervisor:
 
     def ctl(self, *args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [PY, "-m", "supervisor", *args, "--control", self.control],
+            [sys.executable, "-m", "supervisor", *args, "--control", self.control],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -141,40 +150,3 @@ class Supervisor:
             except OSError:
                 continue
         return found
-
-
-@pytest.fixture
-def supervisor(tmp_path):
-    started: list[Supervisor] = []
-
-    def start(graph: str, *args: str, **kwargs) -> Supervisor:
-        sup = Supervisor(tmp_path, graph, *args, **kwargs)
-        started.append(sup)
-        return sup
-
-    yield start
-    for sup in started:  # every supervisor first: runs of one graph share a runtime dir
-        if sup.process.poll() is None:  # the test failed half-way: still, leave nothing behind
-            sup.process.terminate()
-            try:
-                sup.process.wait(10)
-            except subprocess.TimeoutExpired:
-                sup.process.kill()
-                sup.process.wait(10)
-    leftovers = sorted({pid for sup in started for pid in sup.leftovers()})
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    assert not leftovers, f"processes left behind: {leftovers}"
-
-
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
