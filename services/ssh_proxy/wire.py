@@ -1,28 +1,32 @@
-"""SSH connection-layer message numbers and the few encodings the proxy writes itself (RFC 4252, 4254)."""
+"""SSH message numbers as the proxy names them, and the few encodings it writes itself (RFC 4252, 4254).
+
+The numbers are Conch's (``twisted.conch.ssh.connection`` and ``userauth``), not written again
+here; the short names are the proxy's, which reads the number of every relayed message against them.
+"""
 
 import struct
 
 from twisted.conch.ssh.common import NS
-
-USERAUTH_REQUEST = 50
-GLOBAL_REQUEST = 80
-REQUEST_SUCCESS = 81
-REQUEST_FAILURE = 82
-CHANNEL_OPEN = 90
-CHANNEL_OPEN_CONFIRMATION = 91
-CHANNEL_OPEN_FAILURE = 92
-CHANNEL_WINDOW_ADJUST = 93
-CHANNEL_DATA = 94
-CHANNEL_EXTENDED_DATA = 95
-CHANNEL_EOF = 96
-CHANNEL_CLOSE = 97
-CHANNEL_REQUEST = 98
-CHANNEL_SUCCESS = 99
-CHANNEL_FAILURE = 100
-
-OPEN_ADMINISTRATIVELY_PROHIBITED = 1
-OPEN_CONNECT_FAILED = 2
-EXTENDED_DATA_STDERR = 1
+from twisted.conch.ssh.connection import (
+    EXTENDED_DATA_STDERR,
+    OPEN_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_CONNECT_FAILED,
+)
+from twisted.conch.ssh.connection import MSG_CHANNEL_CLOSE as CHANNEL_CLOSE
+from twisted.conch.ssh.connection import MSG_CHANNEL_DATA as CHANNEL_DATA
+from twisted.conch.ssh.connection import MSG_CHANNEL_EOF as CHANNEL_EOF
+from twisted.conch.ssh.connection import MSG_CHANNEL_EXTENDED_DATA as CHANNEL_EXTENDED_DATA
+from twisted.conch.ssh.connection import MSG_CHANNEL_FAILURE as CHANNEL_FAILURE
+from twisted.conch.ssh.connection import MSG_CHANNEL_OPEN as CHANNEL_OPEN
+from twisted.conch.ssh.connection import MSG_CHANNEL_OPEN_CONFIRMATION as CHANNEL_OPEN_CONFIRMATION
+from twisted.conch.ssh.connection import MSG_CHANNEL_OPEN_FAILURE as CHANNEL_OPEN_FAILURE
+from twisted.conch.ssh.connection import MSG_CHANNEL_REQUEST as CHANNEL_REQUEST
+from twisted.conch.ssh.connection import MSG_CHANNEL_SUCCESS as CHANNEL_SUCCESS
+from twisted.conch.ssh.connection import MSG_CHANNEL_WINDOW_ADJUST as CHANNEL_WINDOW_ADJUST
+from twisted.conch.ssh.connection import MSG_GLOBAL_REQUEST as GLOBAL_REQUEST
+from twisted.conch.ssh.connection import MSG_REQUEST_FAILURE as REQUEST_FAILURE
+from twisted.conch.ssh.connection import MSG_REQUEST_SUCCESS as REQUEST_SUCCESS
+from twisted.conch.ssh.userauth import MSG_USERAUTH_REQUEST as USERAUTH_REQUEST
 
 # Channel messages that start with the recipient channel: the ids the proxy rewrites.
 CHANNEL_MESSAGES = range(CHANNEL_OPEN_CONFIRMATION, CHANNEL_FAILURE + 1)

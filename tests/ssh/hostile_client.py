@@ -17,19 +17,18 @@ import struct
 import sys
 
 import attrs
-from twisted.conch.ssh import keys, service, transport, userauth
+from twisted.conch.ssh import connection, keys, service, transport, userauth
 from twisted.conch.ssh.common import NS
 from twisted.internet import defer, endpoints, task
 
 ANSWER_TIMEOUT = 3.0  # seconds to wait for the proxy's answer to one step
 CONNECTION_TIMEOUT = 20.0  # seconds for a whole connection, handshake to close
 
-MSG_GLOBAL_REQUEST, MSG_CHANNEL_OPEN, MSG_CHANNEL_REQUEST = 80, 90, 98
 _ANSWERS = {
     "auth": {userauth.MSG_USERAUTH_FAILURE, userauth.MSG_USERAUTH_SUCCESS, userauth.MSG_USERAUTH_PK_OK},
-    "global": {81, 82},
-    "open": {91, 92},
-    "request": {99, 100},
+    "global": {connection.MSG_REQUEST_SUCCESS, connection.MSG_REQUEST_FAILURE},
+    "open": {connection.MSG_CHANNEL_OPEN_CONFIRMATION, connection.MSG_CHANNEL_OPEN_FAILURE},
+    "request": {connection.MSG_CHANNEL_SUCCESS, connection.MSG_CHANNEL_FAILURE},
 }
 
 
@@ -138,7 +137,7 @@ class HostileClient(transport.SSHClientTransport):
 
     def heard(self, number: int, payload: bytes) -> None:
         self.received.append(number)
-        if number == 91:  # CHANNEL_OPEN_CONFIRMATION: recipient, sender (the proxy's id), ...
+        if number == connection.MSG_CHANNEL_OPEN_CONFIRMATION:  # recipient, sender (the proxy's id), ...
             self.channel = struct.unpack(">2L", payload[:8])[1]
         if self._waiting is not None and number in self._waiting[0]:
             waiter, self._waiting = self._waiting[1], None
@@ -179,16 +178,16 @@ class HostileClient(transport.SSHClientTransport):
         elif kind == "login":
             await self._login(args[0])
         elif kind == "global":
-            self.sendPacket(MSG_GLOBAL_REQUEST, NS(args[0]) + b"\x01" + args[1])
+            self.sendPacket(connection.MSG_GLOBAL_REQUEST, NS(args[0]) + b"\x01" + args[1])
             await self.answer(_ANSWERS["global"])
         elif kind == "open":
             self.channel = None
-            self.sendPacket(MSG_CHANNEL_OPEN, NS(args[0]) + struct.pack(">3L", 7, 2**21, 32768) + args[1])
+            self.sendPacket(connection.MSG_CHANNEL_OPEN, NS(args[0]) + struct.pack(">3L", 7, 2**21, 32768) + args[1])
             await self.answer(_ANSWERS["open"])
         elif kind == "request":
             if self.channel is not None:
                 header = struct.pack(">L", self.channel) + NS(args[0]) + b"\x01"
-                self.sendPacket(MSG_CHANNEL_REQUEST, header + args[1])
+                self.sendPacket(connection.MSG_CHANNEL_REQUEST, header + args[1])
                 await self.answer(_ANSWERS["request"])
         elif kind == "packet":
             self.sendPacket(*args)

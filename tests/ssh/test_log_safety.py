@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch.ssh import keys
 from twisted.conch.ssh.common import NS
+from twisted.conch.ssh.connection import MSG_CHANNEL_DATA
 
 from examples.demo.stack import ROOT, stop_process
 from services.shared import log
@@ -157,7 +158,7 @@ def fuzz_plan(value: bytes, device: str, alice: bytes, stranger: bytes) -> list[
                 ("request", value, value),
                 ("request", b"signal", NS(value)),
                 ("request", b"subsystem", NS(value)),
-                ("packet", 94, struct.pack(">L", 4242) + NS(value)),  # data for a channel that is not
+                ("packet", MSG_CHANNEL_DATA, struct.pack(">L", 4242) + NS(value)),  # no such channel
             ),
             reason=value,
         ),
