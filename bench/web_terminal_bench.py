@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -42,16 +43,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
 from bench.measure import percentile, rss_kb  # noqa: E402
-from examples.demo.stack import (  # noqa: E402
-    GRAPH,
-    Stack,
-    keypair,
-    start_device,
-    status,
-    stop_process,
-    wait_until,
-)
+from examples.demo.stack import Stack, keypair, start_device, stop_process, wait_until  # noqa: E402
+from tests.helpers.deployed import Deployed  # noqa: E402
 from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
+from tests.helpers.supervisor import Supervisor  # noqa: E402
 from tests.web.wsclient import Client  # noqa: E402
 
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
@@ -85,7 +80,7 @@ class Bench:
         self.users = [f"bench{n}" for n in range(users)]
         self.tokens: dict[str, str] = {}
         self.device: subprocess.Popen | None = None
-        self.supervisor: subprocess.Popen | None = None
+        self.deployed: Deployed | None = None
 
     def start(self) -> None:
         stack, home = self.stack, self.home
@@ -103,25 +98,14 @@ class Bench:
         first, *others = self.users
         self.tokens = {first: stack.enable_web_terminal(first)}
         self.tokens.update((user, stack.registry("add-token", user).stdout.strip()) for user in others)
-        self.supervisor = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", "run", str(GRAPH), "--profile", "web"]
-            + ["--runtime-dir", str(home / "run")],
-            cwd=ROOT,
-            env=stack.env(),
-            stdout=(home / "supervisor.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: self.web_pid() is not None, 90, "the web terminal")
+        try:
+            self.deployed = Deployed.start(stack, "web", ["web-terminal"], partial(Supervisor, home), 90)
+        except AssertionError as problem:  # it says what the supervisor wrote
+            raise SystemExit(f"bench: {problem}") from None
 
-    def web_pid(self) -> int | None:
-        if self.supervisor.poll() is not None:
-            log = (self.home / "supervisor.log").read_text()
-            raise SystemExit(f"bench: supervisor run exited {self.supervisor.returncode}:\n{log}")
-        found = status(self.home / "run" / "control.sock")
-        for unit in (found or {}).get("services", []):
-            if unit["name"] == "web-terminal" and unit["state"] == "ready":
-                return unit["pid"]
-        return None
+    def web_pid(self) -> int:
+        (pid,) = self.deployed.pids("web-terminal").values()
+        return pid
 
     def cookie(self, token: str) -> str:
         origin = self.stack.web_url.rstrip("/")
@@ -134,7 +118,8 @@ class Bench:
             return answer.headers["Set-Cookie"].split(";")[0]
 
     def stop(self) -> None:
-        stop_process(self.supervisor, 30)
+        if self.deployed is not None:
+            self.deployed.run.stop(30)
         stop_process(self.device, 30)
 
 

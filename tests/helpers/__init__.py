@@ -4,7 +4,9 @@
   (the ``supervisor`` fixture in ``tests/conftest.py`` runs it and checks nothing is left behind);
 - ``simulated``: the real runtime on trio's MockClock, with simulated processes;
 - ``services``: the services' programs run as the supervisor runs them, keys, a line of output;
-- ``net``: free ports on 127.0.0.1, and whether SSH answers on one.
+- ``net``: free ports on 127.0.0.1, and whether SSH answers on one;
+- ``deployed``: the shipped graph under the real supervisor, set up as the demo does (the stack's
+  tests and the benches).
 
 What the demo needs as well lives in ``examples/demo/stack.py`` and is imported from there, by the
 tests and the benches alike: the repository's ``ROOT`` and ``GRAPHS``, ``wait_until`` (the one

@@ -8,7 +8,6 @@ and the incident's graph refused before anything starts. Devices are real sshd, 
 ``ssh`` client.
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -19,7 +18,6 @@ import attrs
 import pytest
 
 from examples.demo.stack import (
-    GRAPH,
     PROFILE,
     ROOT,
     Stack,
@@ -29,27 +27,29 @@ from examples.demo.stack import (
     wait_until,
 )
 from services.ssh_proxy.errors import NO_IDENTITIES
+from tests.helpers.deployed import REPLICAS, Deployed
 from tests.helpers.net import free_port
 from tests.helpers.services import keygen, read_line
 from tests.helpers.supervisor import Supervisor
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, Registered, assert_refused
 
-REPLICAS = ("ssh-proxy@1", "ssh-proxy@2")
-
 
 @attrs.define
 class Supervised:
-    """The stack under a running supervisor, with user ``alice`` registered."""
+    """The stack deployed, with user ``alice`` registered, and devices made for it."""
 
-    stack: Stack
-    run: Supervisor
+    deployed: Deployed
     user_key: Path
     sshd_device: object  # the conftest's factory
     devices: int = 0
 
     @property
-    def control(self) -> Path:
-        return Path(self.run.control)
+    def stack(self) -> Stack:
+        return self.deployed.stack
+
+    @property
+    def run(self) -> Supervisor:
+        return self.deployed.run
 
     def device(self, *trusted: str) -> Registered:
         """An sshd trusting the proxy identities ``trusted``, registered and granted to alice."""
@@ -74,14 +74,6 @@ class Supervised:
         run.setdefault("capture_output", True)
         return subprocess.run(self.ssh_args(login, *command), timeout=30, **run)
 
-    def audit(self) -> list[dict]:
-        """The session lines both workers wrote to stdout, as the supervisor logged them."""
-        lines = [line for unit in REPLICAS for line in self.run.output(unit)]
-        return [json.loads(line) for line in lines if line.startswith('{"event": "session"')]
-
-    def worker_pids(self) -> dict[str, int]:
-        return {s["unit"]: s["pid"] for s in self.run.status()["services"] if s["unit"] in REPLICAS}
-
 
 @pytest.fixture
 def proxy(tmp_path, sshd_device, supervisor) -> Supervised:
@@ -92,10 +84,8 @@ def proxy(tmp_path, sshd_device, supervisor) -> Supervised:
     user_key, _ = keygen(tmp_path, "ed25519", "alice")
     stack.fresh_registry()
     stack.add_user("alice", Path(f"{user_key}.pub"))
-    run = supervisor(GRAPH, "--profile", PROFILE, env=stack.env())
-    for unit in REPLICAS:
-        run.wait_event(unit, "ready", timeout=30)
-    return Supervised(stack, run, user_key, sshd_device)
+    deployed = Deployed.start(stack, PROFILE, REPLICAS, supervisor, timeout=30)
+    return Supervised(deployed, user_key, sshd_device)
 
 
 def test_exec_with_exit_status_in_both_routing_forms(proxy):
@@ -104,8 +94,9 @@ def test_exec_with_exit_status_in_both_routing_forms(proxy):
     assert (result.returncode, result.stdout, result.stderr) == (7, b"from stdin\n", b"to-stderr\n")
     result = proxy.ssh("alice", "host", device.uuid, "echo balena; exit 5")
     assert (result.returncode, result.stdout, result.stderr) == (5, b"balena\n", b"")
-    wait_until(lambda: len(proxy.audit()) == 2, timeout=10, what="an audit line per session")
-    assert {(a["user"], a["device"], a["result"]) for a in proxy.audit()} == {("alice", device.uuid, "ok")}
+    wait_until(lambda: len(proxy.deployed.audit()) == 2, 10, "an audit line per session")
+    audit = proxy.deployed.audit()
+    assert {(a["user"], a["device"], a["result"]) for a in audit} == {("alice", device.uuid, "ok")}
 
 
 def test_device_trusting_only_the_rsa_identity(proxy):
@@ -121,10 +112,10 @@ def test_emptied_agent_is_noticed_and_repaired_by_the_check(proxy):
     assert proxy.ssh(f"alice+{device.uuid}", "true").returncode == 0
     # Empty the agent early in a check interval, so that the refusal below comes before the
     # check notices: if the last check was a while ago, wait for the next one.
-    last = capability(proxy.control, "ssh-identity-keys")["last_check"]["time"]
+    last = capability(proxy.deployed.control, "ssh-identity-keys")["last_check"]["time"]
     if time.time() - last > 3:
         wait_until(
-            lambda: capability(proxy.control, "ssh-identity-keys")["last_check"]["time"] != last,
+            lambda: capability(proxy.deployed.control, "ssh-identity-keys")["last_check"]["time"] != last,
             timeout=15,
             what="the next check of ssh-identity-keys",
         )
@@ -136,7 +127,7 @@ def test_emptied_agent_is_noticed_and_repaired_by_the_check(proxy):
     assert lost["message"].startswith("capability ssh-identity-keys lost: check failed")
     assert "no longer holds 2 of 2 keys" in lost["message"]
     proxy.run.wait_event("key-loader", "starting", count=2, timeout=10)  # the supervisor re-runs it
-    wait_for_capability(proxy.control, "ssh-identity-keys", timeout=15)
+    wait_for_capability(proxy.deployed.control, "ssh-identity-keys", timeout=15)
     result = proxy.ssh(f"alice+{device.uuid}", "echo repaired")
     assert (result.returncode, result.stdout) == (0, b"repaired\n"), result.stderr
 
@@ -176,7 +167,7 @@ def _worker_serving(client: subprocess.Popen, proxy_port: int, workers: dict[str
 
 def test_killed_worker_is_restarted_while_the_other_serves(proxy):
     device = proxy.device(proxy.stack.identity("ed25519"))
-    workers = proxy.worker_pids()
+    workers = proxy.deployed.pids("ssh-proxy")
     sessions: dict[str, subprocess.Popen] = {}  # one open session on each replica
     opened: list[subprocess.Popen] = []
     try:
@@ -204,7 +195,7 @@ def test_killed_worker_is_restarted_while_the_other_serves(proxy):
         assert (read_line(kept), read_line(kept), kept.wait(15)) == (b"still here\n", b"done\n", 0)
 
         proxy.run.wait_event(victim, "ready", count=2, timeout=15)
-        restarted = proxy.worker_pids()
+        restarted = proxy.deployed.pids("ssh-proxy")
         assert restarted[victim] != workers[victim] and restarted[survivor] == workers[survivor]
         for n in range(4):  # the listening socket survived: both replicas accept on it
             result = proxy.ssh(f"alice+{device.uuid}", f"echo after-{n}")

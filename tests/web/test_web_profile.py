@@ -5,13 +5,13 @@ graph's http probe on /healthz, and a browser reaches a device through it and th
 replicas. The demo's own ``--profile web`` path prints the URL and a token that signs in.
 """
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from examples.demo.stack import GRAPH, ROOT, Stack
+from examples.demo.stack import ROOT, Stack
+from tests.helpers.deployed import Deployed
 from tests.helpers.net import free_port
 from tests.helpers.services import keygen
 from tests.web.conftest import serves, wait_for_screen
@@ -29,8 +29,8 @@ def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor
     stack.add_device("device1", sshd.port, sshd.login, tmp_path / "device.pub", users=("alice",))
     token = stack.enable_web_terminal("alice")
 
-    run = supervisor(GRAPH, "--profile", "web", env=stack.env())
-    ready = run.wait_event("web-terminal", "ready", timeout=60)
+    deployed = Deployed.start(stack, "web", ["web-terminal"], supervisor)
+    ready = deployed.run.events("web-terminal", "ready")[0]
     assert ready["message"] == "http http://127.0.0.1:${WEB_PORT:-8080}/healthz"
     assert serves(stack.web_port)
 
@@ -46,13 +46,8 @@ def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor
         assert "\nvia-42\n/dev/pts/" in wait_for_screen(page, "/dev/pts/", timeout=30)
     finally:
         context.close()
-    assert run.stop(30) == 0
-    audit = [
-        json.loads(line)
-        for unit in ("ssh-proxy@1", "ssh-proxy@2")
-        for line in run.output(unit)
-        if line.startswith('{"event": "session"')
-    ]
+    assert deployed.run.stop(30) == 0
+    audit = deployed.audit()
     assert [(a["user"], a["device"], a["via"]) for a in audit] == [("alice", "device1", "web-terminal")]
 
 
