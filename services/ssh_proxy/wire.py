@@ -6,27 +6,28 @@ here; the short names are the proxy's, which reads the number of every relayed m
 
 import struct
 
+from twisted.conch.ssh import connection, userauth
 from twisted.conch.ssh.common import NS
-from twisted.conch.ssh.connection import (
-    EXTENDED_DATA_STDERR,
-    OPEN_ADMINISTRATIVELY_PROHIBITED,
-    OPEN_CONNECT_FAILED,
-)
-from twisted.conch.ssh.connection import MSG_CHANNEL_CLOSE as CHANNEL_CLOSE
-from twisted.conch.ssh.connection import MSG_CHANNEL_DATA as CHANNEL_DATA
-from twisted.conch.ssh.connection import MSG_CHANNEL_EOF as CHANNEL_EOF
-from twisted.conch.ssh.connection import MSG_CHANNEL_EXTENDED_DATA as CHANNEL_EXTENDED_DATA
-from twisted.conch.ssh.connection import MSG_CHANNEL_FAILURE as CHANNEL_FAILURE
-from twisted.conch.ssh.connection import MSG_CHANNEL_OPEN as CHANNEL_OPEN
-from twisted.conch.ssh.connection import MSG_CHANNEL_OPEN_CONFIRMATION as CHANNEL_OPEN_CONFIRMATION
-from twisted.conch.ssh.connection import MSG_CHANNEL_OPEN_FAILURE as CHANNEL_OPEN_FAILURE
-from twisted.conch.ssh.connection import MSG_CHANNEL_REQUEST as CHANNEL_REQUEST
-from twisted.conch.ssh.connection import MSG_CHANNEL_SUCCESS as CHANNEL_SUCCESS
-from twisted.conch.ssh.connection import MSG_CHANNEL_WINDOW_ADJUST as CHANNEL_WINDOW_ADJUST
-from twisted.conch.ssh.connection import MSG_GLOBAL_REQUEST as GLOBAL_REQUEST
-from twisted.conch.ssh.connection import MSG_REQUEST_FAILURE as REQUEST_FAILURE
-from twisted.conch.ssh.connection import MSG_REQUEST_SUCCESS as REQUEST_SUCCESS
-from twisted.conch.ssh.userauth import MSG_USERAUTH_REQUEST as USERAUTH_REQUEST
+
+CHANNEL_CLOSE = connection.MSG_CHANNEL_CLOSE
+CHANNEL_DATA = connection.MSG_CHANNEL_DATA
+CHANNEL_EOF = connection.MSG_CHANNEL_EOF
+CHANNEL_EXTENDED_DATA = connection.MSG_CHANNEL_EXTENDED_DATA
+CHANNEL_FAILURE = connection.MSG_CHANNEL_FAILURE
+CHANNEL_OPEN = connection.MSG_CHANNEL_OPEN
+CHANNEL_OPEN_CONFIRMATION = connection.MSG_CHANNEL_OPEN_CONFIRMATION
+CHANNEL_OPEN_FAILURE = connection.MSG_CHANNEL_OPEN_FAILURE
+CHANNEL_REQUEST = connection.MSG_CHANNEL_REQUEST
+CHANNEL_SUCCESS = connection.MSG_CHANNEL_SUCCESS
+CHANNEL_WINDOW_ADJUST = connection.MSG_CHANNEL_WINDOW_ADJUST
+GLOBAL_REQUEST = connection.MSG_GLOBAL_REQUEST
+REQUEST_FAILURE = connection.MSG_REQUEST_FAILURE
+REQUEST_SUCCESS = connection.MSG_REQUEST_SUCCESS
+USERAUTH_REQUEST = userauth.MSG_USERAUTH_REQUEST
+
+OPEN_ADMINISTRATIVELY_PROHIBITED = connection.OPEN_ADMINISTRATIVELY_PROHIBITED
+OPEN_CONNECT_FAILED = connection.OPEN_CONNECT_FAILED
+EXTENDED_DATA_STDERR = connection.EXTENDED_DATA_STDERR
 
 # Channel messages that start with the recipient channel: the ids the proxy rewrites.
 CHANNEL_MESSAGES = range(CHANNEL_OPEN_CONFIRMATION, CHANNEL_FAILURE + 1)

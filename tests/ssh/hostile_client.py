@@ -182,7 +182,9 @@ class HostileClient(transport.SSHClientTransport):
             await self.answer(_ANSWERS["global"])
         elif kind == "open":
             self.channel = None
-            self.sendPacket(connection.MSG_CHANNEL_OPEN, NS(args[0]) + struct.pack(">3L", 7, 2**21, 32768) + args[1])
+            self.sendPacket(
+                connection.MSG_CHANNEL_OPEN, NS(args[0]) + struct.pack(">3L", 7, 2**21, 32768) + args[1]
+            )
             await self.answer(_ANSWERS["open"])
         elif kind == "request":
             if self.channel is not None:
