@@ -6,9 +6,9 @@ import signal
 
 import pytest
 
+from examples.demo.stack import ROOT
 from supervisor.graph import schema
 from supervisor.graph.loader import load_file
-from examples.demo.stack import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 MINIMAL = 'version = 1\n[services.{name}]\ncommand = "run"\nkind = "{kind}"\nready = {{ file = "/x" }}\ncheck = {{ tcp = "127.0.0.1:1" }}\n'

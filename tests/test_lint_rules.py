@@ -5,9 +5,9 @@ import re
 
 import pytest
 
+from examples.demo.stack import ROOT
 from supervisor.check.findings import Scope
 from supervisor.check.lint import RULES
-from examples.demo.stack import ROOT
 
 
 def rules_of(findings, rule):
@@ -175,24 +175,23 @@ def test_offer_unavailable_when_nothing_provides_it(write_graph, lint_json):
     assert status == 1
 
 
+CYCLE = """
+version = 1
+[services.a]
+command = "a"
+requires = ["y"]
+provides = ["x"]
+ready = { file = "/a" }
+[services.b]
+command = "b"
+requires = ["x"]
+provides = ["y"]
+ready = { file = "/b" }
+"""
+
+
 def test_cycle_prints_the_full_path(write_graph, lint_json):
-    status, findings = lint_json(
-        write_graph(
-            """
-            version = 1
-            [services.a]
-            command = "a"
-            requires = ["y"]
-            provides = ["x"]
-            ready = { file = "/a" }
-            [services.b]
-            command = "b"
-            requires = ["x"]
-            provides = ["y"]
-            ready = { file = "/b" }
-            """
-        )
-    )
+    status, findings = lint_json(write_graph(CYCLE))
     assert status == 1
     (finding,) = rules_of(findings, "cycle")
     assert "a -> b -> a" in finding["message"]
@@ -201,27 +200,8 @@ def test_cycle_prints_the_full_path(write_graph, lint_json):
 
 
 def test_no_cycle_when_an_alternative_provider_breaks_the_loop(write_graph, lint_json):
-    status, findings = lint_json(
-        write_graph(
-            """
-            version = 1
-            [services.a]
-            command = "a"
-            requires = ["y"]
-            provides = ["x"]
-            ready = { file = "/a" }
-            [services.b]
-            command = "b"
-            requires = ["x"]
-            provides = ["y"]
-            ready = { file = "/b" }
-            [services.c]
-            command = "c"
-            provides = ["y"]
-            ready = { file = "/c" }
-            """
-        )
-    )
+    also_y = '[services.c]\ncommand = "c"\nprovides = ["y"]\nready = { file = "/c" }\n'
+    status, findings = lint_json(write_graph(CYCLE + also_y))
     assert status == 0 and not rules_of(findings, "cycle")
 
 

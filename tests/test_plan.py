@@ -1,10 +1,10 @@
 """The plan: the selected variant compiled once into what lint checks, the views show and the
 runtime runs (units, capabilities, edges, stop order), as a value two plans can be compared by."""
 
+from examples.demo.stack import GRAPHS
 from supervisor.check.analysis import selected
 from supervisor.check.plan import Edge, Plan
 from supervisor.graph.loader import load_file
-from examples.demo.stack import GRAPHS
 
 FIXED = load_file(str(GRAPHS / "device-proxy.toml")).graph
 

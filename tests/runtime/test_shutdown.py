@@ -1,6 +1,7 @@
 """Shutdown with real processes: stop_timeout's SIGKILL to the whole group, the second SIGINT, and no
 survivors (the order and the timeouts, to the instant, are in test_supervise.py)."""
 
+import os
 import signal
 import time
 
@@ -49,8 +50,6 @@ def test_no_survivors_when_the_supervisor_dies_of_sigkill_of_a_child(supervisor)
     """)
     sup.wait_event("victim", "ready")
     pid = sup.unit_status("victim")["pid"]
-    import os
-
     os.kill(pid, signal.SIGKILL)
     assert "SIGKILL" in sup.wait_event("victim", "failed")["message"]
     wait_until(lambda: len(sup.leftovers()) == 1, what="the group's leftover killed with its leader")

@@ -260,9 +260,7 @@ def test_lost_capability_reruns_the_oneshot_while_dependents_degrade_then_recove
     assert lost[0]["message"] == (
         "capability keys lost: check failed (exec has-keys): the agent holds no keys"
     )
-    assert events.of("proxy", "degraded")[0]["message"] == (
-        "requires keys (lost): provider loader done"
-    )
+    assert events.of("proxy", "degraded")[0]["message"] == "requires keys (lost): provider loader done"
     assert events.names("loader") == [
         "starting", "started", "done", "available",  # the first run, proven by the check at once
         "check-failed", "lost", "restart",  # the capability lost: the oneshot runs again
