@@ -47,7 +47,7 @@ from examples.demo.stack import Stack, keypair, start_device, stop_process, wait
 from tests.helpers.deployed import Deployed  # noqa: E402
 from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
 from tests.helpers.supervisor import Supervisor  # noqa: E402
-from tests.web.wsclient import Client  # noqa: E402
+from tests.helpers.wsclient import Client  # noqa: E402
 
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 PER_USER = 4  # the graph runs the web terminal with its default --max-sessions

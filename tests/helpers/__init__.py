@@ -5,6 +5,7 @@
 - ``simulated``: the real runtime on trio's MockClock, with simulated processes;
 - ``services``: the services' programs run as the supervisor runs them, keys, a line of output;
 - ``net``: free ports on 127.0.0.1, and whether SSH answers on one;
+- ``wsclient``: a WebSocket client for the web terminal: what no page would send, and many sessions;
 - ``deployed``: the shipped graph under the real supervisor, set up as the demo does (the stack's
   tests and the benches).
 

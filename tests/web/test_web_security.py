@@ -13,8 +13,8 @@ import pytest
 from examples.demo.stack import ROOT, stop_process, wait_until
 from tests.helpers.net import free_port
 from tests.helpers.services import keygen
+from tests.helpers.wsclient import Client, Refused
 from tests.web.conftest import serves, start_web_terminal
-from tests.web.wsclient import Client, Refused
 
 
 def origin(web) -> str:
