@@ -12,10 +12,14 @@ import attrs
 from twisted.conch.ssh.common import getNS
 
 from services.ssh_proxy import wire
+from services.ssh_proxy.relay import ProtocolError
 
 
-class ChannelNumberReused(Exception):
+class ChannelNumberReused(ProtocolError):
     """The user opened a channel under a number still in use: a broken or hostile client."""
+
+    def __str__(self) -> str:
+        return f"channel number {self.args[0]} is still in use"
 
 
 @attrs.define

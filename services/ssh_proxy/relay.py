@@ -11,6 +11,9 @@ if they were the proxy's), agent forwarding (the proxy never exposes an agent) a
 forwarding (``ssh -L PATH:SOCKET``, ``-R SOCKET:...``: it would reach the device's local daemons,
 and nothing the proxy serves needs it; TCP forwarding stays, it is the device tunnel). Refused
 requests are answered by the proxy, in order with the replies that come from the far side.
+
+A peer that breaks the protocol past what may be a race (``UNKNOWN_CHANNEL_LIMIT``) gets a
+``ProtocolError``: the session ends that connection, and logs it once.
 """
 
 from collections import deque
@@ -18,11 +21,14 @@ from collections.abc import Callable
 
 import attrs
 from twisted.conch.ssh.common import NS, getNS
-from twisted.logger import Logger
 
 from services.ssh_proxy import wire
 
 Send = Callable[[int, bytes], None]
+
+
+class ProtocolError(Exception):
+    """A peer broke the connection protocol past what the proxy lets pass: its connection must end."""
 
 _REFUSED_GLOBAL = {
     b"hostkeys-00@openssh.com",
@@ -39,7 +45,11 @@ _REFUSED_CHANNEL_TYPES = {
     b"forwarded-streamlocal@openssh.com": "the proxy does not forward Unix sockets",
 }
 
-_log = Logger()
+# A message for a channel that does not exist (never opened, or closed by both sides) is a
+# peer's error; OpenSSH disconnects at the first. A few pass unremarked, one more ends the
+# connection: a peer can neither write a log line per packet nor keep the relay busy with them.
+UNKNOWN_CHANNEL_LIMIT = 10
+
 _recipient = wire.u32.unpack_from
 _header = wire.u32.pack
 
@@ -109,6 +119,7 @@ class End:
     next_id: int = 0
     replies: GlobalReplies = attrs.field(init=False)
     awaiting: deque = attrs.field(factory=deque)  # slots for global requests we sent here
+    unknown_channel: int = 0  # messages it sent for channels that do not exist
 
     def __attrs_post_init__(self) -> None:
         self.replies = GlobalReplies(self.send)
@@ -174,9 +185,16 @@ class Relay:
         elif number in wire.CHANNEL_MESSAGES:
             link = here.channels.get(wire.u32.unpack_from(payload)[0])
             if link is None or link.partner is None:
-                _log.warn("message {number} for an unknown channel, ignored", number=number)
+                self._unknown_channel(here, number)
                 return
             self._channel_message(link, link.partner, number, payload[4:])
+
+    def _unknown_channel(self, here: End, number: int) -> None:
+        here.unknown_channel += 1
+        if here.unknown_channel > UNKNOWN_CHANNEL_LIMIT:
+            raise ProtocolError(
+                f"more than {UNKNOWN_CHANNEL_LIMIT} messages for channels that do not exist (the last: {number})"
+            )
 
     def _global_request(self, here: End, there: End, payload: bytes) -> None:
         name, rest = getNS(payload)

@@ -24,9 +24,9 @@ from services.ssh_proxy import errors, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
-from services.ssh_proxy.channels import ChannelNumberReused, UserChannels
+from services.ssh_proxy.channels import UserChannels
 from services.ssh_proxy.refusal import Refusal
-from services.ssh_proxy.relay import Relay
+from services.ssh_proxy.relay import ProtocolError, Relay
 from services.ssh_proxy.settings import Settings
 
 _log = Logger()
@@ -95,11 +95,31 @@ class UserConnection(service.SSHService):
                     return
             elif number in _RECEIVED_WATCHED:
                 self.channels.received(number, payload)
-        except ChannelNumberReused as reused:
-            message = f"channel number {reused} is still in use".encode()
-            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, message)
-            return
-        self.handle(number, payload)
+            self.handle(number, payload)
+        except ProtocolError as error:
+            self._broke_protocol("the user", error)
+            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+
+    def _from_device(self, number: int, payload: bytes) -> None:
+        try:
+            self.relay.from_device(number, payload)
+        except ProtocolError as error:
+            if self.record.result != "ok":  # already told: the rest of the read that broke it
+                return
+            self._broke_protocol("the device", error)
+            self._device_lost(f"protocol error: {error}")
+            self.device.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+
+    def _broke_protocol(self, who: str, error: ProtocolError) -> None:
+        """One line for the operator: the connection it ends is the limit on how often it is written."""
+        _log.warn(
+            "session of {user} from {peer} to {device}: {who} broke the protocol ({problem}), disconnected",
+            user=self.record.user,
+            peer=self.record.peer,
+            device=self.record.device,
+            who=who,
+            problem=str(error),
+        )
 
     def to_user(self, number: int, payload: bytes) -> None:
         """Every message to the user goes through here, so that ``channels`` sees it."""
@@ -157,7 +177,7 @@ class UserConnection(service.SSHService):
             self.device.transport.loseConnection()
             return
         self.relay.attach(self.device.sendPacket)
-        self.device.connection.deliver_to(self.relay.from_device)
+        self.device.connection.deliver_to(self._from_device)
         self.device.on_lost = self._device_lost
 
     def _relay_all(self, held: list[tuple[int, bytes]]) -> None:
