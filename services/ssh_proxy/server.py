@@ -108,6 +108,18 @@ class UserTransport(transport.SSHServerTransport):
         self._logged_in()
         super().connectionLost(reason)
 
+    def ssh_SERVICE_REQUEST(self, packet: bytes) -> None:
+        """One service request per connection (``ssh-userauth``), as OpenSSH allows.
+
+        Conch accepts any number, and a new ``ssh-userauth`` replaces the current service: before
+        login that restarted MaxAuthTries' count, after it dropped the user's connection service
+        for a second login that no grace time bounds.
+        """
+        if self.service is not None:
+            self.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, b"only one service request per connection")
+            return
+        super().ssh_SERVICE_REQUEST(packet)
+
     def receiveError(self, reasonCode: int, description: bytes) -> None:
         """A user disconnecting is the normal end of a session, not an error to log."""
 

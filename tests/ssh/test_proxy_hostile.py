@@ -30,3 +30,16 @@ def test_messages_for_channels_that_do_not_exist_end_the_connection_with_one_log
     assert result["login"] == "success" and 91 in result["received"]  # the session channel is open
     assert result["closed_by_proxy"]
     assert len(worker_lines(stack, "channels that do not exist")) == 1
+
+
+def test_a_second_service_request_ends_the_connection(stack):
+    """Conch accepted ``ssh-userauth`` again: before login it restarted MaxAuthTries' count (six
+    more tries each time), after login it replaced the user's connection service."""
+    again = ("packet", 5, NS(b"ssh-userauth"))  # SERVICE_REQUEST
+    wrong = ("auth", b"alice", b"ssh-connection", b"publickey", b"\x00" + NS(b"ssh-ed25519") + NS(b"x"))
+    before_login, after_login = attack(
+        stack, [Connection(steps=(*[wrong] * 5, again, *[wrong] * 5)), Connection(steps=(("login", b"alice"), again))]
+    )
+    assert before_login["received"] == [51] * 5 and before_login["closed_by_proxy"]
+    assert after_login["login"] == "success" and after_login["closed_by_proxy"]
+    assert len(worker_lines(stack, "Traceback")) == 0
