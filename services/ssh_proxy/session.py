@@ -9,9 +9,10 @@ A device that drops mid-session is reported like any other failure: one line and
 on each session under way, not a disconnect message wrapped in the client's own words.
 
 What a logged-in user can make the proxy hold is bounded too: ``MaxSessions`` session channels
-at once, ``HELD_LIMIT`` bytes held until the device is reached, and ``no_device_timeout`` for a
-connection without a device (the balena form before its exec, or refused: the user's client
-leaves once told, and ``ssh -N`` gets the same line as the disconnect reason).
+and ``max_channels`` channels of every type at once, ``HELD_LIMIT`` bytes held until the device
+is reached, and ``no_device_timeout`` for a connection without a device (the balena form before
+its exec, or refused: the user's client leaves once told, and ``ssh -N`` gets the same line as
+the disconnect reason).
 """
 
 from twisted.conch.ssh import service, transport
@@ -67,7 +68,8 @@ class UserConnection(service.SSHService):
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
         self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}", via=route.via)
-        self.channels = UserChannels(self.settings.limits.max_sessions)
+        limits = self.settings.limits
+        self.channels = UserChannels(limits.max_sessions, limits.max_channels)
         self.relay = Relay.towards(self.to_user)
         self.device: upstream.DeviceTransport | None = None
         self.stopped = False
@@ -101,6 +103,11 @@ class UserConnection(service.SSHService):
             self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
 
     def _from_device(self, number: int, payload: bytes) -> None:
+        if number == wire.CHANNEL_OPEN and (why := self.channels.full()) is not None:
+            peer = wire.u32.unpack_from(getNS(payload)[1])[0]  # ``ssh -R``: a connection on the device
+            failure = wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, why)
+            self.device.sendPacket(wire.CHANNEL_OPEN_FAILURE, failure)
+            return
         try:
             self.relay.from_device(number, payload)
         except ProtocolError as error:

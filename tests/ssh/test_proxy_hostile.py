@@ -4,13 +4,17 @@ Raw packets from the hostile Conch client (``hostile_client``) or ``conch_client
 where it can do it, and the worker's own stderr and audit lines read back.
 """
 
+import socket
 import struct
+import time
 
 from twisted.conch.ssh.common import NS
 
 from tests.ssh import proxy_stack
+from tests.ssh.conftest import free_port, stop_process
 from tests.ssh.hostile_client import Connection
 from tests.ssh.test_log_safety import attack
+from tests.ssh.test_proxy_limits import conch
 
 stack = proxy_stack.stack  # the fixture
 
@@ -43,3 +47,51 @@ def test_a_second_service_request_ends_the_connection(stack):
     assert before_login["received"] == [51] * 5 and before_login["closed_by_proxy"]
     assert after_login["login"] == "success" and after_login["closed_by_proxy"]
     assert len(worker_lines(stack, "Traceback")) == 0
+
+
+def first_bytes(sockets: list[socket.socket], timeout: float = 15) -> list[bytes]:
+    """What each socket receives first: b"SSH-" through a forwarded channel, b"" once closed."""
+    seen = []
+    for sock in sockets:
+        sock.settimeout(timeout)
+        try:
+            seen.append(sock.recv(4))
+        except ConnectionResetError:
+            seen.append(b"")
+    return seen
+
+
+def forwarded(stack, listen_port: int, ssh: list, more: int) -> list[bytes]:
+    """Connect to ``listen_port`` (a forward of the real ``ssh``), once until it is up and ``more``
+    times after; what each connection received first. Every connection stays open meanwhile."""
+    sockets, deadline = [], time.monotonic() + 15
+    try:
+        while not sockets:
+            assert ssh[0].poll() is None and time.monotonic() < deadline, "the forward did not come up"
+            try:
+                sockets.append(socket.create_connection(("127.0.0.1", listen_port), timeout=5))
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        sockets += [socket.create_connection(("127.0.0.1", listen_port), timeout=5) for _ in range(more)]
+        return first_bytes(sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_channels_of_every_type_are_bounded_per_connection(stack):
+    """Forwarded TCP channels, either way, were bounded only by the device's own sshd."""
+    device = stack.device()
+    stack.restart("--max-channels", "3")
+    login, target = f"alice+{device.uuid}", f"127.0.0.1:{device.sshd.port}"  # the device's sshd: a banner
+    for flag, way in (("-L", "user"), ("-R", "device")):
+        port = free_port()
+        options = ("-N", "-o", "ExitOnForwardFailure=yes", flag, f"127.0.0.1:{port}:{target}")
+        ssh = [stack.popen(login, options=options)]
+        try:
+            seen = forwarded(stack, port, ssh, 4)
+        finally:
+            stop_process(ssh[0])
+        assert sorted(seen) == [b"", b"", b"SSH-", b"SSH-", b"SSH-"], f"opened by the {way}: {seen}"
+    sessions = conch(stack, "sessions", 5, user=login)  # sessions count among them
+    assert (sessions["confirmed"], sessions["failed"]) == (3, ["too many channels on this connection (at most 3)"] * 2)
