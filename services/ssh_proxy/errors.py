@@ -6,6 +6,9 @@ status 255, never a generic "host error": the incident was made worse by not say
 
 import attrs
 
+from services.shared import log
+from services.shared.registry_store import NAME_RULE
+
 NO_IDENTITIES = "the proxy has no identity keys loaded (capability ssh-identity-keys unavailable)"
 
 
@@ -24,6 +27,11 @@ def _no_access(user: str, uuid: str) -> str:
     """One line for a device that does not exist and one the user was not granted: a user learns
     nothing of the devices of others. The audit code tells the operator which it was."""
     return f"user {user} has no access to device {uuid} (unknown device, or not authorised)"
+
+
+def bad_device_name(name: str) -> ProxyError:
+    """A name that cannot be a device's (the registry's rule): refused before any lookup."""
+    return ProxyError("bad-device-name", f"device name '{log.printable(name, 64)}' is not valid: {NAME_RULE}")
 
 
 def unknown_device(user: str, uuid: str) -> ProxyError:

@@ -21,6 +21,7 @@ from twisted.internet import defer, reactor
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from services.shared.registry_store import NAME
 from services.ssh_proxy import errors, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
@@ -169,6 +170,8 @@ class UserConnection(service.SSHService):
         return d.addErrback(_explained)
 
     async def _dial(self, user: str, uuid: str) -> None:
+        if not NAME.fullmatch(uuid):  # as typed in the login name or ``host UUID``: anything
+            raise errors.bad_device_name(uuid)
         registry = self.settings.registry
         # Both answers in one lookup: an unknown device takes as long as one not granted.
         device, granted = await registry.call(

@@ -4,6 +4,7 @@ Raw packets from the hostile Conch client (``hostile_client``) or ``conch_client
 where it can do it, and the worker's own stderr and audit lines read back.
 """
 
+import json
 import socket
 import struct
 import time
@@ -95,3 +96,25 @@ def test_channels_of_every_type_are_bounded_per_connection(stack):
         assert sorted(seen) == [b"", b"", b"SSH-", b"SSH-", b"SSH-"], f"opened by the {way}: {seen}"
     sessions = conch(stack, "sessions", 5, user=login)  # sessions count among them
     assert (sessions["confirmed"], sessions["failed"]) == (3, ["too many channels on this connection (at most 3)"] * 2)
+
+
+NAME_RULE = "use letters, digits, '.', '_' or '-' (at most 64)"
+
+
+def test_device_names_are_checked_before_use_and_bounded_everywhere(stack):
+    """A name as the user typed it used to reach the registry lookup, the terminal and the audit
+    line whole: a 64 KB name made a 64 KB audit line."""
+    audit, _ = stack.restart("--no-device-timeout", "1")  # the audit lines in a file
+    escape = "\x1b]0;owned\x07\x1b[2J"  # a terminal's title and clear screen
+    told = f"device name '\\x1b]0;owned\\x07\\x1b[2J' is not valid: {NAME_RULE}"
+    proxy_stack.assert_refused(stack.ssh("alice", "host", escape, "true"), told)
+    # OpenSSH's client refuses such a login name: Conch's sends it, and hears why as it is dropped.
+    assert conch(stack, "sessions", 1, user=f"alice+{escape}", wait=True)["disconnect"] == told
+    for form in (("alice", "host", "d" * 65536), (f"alice+{'d' * 65536}", "true")):
+        result = stack.ssh(*form)
+        line = result.stderr.decode()
+        assert result.returncode == 255 and line.endswith(f"...[65472 more]' is not valid: {NAME_RULE}\n"), line
+    stop_process(stack.worker)
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [record["result"] for record in records] == ["bad-device-name"] * 4
+    assert max(len(line) for line in audit.read_text().splitlines()) < 600
