@@ -9,6 +9,7 @@ import attrs
 from services.shared import log
 from services.shared.registry_store import NAME_RULE
 
+DEVICE_TEXT_LIMIT = 200  # characters of a device's own words in a line
 NO_IDENTITIES = "the proxy has no identity keys loaded (capability ssh-identity-keys unavailable)"
 
 
@@ -78,11 +79,17 @@ def usage() -> ProxyError:
 
 
 def device_closed(uuid: str, why: str) -> ProxyError:
-    return ProxyError("device-closed", f"device {uuid} closed the connection ({why})")
+    return ProxyError("device-closed", f"device {uuid} closed the connection ({_device_text(why)})")
 
 
 def session_refused(why: str) -> ProxyError:
-    return ProxyError("session-refused", f"the device refused a session channel ({why})")
+    return ProxyError("session-refused", f"the device refused a session channel ({_device_text(why)})")
+
+
+def _device_text(text: str) -> str:
+    """What a device said (a disconnect reason, why it refused a channel), for the user's terminal:
+    escaped and bounded, so a hostile device cannot send escape sequences or pages of text to it."""
+    return log.printable(text, DEVICE_TEXT_LIMIT)
 
 
 def internal() -> ProxyError:

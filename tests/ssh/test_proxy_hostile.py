@@ -7,12 +7,14 @@ where it can do it, and the worker's own stderr and audit lines read back.
 import json
 import socket
 import struct
+import subprocess
+import sys
 import time
 
 from twisted.conch.ssh.common import NS
 
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import free_port, stop_process
+from tests.ssh.conftest import ROOT, accepts_ssh, free_port, keygen, stop_process, wait_until
 from tests.ssh.hostile_client import Connection
 from tests.ssh.test_log_safety import attack
 from tests.ssh.test_proxy_limits import conch
@@ -118,3 +120,38 @@ def test_device_names_are_checked_before_use_and_bounded_everywhere(stack):
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [record["result"] for record in records] == ["bad-device-name"] * 4
     assert max(len(line) for line in audit.read_text().splitlines()) < 600
+
+
+TERMINAL_ATTACK = "\x1b]0;owned\x07\x1b[2J" + "x" * 5000  # a title, clear screen, and 5 KB more
+SHOWN = "\\x1b]0;owned\\x07\\x1b[2J" + "x" * 186 + "...[4814 more]"  # escaped, cut at 200
+
+
+def hostile_device(stack, mode: str) -> tuple[str, subprocess.Popen]:
+    """``hostile_device`` registered and granted to alice; its name and process (the caller stops it)."""
+    key, _ = keygen(stack.tmp, "ed25519", f"hostile_{mode}")
+    port = free_port()
+    args = [sys.executable, "-m", "tests.ssh.hostile_device", str(port), str(key), mode, TERMINAL_ATTACK]
+    process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.DEVNULL)
+    wait_until(lambda: accepts_ssh(port) or process.poll() is not None, timeout=15, what="the hostile device")
+    uuid = f"hostile-{mode}"
+    address = ("--address", "127.0.0.1", "--port", str(port), "--login", "anyone")
+    stack.registry("add-device", uuid, *address, "--host-key", f"{key}.pub")
+    stack.registry("grant", "alice", uuid)
+    return uuid, process
+
+
+def test_a_devices_text_reaches_the_users_terminal_escaped_and_bounded(stack):
+    """A device's disconnect reason, or why it refused a session, used to be printed as it came:
+    terminal escape sequences from a hostile device ran in the user's terminal."""
+    uuid, device = hostile_device(stack, "disconnect")
+    try:
+        said = stack.ssh(f"alice+{uuid}", "true")
+    finally:
+        stop_process(device)
+    proxy_stack.assert_refused(said, f"device {uuid} closed the connection ({SHOWN})")
+    uuid, device = hostile_device(stack, "refuse")
+    try:
+        said = stack.ssh("alice", "host", uuid, "true")  # the balena form: the proxy opens the session
+    finally:
+        stop_process(device)
+    proxy_stack.assert_refused(said, f"the device refused a session channel ({SHOWN})")
