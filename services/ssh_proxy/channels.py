@@ -2,10 +2,11 @@
 
 Three parts answer a user's channels in turn (the bridge, the relay, a refusal), and two things
 need the whole connection's view: ``MaxSessions`` (session channels open at once, however they
-are answered) with ``max_channels`` (channels of every type, opened by either side) and, when the device drops, which sessions to tell and whether each has a pty. So
-the connection passes every message it receives and sends through here, and this keeps the
-states by the user's channel number. As in OpenSSH, a channel counts from the user's open until
-its open failed or both sides have sent their close.
+are answered) with ``max_channels`` (channels of every type, opened by either side) and, when
+the device drops, which sessions to tell and whether each has a pty. So the connection passes
+every message it receives and sends through here, and this keeps the states by the user's
+channel number. As in OpenSSH, a channel counts from the user's open until its open failed or
+both sides have sent their close.
 """
 
 import attrs

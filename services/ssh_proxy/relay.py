@@ -192,9 +192,8 @@ class Relay:
     def _unknown_channel(self, here: End, number: int) -> None:
         here.unknown_channel += 1
         if here.unknown_channel > UNKNOWN_CHANNEL_LIMIT:
-            raise ProtocolError(
-                f"more than {UNKNOWN_CHANNEL_LIMIT} messages for channels that do not exist (the last: {number})"
-            )
+            limit, problem = UNKNOWN_CHANNEL_LIMIT, "messages for channels that do not exist"
+            raise ProtocolError(f"more than {limit} {problem} (the last: {number})")
 
     def _global_request(self, here: End, there: End, payload: bytes) -> None:
         name, rest = getNS(payload)

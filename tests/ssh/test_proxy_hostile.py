@@ -17,7 +17,7 @@ from tests.ssh import proxy_stack
 from tests.ssh.conftest import ROOT, accepts_ssh, free_port, keygen, stop_process, wait_until
 from tests.ssh.hostile_client import Connection
 from tests.ssh.test_log_safety import attack
-from tests.ssh.test_proxy_limits import conch
+from tests.ssh.test_proxy_limits import conch, read_until_closed
 
 stack = proxy_stack.stack  # the fixture
 
@@ -32,7 +32,8 @@ def test_messages_for_channels_that_do_not_exist_end_the_connection_with_one_log
     """Each used to be one warning line in the worker's log: a logged-in user wrote them at will."""
     device = stack.device()
     stray = ("packet", 94, struct.pack(">L", 999) + NS(b"x"))  # CHANNEL_DATA for channel 999
-    plan = Connection(steps=(("login", f"alice+{device.uuid}".encode()), ("open", b"session", b""), *[stray] * 50))
+    login = ("login", f"alice+{device.uuid}".encode())
+    plan = Connection(steps=(login, ("open", b"session", b""), *[stray] * 50))
     result = attack(stack, [plan])[0]
     assert result["login"] == "success" and 91 in result["received"]  # the session channel is open
     assert result["closed_by_proxy"]
@@ -44,9 +45,8 @@ def test_a_second_service_request_ends_the_connection(stack):
     more tries each time), after login it replaced the user's connection service."""
     again = ("packet", 5, NS(b"ssh-userauth"))  # SERVICE_REQUEST
     wrong = ("auth", b"alice", b"ssh-connection", b"publickey", b"\x00" + NS(b"ssh-ed25519") + NS(b"x"))
-    before_login, after_login = attack(
-        stack, [Connection(steps=(*[wrong] * 5, again, *[wrong] * 5)), Connection(steps=(("login", b"alice"), again))]
-    )
+    before = Connection(steps=(*[wrong] * 5, again, *[wrong] * 5))
+    before_login, after_login = attack(stack, [before, Connection(steps=(("login", b"alice"), again))])
     assert before_login["received"] == [51] * 5 and before_login["closed_by_proxy"]
     assert after_login["login"] == "success" and after_login["closed_by_proxy"]
     assert len(worker_lines(stack, "Traceback")) == 0
@@ -97,7 +97,8 @@ def test_channels_of_every_type_are_bounded_per_connection(stack):
             stop_process(ssh[0])
         assert sorted(seen) == [b"", b"", b"SSH-", b"SSH-", b"SSH-"], f"opened by the {way}: {seen}"
     sessions = conch(stack, "sessions", 5, user=login)  # sessions count among them
-    assert (sessions["confirmed"], sessions["failed"]) == (3, ["too many channels on this connection (at most 3)"] * 2)
+    too_many = "too many channels on this connection (at most 3)"
+    assert (sessions["confirmed"], sessions["failed"]) == (3, [too_many] * 2)
 
 
 NAME_RULE = "use letters, digits, '.', '_' or '-' (at most 64)"
@@ -115,7 +116,8 @@ def test_device_names_are_checked_before_use_and_bounded_everywhere(stack):
     for form in (("alice", "host", "d" * 65536), (f"alice+{'d' * 65536}", "true")):
         result = stack.ssh(*form)
         line = result.stderr.decode()
-        assert result.returncode == 255 and line.endswith(f"...[65472 more]' is not valid: {NAME_RULE}\n"), line
+        assert result.returncode == 255, line
+        assert line.endswith(f"...[65472 more]' is not valid: {NAME_RULE}\n"), line
     stop_process(stack.worker)
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [record["result"] for record in records] == ["bad-device-name"] * 4
@@ -155,3 +157,25 @@ def test_a_devices_text_reaches_the_users_terminal_escaped_and_bounded(stack):
     finally:
         stop_process(device)
     proxy_stack.assert_refused(said, f"the device refused a session channel ({SHOWN})")
+
+
+def test_max_startups_says_why_and_logs_a_throttling_period_not_each_drop(stack):
+    """A drop used to close the connection without a word; the log said when dropping began."""
+    _, log = stack.restart("--max-startups", "2")
+    waiting = [socket.create_connection(("127.0.0.1", stack.port), timeout=5) for _ in range(2)]
+    dropped = []
+    try:
+        assert first_bytes(waiting) == [b"SSH-"] * 2
+        dropped += [socket.create_connection(("127.0.0.1", stack.port), timeout=5) for _ in range(5)]
+        assert [read_until_closed(sock) for sock in dropped] == [b"Exceeded MaxStartups\r\n"] * 5
+    finally:
+        for sock in waiting + dropped:
+            sock.close()
+    wait_until(lambda: accepts_ssh(stack.port), timeout=15, what="a free place")
+    stop_process(stack.worker)
+    lines = [line.split(": ", 1)[1] for line in log.read_text().splitlines() if "MaxStartups" in line]
+    assert len(lines) == 2, lines
+    began = "MaxStartups 2:100:2: 2 connections not logged in, dropping new ones (the first from 127.0.0.1:"
+    assert lines[0].startswith(began), lines
+    assert lines[1].startswith("MaxStartups 2:100:2: accepting again after "), lines
+    assert lines[1].endswith("s, 5 connections dropped"), lines
