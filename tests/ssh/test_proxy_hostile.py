@@ -179,3 +179,11 @@ def test_max_startups_says_why_and_logs_a_throttling_period_not_each_drop(stack)
     assert lines[0].startswith(began), lines
     assert lines[1].startswith("MaxStartups 2:100:2: accepting again after "), lines
     assert lines[1].endswith("s, 5 connections dropped"), lines
+
+
+def test_no_compression_is_offered(stack):
+    """Conch decompresses a packet whole, with no bound: with zlib, one packet of 200 KB before
+    login made a worker take 390 MB (a 1 MiB packet, the most Conch reads, inflates to 1 GiB)."""
+    zlib = {"supportedCompressions": [b"zlib"]}
+    zlib_only = Connection(kex=zlib, replace_kex=True, steps=(("login", b"alice"),))
+    assert attack(stack, [zlib_only])[0]["login"] is None  # no algorithm in common: no key exchange
