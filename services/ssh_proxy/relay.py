@@ -216,8 +216,11 @@ class Relay:
                 wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, message),
             )
             return
+        # The opener's side is joined to the other only once that confirms: before, the opener
+        # cannot know the channel's number, and a message sent with a guessed one is for a
+        # channel that does not exist yet.
         link, partner = here.new_link(peer), there.new_link()
-        link.partner, partner.partner = partner, link
+        partner.partner = link
         there.send(
             wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(partner.local, window, max_packet) + rest[12:]
         )
@@ -225,6 +228,7 @@ class Relay:
     def _channel_message(self, link: Link, partner: Link, number: int, body: bytes) -> None:
         if number == wire.CHANNEL_OPEN_CONFIRMATION:
             link.peer, window, max_packet = wire.u32x3.unpack_from(body)
+            partner.partner = link
             if link.on_open is not None:
                 link.on_open(window, max_packet)
             else:

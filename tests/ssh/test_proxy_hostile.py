@@ -187,3 +187,30 @@ def test_no_compression_is_offered(stack):
     zlib = {"supportedCompressions": [b"zlib"]}
     zlib_only = Connection(kex=zlib, replace_kex=True, steps=(("login", b"alice"),))
     assert attack(stack, [zlib_only])[0]["login"] is None  # no algorithm in common: no key exchange
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most memory the process has held so far (VmHWM), in MB."""
+    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+    return int(status["VmHWM"].split()[0]) / 1024
+
+
+def test_a_channel_carries_messages_only_once_it_is_confirmed(stack):
+    """A request sent with a guessed channel number before the device confirmed the channel made
+    the relay raise (an error line in the log, the rest of the session stuck): it is a message
+    for a channel that does not exist yet, and the channel works once confirmed."""
+    device = stack.device()
+    guessed = struct.pack(">L", 0) + NS(b"exec") + b"\x01" + NS(b"true")  # on the proxy's channel 0
+    plan = Connection(
+        steps=(
+            ("login", f"alice+{device.uuid}".encode()),
+            ("packet", 90, NS(b"session") + struct.pack(">3L", 7, 2**21, 32768)),  # CHANNEL_OPEN
+            ("packet", 98, guessed),  # before its confirmation: held until the device is reached
+            ("sleep", 2),
+            ("request", b"exec", NS(b"true")),  # once the confirmation came
+        )
+    )
+    result = attack(stack, [plan])[0]
+    assert 91 in result["received"] and result["received"][-1] == 99, result  # CHANNEL_SUCCESS
+    stack.stop()
+    assert stack.worker.stderr.read() == ""
