@@ -51,6 +51,12 @@ _RECEIVED_WATCHED = {
 }
 
 
+def _check(number: int, payload: bytes) -> None:
+    """Every part of the proxy reads a message's fields without checking them: checked here, once."""
+    if not wire.well_formed(number, payload):
+        raise ProtocolError(f"malformed message {number}")
+
+
 def _explained(failure: Failure) -> Failure:
     """A ProxyError as is; anything else is a bug, logged for the operator, vague for the user."""
     if failure.check(errors.ProxyError):
@@ -89,6 +95,7 @@ class UserConnection(service.SSHService):
 
     def packetReceived(self, number: int, payload: bytes) -> None:
         try:
+            _check(number, payload)
             if number == wire.CHANNEL_OPEN:
                 why = self.channels.open(payload)
                 if why is not None:
@@ -104,12 +111,13 @@ class UserConnection(service.SSHService):
             self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
 
     def _from_device(self, number: int, payload: bytes) -> None:
-        if number == wire.CHANNEL_OPEN and (why := self.channels.full()) is not None:
-            peer = wire.u32.unpack_from(getNS(payload)[1])[0]  # ``ssh -R``: a connection on the device
-            failure = wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, why)
-            self.device.sendPacket(wire.CHANNEL_OPEN_FAILURE, failure)
-            return
         try:
+            _check(number, payload)
+            if number == wire.CHANNEL_OPEN and (why := self.channels.full()) is not None:
+                peer = wire.u32.unpack_from(getNS(payload)[1])[0]  # ``ssh -R``: a connection on the device
+                failure = wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, why)
+                self.device.sendPacket(wire.CHANNEL_OPEN_FAILURE, failure)
+                return
             self.relay.from_device(number, payload)
         except ProtocolError as error:
             if self.record.result != "ok":  # already told: the rest of the read that broke it

@@ -5,12 +5,14 @@ where it can do it, and the worker's own stderr and audit lines read back.
 """
 
 import json
+import re
 import socket
 import struct
 import subprocess
 import sys
 import time
 
+import pytest
 from twisted.conch.ssh.common import NS
 
 from tests.ssh import proxy_stack
@@ -187,6 +189,20 @@ def test_no_compression_is_offered(stack):
     zlib = {"supportedCompressions": [b"zlib"]}
     zlib_only = Connection(kex=zlib, replace_kex=True, steps=(("login", b"alice"),))
     assert attack(stack, [zlib_only])[0]["login"] is None  # no algorithm in common: no key exchange
+
+
+@pytest.mark.parametrize("number", [80, 90, 93, 94, 97, 98])
+def test_a_malformed_message_is_a_protocol_error(stack, number):
+    """A message too short for its fields raised out of the relay: an error line in the log per
+    connection and a connection dropped without a word."""
+    device = stack.device()
+    login = ("login", f"alice+{device.uuid}".encode())
+    steps = (login, ("open", b"session", b""), ("packet", number, b"\x00\x00"))
+    assert attack(stack, [Connection(steps=steps)])[0]["closed_by_proxy"]
+    lines = worker_lines(stack, "")
+    who = rf"ssh_proxy\[\d+\]: session of alice from 127\.0\.0\.1:\d+ to {device.uuid}"
+    said = rf"{who}: the user broke the protocol \(malformed message {number}\), disconnected"
+    assert len(lines) == 1 and re.fullmatch(said, lines[0]), lines
 
 
 def peak_rss_mb(pid: int) -> float:
