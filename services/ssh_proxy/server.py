@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, session
 from services.ssh_proxy.auth import portal
+from services.ssh_proxy.backpressure import Backpressure
 from services.ssh_proxy.publickey import PublicKeyAuth
 from services.ssh_proxy.settings import Settings
 
@@ -81,6 +82,8 @@ class UserTransport(transport.SSHServerTransport):
     def connectionMade(self) -> None:
         grace = self.factory.settings.limits.login_grace_time
         self.grace = reactor.callLater(grace, self._grace_over, grace)
+        self.backpressure = Backpressure()  # the device's connection joins it once dialled
+        self.backpressure.watch(self.transport)
         super().connectionMade()
 
     def _grace_over(self, grace: float) -> None:

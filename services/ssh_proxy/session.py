@@ -194,6 +194,7 @@ class UserConnection(service.SSHService):
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()
             return
+        self.transport.backpressure.watch(self.device.transport)
         self.relay.attach(self.device.sendPacket)
         self.device.connection.deliver_to(self._from_device)
         self.device.on_lost = self._device_lost

@@ -230,3 +230,24 @@ def test_a_channel_carries_messages_only_once_it_is_confirmed(stack):
     assert 91 in result["received"] and result["received"][-1] == 99, result  # CHANNEL_SUCCESS
     stack.stop()
     assert stack.worker.stderr.read() == ""
+
+
+def test_a_user_that_does_not_read_cannot_make_the_worker_buffer(stack):
+    """A channel's window is what the receiving peer declares, up to 4 GiB: a user declaring that
+    and not reading made the worker hold all the device sent it (and the same for answers to
+    requests it never read). Its peak memory is measured over a whole session that does so."""
+    device = stack.device()
+    plan = Connection(
+        steps=(
+            ("login", f"alice+{device.uuid}".encode()),
+            ("open", b"session", b"", 2**32 - 1),
+            ("request", b"exec", NS(b"head -c 300000000 /dev/zero")),
+            ("stop-reading",),
+            ("sleep", 6),
+            ("read",),
+        )
+    )
+    before = peak_rss_mb(stack.worker.pid)
+    assert 99 in attack(stack, [plan])[0]["received"]  # CHANNEL_SUCCESS: the exec ran
+    grown = peak_rss_mb(stack.worker.pid) - before  # 545 MB when the proxy read on regardless
+    assert grown < 128, f"the worker grew by {grown:.0f} MB"  # a few MiB held, copies, and a full-speed end
