@@ -4,7 +4,8 @@ Every message from 80 up is forwarded with its channel ids rewritten (each side 
 channels), so shell, exec, exit status, sftp, scp, port forwarding and keep-alives work without
 the proxy knowing them. Window sizes and adjustments pass unchanged: each peer's flow control is
 the other peer's own, and the proxy never holds more of a channel's data than the receiving
-peer's window allows, however fast the sender.
+peer's window allows, however fast the sender (and, whatever the windows, no more than
+``backpressure.OUTPUT_MARK`` waiting for either peer).
 
 Some messages must not cross: host-key announcements (the user would learn the device's keys as
 if they were the proxy's), agent forwarding (the proxy never exposes an agent) and Unix-socket
