@@ -50,6 +50,9 @@ _REFUSED_CHANNEL_TYPES = {
 # peer's error; OpenSSH disconnects at the first. A few pass unremarked, one more ends the
 # connection: a peer can neither write a log line per packet nor keep the relay busy with them.
 UNKNOWN_CHANNEL_LIMIT = 10
+# Requests sent on and not yet answered, per connection and per channel: OpenSSH's client sends
+# one keep-alive at a time. Each waiting one is remembered until the far side answers it.
+WAITING_LIMIT = 1024
 
 _recipient = wire.u32.unpack_from
 _header = wire.u32.pack
@@ -64,6 +67,8 @@ class ReplyQueue:
         self._slots: deque[list] = deque()
 
     def expect(self) -> list:
+        if len(self._slots) >= WAITING_LIMIT:
+            raise ProtocolError(f"more than {WAITING_LIMIT} requests waiting for an answer")
         slot = [None]
         self._slots.append(slot)
         return slot

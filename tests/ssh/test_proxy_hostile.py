@@ -251,3 +251,27 @@ def test_a_user_that_does_not_read_cannot_make_the_worker_buffer(stack):
     assert 99 in attack(stack, [plan])[0]["received"]  # CHANNEL_SUCCESS: the exec ran
     grown = peak_rss_mb(stack.worker.pid) - before  # 545 MB when the proxy read on regardless
     assert grown < 128, f"the worker grew by {grown:.0f} MB"  # a few MiB held, copies, and a full-speed end
+
+
+def test_requests_waiting_for_an_answer_are_bounded(stack):
+    """A device that never answers (this one ignores global requests) and a user who sends them
+    without waiting made the proxy remember each request, without end."""
+    uuid, device = hostile_device(stack, "refuse")
+    keepalive = ("packet", 80, NS(b"keepalive@openssh.com") + b"\x01")  # GLOBAL_REQUEST, want reply
+    try:
+        login = ("login", f"alice+{uuid}".encode())
+        result = attack(stack, [Connection(steps=(login, *[keepalive] * 1100, ("sleep", 5)))])[0]
+    finally:
+        stop_process(device)
+    assert result["login"] == "success" and result["closed_by_proxy"]
+    assert len(worker_lines(stack, "more than 1024 requests waiting for an answer")) == 1
+
+
+def test_a_user_leaving_while_the_device_is_reached_leaves_no_error(stack):
+    """What the user sent before leaving was replayed to a relay with no device: an error line."""
+    device = stack.device()
+    opened = ("packet", 90, NS(b"session") + struct.pack(">3L", 7, 2**21, 32768))  # not waiting for it
+    assert attack(stack, [Connection(steps=(("login", f"alice+{device.uuid}".encode()), opened))])
+    time.sleep(3)  # the device is reached after the user left
+    stack.stop()
+    assert stack.worker.stderr.read() == ""
