@@ -34,8 +34,11 @@ from services.ssh_proxy.settings import Settings
 _log = Logger()
 
 # What the user may send before the device is reached (requests, opens, data past a window),
-# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes.
+# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes. Each
+# message counts its size and what Python holds for it besides (a tuple, a list slot, the bytes
+# object's header): a flood of 4-byte messages would otherwise cost 25 times the limit.
 HELD_LIMIT = 1024 * 1024
+HELD_OVERHEAD = 100
 
 _SENT_WATCHED = {
     wire.CHANNEL_OPEN,
@@ -161,7 +164,7 @@ class UserConnection(service.SSHService):
         """``hold``, counting what it holds against HELD_LIMIT."""
 
         def handle(number: int, payload: bytes) -> None:
-            self.held_bytes += len(payload)
+            self.held_bytes += len(payload) + HELD_OVERHEAD
             if self.held_bytes > HELD_LIMIT:
                 message = f"more than {HELD_LIMIT} bytes sent before the device was reached".encode()
                 self.transport.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, message)

@@ -275,3 +275,11 @@ def test_a_user_leaving_while_the_device_is_reached_leaves_no_error(stack):
     time.sleep(3)  # the device is reached after the user left
     stack.stop()
     assert stack.worker.stderr.read() == ""
+
+
+def test_what_is_held_counts_what_each_message_costs_not_only_its_bytes(stack):
+    """Before the device is reached, 1 MiB of 4-byte messages (the balena form before its exec)
+    was held as 262,144 tuples of bytes, 27 MB; each now counts its bookkeeping too."""
+    eof = ("packet", 96, struct.pack(">L", 0))  # CHANNEL_EOF on the session the proxy confirmed
+    steps = (("login", b"alice"), ("open", b"session", b""), *[eof] * 20_000, ("sleep", 2))
+    assert attack(stack, [Connection(steps=steps)])[0]["closed_by_proxy"]  # 80 KB of messages
