@@ -13,8 +13,9 @@ forwarding (``ssh -L PATH:SOCKET``, ``-R SOCKET:...``: it would reach the device
 and nothing the proxy serves needs it; TCP forwarding stays, it is the device tunnel). Refused
 requests are answered by the proxy, in order with the replies that come from the far side.
 
-A peer that breaks the protocol past what may be a race (``UNKNOWN_CHANNEL_LIMIT``) gets a
-``ProtocolError``: the session ends that connection, and logs it once.
+A peer that breaks the protocol past what may be a race (``UNKNOWN_CHANNEL_LIMIT``), or has more
+than ``WAITING_LIMIT`` requests waiting for an answer, gets a ``ProtocolError``: the session ends
+that connection, and logs it once.
 """
 
 from collections import deque
@@ -30,6 +31,7 @@ Send = Callable[[int, bytes], None]
 
 class ProtocolError(Exception):
     """A peer broke the connection protocol past what the proxy lets pass: its connection must end."""
+
 
 _REFUSED_GLOBAL = {
     b"hostkeys-00@openssh.com",

@@ -23,11 +23,11 @@ NAME = "web_terminal"
 # Option, Limits field, type, help: the limits an operator may change (settings.Limits has all).
 _LIMIT_OPTIONS = (
     ("--max-sessions", "sessions_per_user", arguments.count, "terminals per user"),
-    ("--idle-timeout", "idle_timeout", arguments.seconds, "seconds without a keystroke or resize before a terminal is closed"),
-    ("--ping-interval", "ping_interval", arguments.seconds, "seconds between WebSocket pings (two unanswered close the terminal)"),
-    ("--max-connections", "connections", arguments.count, "TCP connections at once, signed in or not, WebSockets included"),
-    ("--max-connections-per-address", "connections_per_address", arguments.count, "of them from one client address (behind a reverse proxy: all of them)"),
-    ("--max-failed-sign-ins", "failed_sign_ins", arguments.count, "failed sign-ins from one client address at once, then one every minute / N"),
+    ("--idle-timeout", "idle_timeout", arguments.seconds, "seconds without keystroke or resize to close one"),
+    ("--ping-interval", "ping_interval", arguments.seconds, "between WebSocket pings (two unanswered close it)"),
+    ("--max-connections", "connections", arguments.count, "TCP connections at once, signed in or not"),
+    ("--max-connections-per-address", "connections_per_address", arguments.count, "of them from one address"),
+    ("--max-failed-sign-ins", "failed_sign_ins", arguments.count, "failed sign-ins per address, then one every 60/N s"),
 )  # fmt: skip
 
 
