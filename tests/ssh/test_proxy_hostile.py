@@ -1,7 +1,8 @@
 """What a hostile client can still try once the limits of ``test_proxy_limits`` hold, each with its bytes.
 
-Raw packets from the hostile Conch client (``hostile_client``) or ``conch_client``, real OpenSSH
-where it can do it, and the worker's own stderr and audit lines read back.
+Raw packets from the hostile Conch client (``hostile_client``) or ``conch_client``, a hostile
+Conch device (``hostile_device``) for what a device could do to a user, real OpenSSH where it can
+do it, and the worker's own stderr, audit lines and peak memory read back.
 """
 
 import json
