@@ -9,9 +9,10 @@ A device that drops mid-session is reported like any other failure: one line and
 on each session under way, not a disconnect message wrapped in the client's own words.
 
 What a logged-in user can make the proxy hold is bounded too: ``MaxSessions`` session channels
-at once, ``HELD_LIMIT`` bytes held until the device is reached, and ``no_device_timeout`` for a
-connection without a device (the balena form before its exec, or refused: the user's client
-leaves once told, and ``ssh -N`` gets the same line as the disconnect reason).
+and ``max_channels`` channels of every type at once, ``HELD_LIMIT`` bytes held until the device
+is reached, and ``no_device_timeout`` for a connection without a device (the balena form before
+its exec, or refused: the user's client leaves once told, and ``ssh -N`` gets the same line as
+the disconnect reason).
 """
 
 from twisted.conch.ssh import service, transport
@@ -20,20 +21,24 @@ from twisted.internet import defer, reactor
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from services.shared.registry_store import NAME
 from services.ssh_proxy import errors, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
-from services.ssh_proxy.channels import ChannelNumberReused, UserChannels
+from services.ssh_proxy.channels import UserChannels
 from services.ssh_proxy.refusal import Refusal
-from services.ssh_proxy.relay import Relay
+from services.ssh_proxy.relay import ProtocolError, Relay
 from services.ssh_proxy.settings import Settings
 
 _log = Logger()
 
 # What the user may send before the device is reached (requests, opens, data past a window),
-# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes.
+# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes. Each
+# message counts its size and what Python holds for it besides (a tuple, a list slot, the bytes
+# object's header): a flood of 4-byte messages would otherwise cost 25 times the limit.
 HELD_LIMIT = 1024 * 1024
+HELD_OVERHEAD = 100
 
 _SENT_WATCHED = {
     wire.CHANNEL_OPEN,
@@ -47,6 +52,12 @@ _RECEIVED_WATCHED = {
     wire.CHANNEL_REQUEST,
     wire.CHANNEL_CLOSE,
 }
+
+
+def _check(number: int, payload: bytes) -> None:
+    """Every part of the proxy reads a message's fields without checking them: checked here, once."""
+    if not wire.well_formed(number, payload):
+        raise ProtocolError(f"malformed message {number}")
 
 
 def _explained(failure: Failure) -> Failure:
@@ -67,7 +78,8 @@ class UserConnection(service.SSHService):
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
         self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}", via=route.via)
-        self.channels = UserChannels(self.settings.limits.max_sessions)
+        limits = self.settings.limits
+        self.channels = UserChannels(limits.max_sessions, limits.max_channels)
         self.relay = Relay.towards(self.to_user)
         self.device: upstream.DeviceTransport | None = None
         self.stopped = False
@@ -86,6 +98,7 @@ class UserConnection(service.SSHService):
 
     def packetReceived(self, number: int, payload: bytes) -> None:
         try:
+            _check(number, payload)
             if number == wire.CHANNEL_OPEN:
                 why = self.channels.open(payload)
                 if why is not None:
@@ -95,11 +108,51 @@ class UserConnection(service.SSHService):
                     return
             elif number in _RECEIVED_WATCHED:
                 self.channels.received(number, payload)
-        except ChannelNumberReused as reused:
-            message = f"channel number {reused} is still in use".encode()
-            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, message)
+        except ProtocolError as error:
+            self._user_broke(error)
             return
-        self.handle(number, payload)
+        self._deliver(number, payload)
+
+    def _deliver(self, number: int, payload: bytes) -> None:
+        """Pass a user's message to ``handle``; a protocol error in it ends the connection. What was
+        held is replayed through here too, and dropped once the user has left or been dropped."""
+        if self.stopped or self.transport.transport.disconnecting:
+            return
+        try:
+            self.handle(number, payload)
+        except ProtocolError as error:
+            self._user_broke(error)
+
+    def _user_broke(self, error: ProtocolError) -> None:
+        self._broke_protocol("the user", error)
+        self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+
+    def _from_device(self, number: int, payload: bytes) -> None:
+        try:
+            _check(number, payload)
+            if number == wire.CHANNEL_OPEN and (why := self.channels.full()) is not None:
+                peer = wire.u32.unpack_from(getNS(payload)[1])[0]  # ``ssh -R``: a connection on the device
+                failure = wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, why)
+                self.device.sendPacket(wire.CHANNEL_OPEN_FAILURE, failure)
+                return
+            self.relay.from_device(number, payload)
+        except ProtocolError as error:
+            if self.record.result != "ok":  # already told: the rest of the read that broke it
+                return
+            self._broke_protocol("the device", error)
+            self._device_lost(f"protocol error: {error}")
+            self.device.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+
+    def _broke_protocol(self, who: str, error: ProtocolError) -> None:
+        """One line for the operator: the connection it ends is the limit on how often it is written."""
+        _log.warn(
+            "session of {user} from {peer} to {device}: {who} broke the protocol ({problem}), disconnected",
+            user=self.record.user,
+            peer=self.record.peer,
+            device=self.record.device,
+            who=who,
+            problem=str(error),
+        )
 
     def to_user(self, number: int, payload: bytes) -> None:
         """Every message to the user goes through here, so that ``channels`` sees it."""
@@ -111,7 +164,7 @@ class UserConnection(service.SSHService):
         """``hold``, counting what it holds against HELD_LIMIT."""
 
         def handle(number: int, payload: bytes) -> None:
-            self.held_bytes += len(payload)
+            self.held_bytes += len(payload) + HELD_OVERHEAD
             if self.held_bytes > HELD_LIMIT:
                 message = f"more than {HELD_LIMIT} bytes sent before the device was reached".encode()
                 self.transport.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, message)
@@ -123,6 +176,8 @@ class UserConnection(service.SSHService):
     def _close_later(self, problem: errors.ProxyError) -> None:
         """Disconnect with ``problem`` after no_device_timeout, unless the wait ends first."""
         self._stop_waiting()
+        if self.stopped:  # the user left while the device was being reached
+            return
         self.deadline = reactor.callLater(self.settings.limits.no_device_timeout, self._give_up, problem)
 
     def _stop_waiting(self) -> None:
@@ -142,6 +197,8 @@ class UserConnection(service.SSHService):
         return d.addErrback(_explained)
 
     async def _dial(self, user: str, uuid: str) -> None:
+        if not NAME.fullmatch(uuid):  # as typed in the login name or ``host UUID``: anything
+            raise errors.bad_device_name(uuid)
         registry = self.settings.registry
         # Both answers in one lookup: an unknown device takes as long as one not granted.
         device, granted = await registry.call(
@@ -156,21 +213,22 @@ class UserConnection(service.SSHService):
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()
             return
+        self.transport.backpressure.watch(self.device.transport)
         self.relay.attach(self.device.sendPacket)
-        self.device.connection.deliver_to(self.relay.from_device)
+        self.device.connection.deliver_to(self._from_device)
         self.device.on_lost = self._device_lost
 
     def _relay_all(self, held: list[tuple[int, bytes]]) -> None:
         self.handle = self.relay.from_user
         for number, payload in held:
-            self.relay.from_user(number, payload)
+            self._deliver(number, payload)
 
     def _refuse(self, problem: errors.ProxyError, held: list[tuple[int, bytes]]) -> Refusal:
         self.record.result = problem.code
         refusal = Refusal(problem, self.to_user)
         self.handle = refusal.handle
         for number, payload in held:
-            refusal.handle(number, payload)
+            self._deliver(number, payload)
         self._close_later(problem)  # the user has that long to be told (``ssh -N``: never)
         return refusal
 
@@ -187,7 +245,7 @@ class UserConnection(service.SSHService):
 
         def ready() -> None:
             self.handle = self.relay.from_user
-            self.bridge.replay(self.relay.from_user)
+            self.bridge.replay(self._deliver)
 
         self._reach(uuid).addCallbacks(reached, lambda failure: self._refuse_bridge(failure.value))
 
@@ -195,7 +253,7 @@ class UserConnection(service.SSHService):
         link = self.bridge.link
         refusal = self._refuse(problem, [])
         refusal.adopt(link.local, link.peer)
-        self.bridge.replay(refusal.handle)
+        self.bridge.replay(self._deliver)
         if self.device is not None:
             self.device.transport.loseConnection()
 

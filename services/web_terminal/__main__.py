@@ -1,6 +1,7 @@
 """``python -m services.web_terminal --proxy HOST:PORT --listen HOST:PORT --registry DB --key FILE
 --proxy-host-keys DIR [--allowed-origin URL] [--max-sessions N] [--idle-timeout SECONDS]
-[--ping-interval SECONDS]``.
+[--ping-interval SECONDS] [--max-connections N] [--max-connections-per-address N]
+[--max-failed-sign-ins N]``.
 
 Serves until SIGTERM. Warnings and errors go to stderr, one line each; tokens never do.
 """
@@ -18,6 +19,16 @@ from services.web_terminal import proxy_client, web
 from services.web_terminal.settings import Limits, Settings
 
 NAME = "web_terminal"
+
+# Option, Limits field, type, help: the limits an operator may change (settings.Limits has all).
+_LIMIT_OPTIONS = (
+    ("--max-sessions", "sessions_per_user", arguments.count, "terminals per user"),
+    ("--idle-timeout", "idle_timeout", arguments.seconds, "seconds without keystroke or resize to close one"),
+    ("--ping-interval", "ping_interval", arguments.seconds, "between WebSocket pings (two unanswered close it)"),
+    ("--max-connections", "connections", arguments.count, "TCP connections at once, signed in or not"),
+    ("--max-connections-per-address", "connections_per_address", arguments.count, "of them from one address"),
+    ("--max-failed-sign-ins", "failed_sign_ins", arguments.count, "failed sign-ins per address, then one every 60/N s"),
+)  # fmt: skip
 
 
 def read_key(path: str):
@@ -48,28 +59,16 @@ def main() -> int:
         help="an Origin allowed besides the page's own (repeatable), e.g. behind a TLS proxy",
     )  # fmt: skip
     defaults = Limits()
-    parser.add_argument(
-        "--max-sessions", type=arguments.count, default=defaults.sessions_per_user, help="terminals per user"
-    )
-    parser.add_argument(
-        "--idle-timeout",
-        type=arguments.seconds,
-        default=defaults.idle_timeout,
-        help="seconds without a keystroke or resize before a terminal is closed",
-    )
-    parser.add_argument(
-        "--ping-interval",
-        type=arguments.seconds,
-        default=defaults.ping_interval,
-        help="seconds between WebSocket pings (two unanswered close the terminal)",
-    )
+    for flag, field, kind, text in _LIMIT_OPTIONS:
+        default = getattr(defaults, field)
+        metavar = "SECONDS" if kind is arguments.seconds else "N"
+        help_text = f"{text}; default {default:g}"
+        parser.add_argument(flag, dest=field, type=kind, default=default, metavar=metavar, help=help_text)
     args = parser.parse_args()
 
     log.start(NAME)
 
-    limits = Limits(
-        sessions_per_user=args.max_sessions, idle_timeout=args.idle_timeout, ping_interval=args.ping_interval
-    )
+    limits = Limits(**{field: getattr(args, field) for _, field, *_ in _LIMIT_OPTIONS})
     host, port = args.proxy
     settings = Settings(
         SQLiteStore(args.registry), host, port, args.proxy_host_keys, read_key(args.key), limits

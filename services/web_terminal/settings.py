@@ -11,6 +11,13 @@ class Limits:
     """Every resource a browser can make the web terminal spend, bounded."""
 
     sessions_per_user: int = 4  # terminals open at once
+    # TCP connections at once (HTTP and WebSocket), signed in or not: with the SSH connection to
+    # the proxy each terminal also holds, 256 stay well inside the usual 1024 file descriptors.
+    connections: int = 256
+    connections_per_address: int = 64  # of them from one client address
+    failed_sign_ins: int = 10  # per client address at once, then one more a minute / this
+    sign_in_failure_period: float = 60.0
+    failing_addresses: int = 10_000  # addresses whose failed sign-ins are remembered (an LRU)
     sign_ins_per_user: int = 8  # cookies kept per user; the oldest is forgotten
     idle_timeout: float = 900.0  # seconds without a keystroke or resize before a session is closed
     sign_in_lifetime: float = 12 * 3600.0  # seconds a cookie stays valid
