@@ -53,6 +53,12 @@ def _escape(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
+def printable(text: str, limit: int = MAX_FIELD) -> str:
+    """Peer text made safe to show on one line anywhere (a log, a user's terminal, an audit
+    record): escaped as in this log, and cut at ``limit`` characters, saying how many more."""
+    return _escape(text[:limit]) + _more(len(text), limit)
+
+
 def _int(value: int) -> str:
     try:
         return int.__repr__(value)

@@ -61,6 +61,7 @@ DEVICE_COLUMNS = "uuid, address, port, login, host_key"  # the order of Device's
 
 # No '+' or '@': the proxy routes on ``USER+UUID@PROXY``.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_RULE = "use letters, digits, '.', '_' or '-' (at most 64)"  # what NAME accepts, for people
 
 
 class RegistryError(ServiceError):
@@ -110,7 +111,7 @@ class Store(typing.Protocol):
 
 def valid_name(what: str, name: str) -> str:
     if not NAME.fullmatch(name):
-        raise RegistryError(f"{what} {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+        raise RegistryError(f"{what} {name!r}: {NAME_RULE}")
     return name
 
 

@@ -32,6 +32,7 @@ _LIMIT_OPTIONS = (
     ("max_startups", _startups, "START:RATE:FULL", "early drop of connections not logged in (MaxStartups)"),
     ("max_auth_tries", arguments.count, "N", "failed authentication attempts per connection (MaxAuthTries)"),
     ("max_sessions", arguments.count, "N", "session channels open at once per connection (MaxSessions)"),
+    ("max_channels", arguments.count, "N", "channels of every type open at once per connection"),
     ("no_device_timeout", arguments.seconds, "SECONDS", "how long a logged-in connection may stay without a device"),
 )
 

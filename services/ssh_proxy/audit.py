@@ -1,6 +1,7 @@
 """One audit line per user session on stdout: who reached what, for how long, how much, and how it ended.
 
 JSON, so log pipelines need no parser of their own; it names keys and users, never key material.
+Every text is bounded: a device name comes as the user typed it, valid or not.
 """
 
 import json
@@ -9,6 +10,14 @@ import sys
 import time
 
 import attrs
+
+from services.shared import log
+
+FIELD_LIMIT = 100  # characters of one text (names are at most 64)
+
+
+def _bounded(value):
+    return log.printable(value, FIELD_LIMIT) if isinstance(value, str) else value
 
 
 @attrs.define
@@ -21,7 +30,7 @@ class SessionRecord:
     result: str = "ok"
 
     def emit(self, bytes_to_device: int, bytes_to_user: int) -> None:
-        line = {
+        record = {
             "event": "session",
             "user": self.user,
             "device": self.device,
@@ -34,5 +43,5 @@ class SessionRecord:
             "bytes_to_user": bytes_to_user,
             "result": self.result,
         }
-        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.write(json.dumps({name: _bounded(value) for name, value in record.items()}) + "\n")
         sys.stdout.flush()

@@ -2,20 +2,25 @@
 
 Three parts answer a user's channels in turn (the bridge, the relay, a refusal), and two things
 need the whole connection's view: ``MaxSessions`` (session channels open at once, however they
-are answered) and, when the device drops, which sessions to tell and whether each has a pty. So
-the connection passes every message it receives and sends through here, and this keeps the
-states by the user's channel number. As in OpenSSH, a channel counts from the user's open until
-its open failed or both sides have sent their close.
+are answered) with ``max_channels`` (channels of every type, opened by either side) and, when
+the device drops, which sessions to tell and whether each has a pty. So the connection passes
+every message it receives and sends through here, and this keeps the states by the user's
+channel number. As in OpenSSH, a channel counts from the user's open until its open failed or
+both sides have sent their close.
 """
 
 import attrs
 from twisted.conch.ssh.common import getNS
 
 from services.ssh_proxy import wire
+from services.ssh_proxy.relay import ProtocolError
 
 
-class ChannelNumberReused(Exception):
+class ChannelNumberReused(ProtocolError):
     """The user opened a channel under a number still in use: a broken or hostile client."""
+
+    def __str__(self) -> str:
+        return f"channel number {self.args[0]} is still in use"
 
 
 @attrs.define
@@ -30,12 +35,19 @@ class Channel:
 @attrs.define
 class UserChannels:
     max_sessions: int
+    max_channels: int
     by_peer: dict[int, Channel] = attrs.field(factory=dict)  # by the user's channel number
     by_local: dict[int, int] = attrs.field(factory=dict)  # the proxy's number -> the user's
     opening: set[int] = attrs.field(factory=set)  # the proxy's numbers of channels the device opens
 
     def sessions(self) -> int:
         return sum(channel.session for channel in self.by_peer.values())
+
+    def full(self) -> str | None:
+        """Why no channel of any type may open now (by the user or the device), or None."""
+        if len(self.by_peer) + len(self.opening) >= self.max_channels:
+            return f"too many channels on this connection (at most {self.max_channels})"
+        return None
 
     def open(self, payload: bytes) -> str | None:
         """The user's CHANNEL_OPEN: None if admitted, else why it must fail."""
@@ -46,6 +58,8 @@ class UserChannels:
         session = kind == b"session"
         if session and self.sessions() >= self.max_sessions:
             return f"too many sessions on this connection (at most {self.max_sessions})"
+        if (why := self.full()) is not None:
+            return why
         self.by_peer[peer] = Channel(session)
         return None
 

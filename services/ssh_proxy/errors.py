@@ -6,6 +6,10 @@ status 255, never a generic "host error": the incident was made worse by not say
 
 import attrs
 
+from services.shared import log
+from services.shared.registry_store import NAME_RULE
+
+DEVICE_TEXT_LIMIT = 200  # characters of a device's own words in a line
 NO_IDENTITIES = "the proxy has no identity keys loaded (capability ssh-identity-keys unavailable)"
 
 
@@ -24,6 +28,11 @@ def _no_access(user: str, uuid: str) -> str:
     """One line for a device that does not exist and one the user was not granted: a user learns
     nothing of the devices of others. The audit code tells the operator which it was."""
     return f"user {user} has no access to device {uuid} (unknown device, or not authorised)"
+
+
+def bad_device_name(name: str) -> ProxyError:
+    """A name that cannot be a device's (the registry's rule): refused before any lookup."""
+    return ProxyError("bad-device-name", f"device name '{log.printable(name, 64)}' is not valid: {NAME_RULE}")
 
 
 def unknown_device(user: str, uuid: str) -> ProxyError:
@@ -70,11 +79,17 @@ def usage() -> ProxyError:
 
 
 def device_closed(uuid: str, why: str) -> ProxyError:
-    return ProxyError("device-closed", f"device {uuid} closed the connection ({why})")
+    return ProxyError("device-closed", f"device {uuid} closed the connection ({_device_text(why)})")
 
 
 def session_refused(why: str) -> ProxyError:
-    return ProxyError("session-refused", f"the device refused a session channel ({why})")
+    return ProxyError("session-refused", f"the device refused a session channel ({_device_text(why)})")
+
+
+def _device_text(text: str) -> str:
+    """What a device said (a disconnect reason, why it refused a channel), for the user's terminal:
+    escaped and bounded, so a hostile device cannot send escape sequences or pages of text to it."""
+    return log.printable(text, DEVICE_TEXT_LIMIT)
 
 
 def internal() -> ProxyError:

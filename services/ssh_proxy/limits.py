@@ -58,6 +58,9 @@ class Limits:
     max_auth_tries: int = 6
     # MaxSessions: session channels open at once on one connection, relayed or refused.
     max_sessions: int = 10
+    # Channels of every type open at once on one connection (sessions, TCP forwarded either way):
+    # OpenSSH bounds them only by its own table (thousands); the proxy holds state for each.
+    max_channels: int = 64
     # After login, how long a connection may stay without a device: the balena form waiting for
     # its ``host UUID`` exec, or a refused connection waiting for a session to tell why.
     no_device_timeout: float = 30

@@ -4,13 +4,17 @@ Every message from 80 up is forwarded with its channel ids rewritten (each side 
 channels), so shell, exec, exit status, sftp, scp, port forwarding and keep-alives work without
 the proxy knowing them. Window sizes and adjustments pass unchanged: each peer's flow control is
 the other peer's own, and the proxy never holds more of a channel's data than the receiving
-peer's window allows, however fast the sender.
+peer's window allows, however fast the sender (and, whatever the windows, no more than
+``backpressure.OUTPUT_MARK`` waiting for either peer).
 
 Some messages must not cross: host-key announcements (the user would learn the device's keys as
 if they were the proxy's), agent forwarding (the proxy never exposes an agent) and Unix-socket
 forwarding (``ssh -L PATH:SOCKET``, ``-R SOCKET:...``: it would reach the device's local daemons,
 and nothing the proxy serves needs it; TCP forwarding stays, it is the device tunnel). Refused
 requests are answered by the proxy, in order with the replies that come from the far side.
+
+A peer that breaks the protocol past what may be a race (``UNKNOWN_CHANNEL_LIMIT``) gets a
+``ProtocolError``: the session ends that connection, and logs it once.
 """
 
 from collections import deque
@@ -18,11 +22,14 @@ from collections.abc import Callable
 
 import attrs
 from twisted.conch.ssh.common import NS, getNS
-from twisted.logger import Logger
 
 from services.ssh_proxy import wire
 
 Send = Callable[[int, bytes], None]
+
+
+class ProtocolError(Exception):
+    """A peer broke the connection protocol past what the proxy lets pass: its connection must end."""
 
 _REFUSED_GLOBAL = {
     b"hostkeys-00@openssh.com",
@@ -39,7 +46,11 @@ _REFUSED_CHANNEL_TYPES = {
     b"forwarded-streamlocal@openssh.com": "the proxy does not forward Unix sockets",
 }
 
-_log = Logger()
+# A message for a channel that does not exist (never opened, or closed by both sides) is a
+# peer's error; OpenSSH disconnects at the first. A few pass unremarked, one more ends the
+# connection: a peer can neither write a log line per packet nor keep the relay busy with them.
+UNKNOWN_CHANNEL_LIMIT = 10
+
 _recipient = wire.u32.unpack_from
 _header = wire.u32.pack
 
@@ -109,6 +120,7 @@ class End:
     next_id: int = 0
     replies: GlobalReplies = attrs.field(init=False)
     awaiting: deque = attrs.field(factory=deque)  # slots for global requests we sent here
+    unknown_channel: int = 0  # messages it sent for channels that do not exist
 
     def __attrs_post_init__(self) -> None:
         self.replies = GlobalReplies(self.send)
@@ -174,9 +186,15 @@ class Relay:
         elif number in wire.CHANNEL_MESSAGES:
             link = here.channels.get(wire.u32.unpack_from(payload)[0])
             if link is None or link.partner is None:
-                _log.warn("message {number} for an unknown channel, ignored", number=number)
+                self._unknown_channel(here, number)
                 return
             self._channel_message(link, link.partner, number, payload[4:])
+
+    def _unknown_channel(self, here: End, number: int) -> None:
+        here.unknown_channel += 1
+        if here.unknown_channel > UNKNOWN_CHANNEL_LIMIT:
+            limit, problem = UNKNOWN_CHANNEL_LIMIT, "messages for channels that do not exist"
+            raise ProtocolError(f"more than {limit} {problem} (the last: {number})")
 
     def _global_request(self, here: End, there: End, payload: bytes) -> None:
         name, rest = getNS(payload)
@@ -199,8 +217,11 @@ class Relay:
                 wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, message),
             )
             return
+        # The opener's side is joined to the other only once that confirms: before, the opener
+        # cannot know the channel's number, and a message sent with a guessed one is for a
+        # channel that does not exist yet.
         link, partner = here.new_link(peer), there.new_link()
-        link.partner, partner.partner = partner, link
+        partner.partner = link
         there.send(
             wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(partner.local, window, max_packet) + rest[12:]
         )
@@ -208,6 +229,7 @@ class Relay:
     def _channel_message(self, link: Link, partner: Link, number: int, body: bytes) -> None:
         if number == wire.CHANNEL_OPEN_CONFIRMATION:
             link.peer, window, max_packet = wire.u32x3.unpack_from(body)
+            partner.partner = link
             if link.on_open is not None:
                 link.on_open(window, max_packet)
             else:

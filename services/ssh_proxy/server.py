@@ -9,16 +9,18 @@ import os
 import socket
 
 from twisted.conch.ssh import factory, keys, transport
-from twisted.internet import defer, endpoints, reactor
+from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.logger import Logger
 
 from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, session
 from services.ssh_proxy.auth import portal
+from services.ssh_proxy.backpressure import Backpressure
 from services.ssh_proxy.publickey import PublicKeyAuth
 from services.ssh_proxy.settings import Settings
 
 _log = Logger()
+DROP_LOG_INTERVAL = 15.0  # seconds between two log lines while MaxStartups drops (OpenSSH's)
 
 
 class UserAuth(PublicKeyAuth):
@@ -80,6 +82,8 @@ class UserTransport(transport.SSHServerTransport):
     def connectionMade(self) -> None:
         grace = self.factory.settings.limits.login_grace_time
         self.grace = reactor.callLater(grace, self._grace_over, grace)
+        self.backpressure = Backpressure()  # the device's connection joins it once dialled
+        self.backpressure.watch(self.transport)
         super().connectionMade()
 
     def _grace_over(self, grace: float) -> None:
@@ -108,8 +112,26 @@ class UserTransport(transport.SSHServerTransport):
         self._logged_in()
         super().connectionLost(reason)
 
+    def ssh_SERVICE_REQUEST(self, packet: bytes) -> None:
+        """One service request per connection (``ssh-userauth``), as OpenSSH allows.
+
+        Conch accepts any number, and a new ``ssh-userauth`` replaces the current service: before
+        login that restarted MaxAuthTries' count, after it dropped the user's connection service
+        for a second login that no grace time bounds.
+        """
+        if self.service is not None:
+            self.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, b"one service request per connection")
+            return
+        super().ssh_SERVICE_REQUEST(packet)
+
     def receiveError(self, reasonCode: int, description: bytes) -> None:
         """A user disconnecting is the normal end of a session, not an error to log."""
+
+    def sendDisconnect(self, reason: int, description: bytes) -> None:
+        """Disconnect, and handle nothing more the user sent: Conch would go on dispatching the
+        packets that came in the same read as the one that ended the connection."""
+        super().sendDisconnect(reason, description)
+        self.buf = b""
 
 
 class ProxyFactory(factory.SSHFactory):
@@ -124,29 +146,61 @@ class ProxyFactory(factory.SSHFactory):
         self.primes = None  # no moduli: only fixed-group and elliptic-curve key exchanges
         self.unauthenticated = 0  # connections accepted and not yet logged in or gone
         self.dropped = 0  # connections dropped by MaxStartups since the last time it let all in
+        self.dropping_since = self.dropping_said = 0.0  # when that began, and when it was last logged
 
     def buildProtocol(self, addr):
-        """A new connection, or None (Twisted closes it at once) when MaxStartups drops it."""
+        """A new connection, or one told ``Exceeded MaxStartups`` and closed."""
         startups = self.settings.limits.max_startups
         if startups.drops(self.unauthenticated):
-            if not self.dropped:
-                _log.warn(
-                    "MaxStartups {startups}: {count} connections not logged in, dropping new ones",
-                    startups=str(startups),
-                    count=self.unauthenticated,
-                )
-            self.dropped += 1
-            return None
+            self._dropping(f"{addr.host}:{addr.port}")
+            return _Dropped()
         self.unauthenticated += 1
         proto = super().buildProtocol(addr)
         algorithms.trim(proto)
         return proto
 
+    def _dropping(self, peer: str) -> None:
+        """Log a throttling period as OpenSSH does, not each drop: when it begins, how it goes on
+        every DROP_LOG_INTERVAL while it lasts, and when it ends (``left_startup``)."""
+        now = reactor.seconds()
+        self.dropped += 1
+        if self.dropped == 1:
+            self.dropping_since = self.dropping_said = now
+            _log.warn(
+                "MaxStartups {startups}: {count} connections not logged in, dropping new ones "
+                "(the first from {peer})",
+                startups=str(self.settings.limits.max_startups),
+                count=self.unauthenticated,
+                peer=peer,
+            )
+        elif now - self.dropping_said >= DROP_LOG_INTERVAL:
+            self.dropping_said = now
+            _log.warn(
+                "MaxStartups {startups}: {dropped} connections dropped in {seconds}s (the last from {peer})",
+                startups=str(self.settings.limits.max_startups),
+                dropped=self.dropped,
+                seconds=round(now - self.dropping_since),
+                peer=peer,
+            )
+
     def left_startup(self) -> None:
         self.unauthenticated -= 1
         if self.dropped and self.unauthenticated < self.settings.limits.max_startups.start:
-            _log.warn("MaxStartups: {dropped} connections dropped, accepting again", dropped=self.dropped)
+            _log.warn(
+                "MaxStartups {startups}: accepting again after {seconds}s, {dropped} connections dropped",
+                startups=str(self.settings.limits.max_startups),
+                seconds=round(reactor.seconds() - self.dropping_since, 1),
+                dropped=self.dropped,
+            )
             self.dropped = 0
+
+
+class _Dropped(protocol.Protocol):
+    """A connection MaxStartups drops: told so before any version line, as OpenSSH tells it."""
+
+    def connectionMade(self) -> None:
+        self.transport.write(b"Exceeded MaxStartups\r\n")
+        self.transport.loseConnection()
 
 
 def listen(reactor, proxy: ProxyFactory, listen_on: tuple[str, int] | None) -> defer.Deferred:

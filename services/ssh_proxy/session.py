@@ -9,9 +9,10 @@ A device that drops mid-session is reported like any other failure: one line and
 on each session under way, not a disconnect message wrapped in the client's own words.
 
 What a logged-in user can make the proxy hold is bounded too: ``MaxSessions`` session channels
-at once, ``HELD_LIMIT`` bytes held until the device is reached, and ``no_device_timeout`` for a
-connection without a device (the balena form before its exec, or refused: the user's client
-leaves once told, and ``ssh -N`` gets the same line as the disconnect reason).
+and ``max_channels`` channels of every type at once, ``HELD_LIMIT`` bytes held until the device
+is reached, and ``no_device_timeout`` for a connection without a device (the balena form before
+its exec, or refused: the user's client leaves once told, and ``ssh -N`` gets the same line as
+the disconnect reason).
 """
 
 from twisted.conch.ssh import service, transport
@@ -20,13 +21,14 @@ from twisted.internet import defer, reactor
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from services.shared.registry_store import NAME
 from services.ssh_proxy import errors, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
-from services.ssh_proxy.channels import ChannelNumberReused, UserChannels
+from services.ssh_proxy.channels import UserChannels
 from services.ssh_proxy.refusal import Refusal
-from services.ssh_proxy.relay import Relay
+from services.ssh_proxy.relay import ProtocolError, Relay
 from services.ssh_proxy.settings import Settings
 
 _log = Logger()
@@ -49,6 +51,12 @@ _RECEIVED_WATCHED = {
 }
 
 
+def _check(number: int, payload: bytes) -> None:
+    """Every part of the proxy reads a message's fields without checking them: checked here, once."""
+    if not wire.well_formed(number, payload):
+        raise ProtocolError(f"malformed message {number}")
+
+
 def _explained(failure: Failure) -> Failure:
     """A ProxyError as is; anything else is a bug, logged for the operator, vague for the user."""
     if failure.check(errors.ProxyError):
@@ -67,7 +75,8 @@ class UserConnection(service.SSHService):
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
         self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}", via=route.via)
-        self.channels = UserChannels(self.settings.limits.max_sessions)
+        limits = self.settings.limits
+        self.channels = UserChannels(limits.max_sessions, limits.max_channels)
         self.relay = Relay.towards(self.to_user)
         self.device: upstream.DeviceTransport | None = None
         self.stopped = False
@@ -86,6 +95,7 @@ class UserConnection(service.SSHService):
 
     def packetReceived(self, number: int, payload: bytes) -> None:
         try:
+            _check(number, payload)
             if number == wire.CHANNEL_OPEN:
                 why = self.channels.open(payload)
                 if why is not None:
@@ -95,11 +105,37 @@ class UserConnection(service.SSHService):
                     return
             elif number in _RECEIVED_WATCHED:
                 self.channels.received(number, payload)
-        except ChannelNumberReused as reused:
-            message = f"channel number {reused} is still in use".encode()
-            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, message)
-            return
-        self.handle(number, payload)
+            self.handle(number, payload)
+        except ProtocolError as error:
+            self._broke_protocol("the user", error)
+            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+
+    def _from_device(self, number: int, payload: bytes) -> None:
+        try:
+            _check(number, payload)
+            if number == wire.CHANNEL_OPEN and (why := self.channels.full()) is not None:
+                peer = wire.u32.unpack_from(getNS(payload)[1])[0]  # ``ssh -R``: a connection on the device
+                failure = wire.open_failure(peer, wire.OPEN_ADMINISTRATIVELY_PROHIBITED, why)
+                self.device.sendPacket(wire.CHANNEL_OPEN_FAILURE, failure)
+                return
+            self.relay.from_device(number, payload)
+        except ProtocolError as error:
+            if self.record.result != "ok":  # already told: the rest of the read that broke it
+                return
+            self._broke_protocol("the device", error)
+            self._device_lost(f"protocol error: {error}")
+            self.device.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+
+    def _broke_protocol(self, who: str, error: ProtocolError) -> None:
+        """One line for the operator: the connection it ends is the limit on how often it is written."""
+        _log.warn(
+            "session of {user} from {peer} to {device}: {who} broke the protocol ({problem}), disconnected",
+            user=self.record.user,
+            peer=self.record.peer,
+            device=self.record.device,
+            who=who,
+            problem=str(error),
+        )
 
     def to_user(self, number: int, payload: bytes) -> None:
         """Every message to the user goes through here, so that ``channels`` sees it."""
@@ -142,6 +178,8 @@ class UserConnection(service.SSHService):
         return d.addErrback(_explained)
 
     async def _dial(self, user: str, uuid: str) -> None:
+        if not NAME.fullmatch(uuid):  # as typed in the login name or ``host UUID``: anything
+            raise errors.bad_device_name(uuid)
         registry = self.settings.registry
         # Both answers in one lookup: an unknown device takes as long as one not granted.
         device, granted = await registry.call(
@@ -156,8 +194,9 @@ class UserConnection(service.SSHService):
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()
             return
+        self.transport.backpressure.watch(self.device.transport)
         self.relay.attach(self.device.sendPacket)
-        self.device.connection.deliver_to(self.relay.from_device)
+        self.device.connection.deliver_to(self._from_device)
         self.device.on_lost = self._device_lost
 
     def _relay_all(self, held: list[tuple[int, bytes]]) -> None:

@@ -37,6 +37,37 @@ u32x2 = struct.Struct(">2L")
 u32x3 = struct.Struct(">3L")
 u32x4 = struct.Struct(">4L")
 
+# The fields each connection-layer message starts with (RFC 4254): ``u`` uint32, ``s`` string,
+# ``b`` boolean. The proxy reads these; a message too short for them is malformed.
+_FIELDS = {
+    GLOBAL_REQUEST: "sb",
+    CHANNEL_OPEN: "suuu",
+    CHANNEL_OPEN_CONFIRMATION: "uuuu",
+    CHANNEL_OPEN_FAILURE: "uuss",
+    CHANNEL_WINDOW_ADJUST: "uu",
+    CHANNEL_DATA: "us",
+    CHANNEL_EXTENDED_DATA: "uus",
+    CHANNEL_EOF: "u",
+    CHANNEL_CLOSE: "u",
+    CHANNEL_REQUEST: "usb",
+    CHANNEL_SUCCESS: "u",
+    CHANNEL_FAILURE: "u",
+}
+
+
+def well_formed(number: int, payload: bytes) -> bool:
+    """Whether ``payload`` holds every field a message ``number`` starts with."""
+    offset = 0
+    for field in _FIELDS.get(number, ""):
+        if field == "s":
+            if len(payload) < offset + 4:
+                return False
+            offset += 4 + u32.unpack_from(payload, offset)[0]
+        else:
+            offset += 4 if field == "u" else 1
+    return len(payload) >= offset
+
+
 # A session channel the proxy confirms itself uses OpenSSH's packet size, so the data it later
 # passes to the device's channel (same limit in sshd) never needs splitting.
 MAX_PACKET = 32768

@@ -1,6 +1,7 @@
 """``python -m services.web_terminal --proxy HOST:PORT --listen HOST:PORT --registry DB --key FILE
 --proxy-host-keys DIR [--allowed-origin URL] [--max-sessions N] [--idle-timeout SECONDS]
-[--ping-interval SECONDS]``.
+[--ping-interval SECONDS] [--max-connections N] [--max-connections-per-address N]
+[--max-failed-sign-ins N]``.
 
 Serves until SIGTERM. Warnings and errors go to stderr, one line each; tokens never do.
 """
@@ -63,12 +64,35 @@ def main() -> int:
         default=defaults.ping_interval,
         help="seconds between WebSocket pings (two unanswered close the terminal)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=arguments.count,
+        default=defaults.connections,
+        help="TCP connections at once, signed in or not, WebSockets included",
+    )
+    parser.add_argument(
+        "--max-connections-per-address",
+        type=arguments.count,
+        default=defaults.connections_per_address,
+        help="of them from one client address (behind a reverse proxy: all of them)",
+    )
+    parser.add_argument(
+        "--max-failed-sign-ins",
+        type=arguments.count,
+        default=defaults.failed_sign_ins,
+        help="failed sign-ins from one client address at once, then one more every minute / N",
+    )
     args = parser.parse_args()
 
     log.start(NAME)
 
     limits = Limits(
-        sessions_per_user=args.max_sessions, idle_timeout=args.idle_timeout, ping_interval=args.ping_interval
+        sessions_per_user=args.max_sessions,
+        idle_timeout=args.idle_timeout,
+        ping_interval=args.ping_interval,
+        connections=args.max_connections,
+        connections_per_address=args.max_connections_per_address,
+        failed_sign_ins=args.max_failed_sign_ins,
     )
     host, port = args.proxy
     settings = Settings(

@@ -11,6 +11,11 @@ class Limits:
     """Every resource a browser can make the web terminal spend, bounded."""
 
     sessions_per_user: int = 4  # terminals open at once
+    connections: int = 256  # TCP connections at once (HTTP and WebSocket), signed in or not
+    connections_per_address: int = 32  # of them from one client address
+    failed_sign_ins: int = 10  # per client address at once, then one more a minute / this
+    sign_in_failure_period: float = 60.0
+    failing_addresses: int = 10_000  # addresses whose failed sign-ins are remembered (an LRU)
     sign_ins_per_user: int = 8  # cookies kept per user; the oldest is forgotten
     idle_timeout: float = 900.0  # seconds without a keystroke or resize before a session is closed
     sign_in_lifetime: float = 12 * 3600.0  # seconds a cookie stays valid

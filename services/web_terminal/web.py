@@ -13,6 +13,7 @@ JSON, which a cross-site form cannot send.
 
 import io
 import json
+import math
 import urllib.parse
 from pathlib import Path
 
@@ -24,9 +25,11 @@ from services.shared import access_tokens
 from services.shared.errors import ServiceError
 from services.shared.registry_calls import RegistryCalls
 from services.shared.registry_store import NAME
+from services.web_terminal.admission import Admission
 from services.web_terminal.settings import Settings
 from services.web_terminal.signin import COOKIE, SignIn, SignIns
 from services.web_terminal.terminal import TerminalSession
+from services.web_terminal.throttle import Failures
 
 _log = Logger()
 HERE = Path(__file__).resolve().parent
@@ -99,6 +102,9 @@ class Hub:
         self.allowed_origins = allowed_origins
         limits = settings.limits
         self.sign_ins = SignIns(limits.sign_ins_per_user, limits.sign_in_lifetime)
+        self.failures = Failures(
+            limits.failed_sign_ins, limits.sign_in_failure_period, limits.failing_addresses
+        )  # failed sign-ins by client address
         self.open: dict[str, int] = {}  # user -> terminals open
         self.registry = RegistryCalls(settings.registry).call
 
@@ -187,12 +193,19 @@ class Api(_Routed):
             return _json(request, 200, {})
         if request.postpath != [b"signin"]:
             return _json(request, 404, {"error": "no such call"})
+        address = request.getClientAddress().host
+        wait = self.hub.failures.wait(address)
+        if wait:
+            request.setHeader(b"Retry-After", str(math.ceil(wait)).encode())
+            too_many = "too many failed sign-ins from this address: try again later"
+            return _json(request, 429, {"error": too_many})
         try:
             token = json.loads(request.content.getvalue())["token"]
         except (ValueError, KeyError, TypeError):
             token = None
         parts = access_tokens.split(token) if isinstance(token, str) else None
         if parts is None:
+            self.hub.failures.failed(address)
             return _json(request, 401, {"error": "that is not a web terminal token"})
         user, secret = parts
         self.hub.registry(lambda store: store.token_digest(user)).addCallbacks(
@@ -203,6 +216,7 @@ class Api(_Routed):
 
     def _signed_in(self, request, user: str, secret: str, digest: str | None) -> None:
         if not access_tokens.matches(secret, digest):
+            self.hub.failures.failed(request.getClientAddress().host)
             _log.info("sign-in refused for {user}", user=user)
             self._finish(request, _json(request, 401, {"error": "token not recognised"}))
             return
@@ -294,7 +308,7 @@ def load_assets() -> dict[bytes, Asset]:
     return found
 
 
-def site(reactor, settings: Settings, allowed_origins: tuple[str, ...]) -> server.Site:
+def site(reactor, settings: Settings, allowed_origins: tuple[str, ...]) -> Admission:
     hub = Hub(reactor, settings, allowed_origins)
     root = resource.Resource()
     assets = resource.Resource()
@@ -310,4 +324,4 @@ def site(reactor, settings: Settings, allowed_origins: tuple[str, ...]) -> serve
 
     factory = server.Site(root)
     factory.requestFactory = Request
-    return factory
+    return Admission(reactor, factory, settings.limits.connections, settings.limits.connections_per_address)

@@ -30,8 +30,13 @@ _EVENT_STYLE = {
 
 
 def _escape(text: str) -> str:
+    """``text`` inert on the operator's terminal: rich markup escaped, and every control, format or
+    separator character (ESC, ``\\r``, U+2028, bidi overrides) written as a Python escape, so a
+    child's output can neither drive the terminal nor split or overwrite a record. A tab stays."""
     from rich.markup import escape
 
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() or char == "\t" else repr(char)[1:-1] for char in text)
     return escape(text)
 
 

@@ -40,8 +40,10 @@ class Connection:
     Conch's own (``replace_kex``: instead of them, so the negotiation fails). ``steps`` run once
     the transport is secure and ``service`` is accepted: ``("debug", text)``, ``("ignore", data)``,
     ``("auth", user, service, method, data)``, ``("login", user)``, ``("global", name, data)``,
-    ``("open", kind, extra)``, ``("request", name, data)`` (on the last channel opened) and
-    ``("packet", number, payload)``. The connection ends with a disconnect giving ``reason``.
+    ``("open", kind, extra[, window])``, ``("request", name, data)`` (on the last channel opened),
+    ``("packet", number, payload)``, ``("stop-reading",)`` and ``("read",)`` (a client that does
+    not read what it is sent, for a while) and ``("sleep", seconds)``. The connection ends with a
+    disconnect giving ``reason``.
     """
 
     version: bytes | None = None
@@ -182,8 +184,9 @@ class HostileClient(transport.SSHClientTransport):
             await self.answer(_ANSWERS["global"])
         elif kind == "open":
             self.channel = None
+            window = args[2] if len(args) > 2 else 2**21
             self.sendPacket(
-                connection.MSG_CHANNEL_OPEN, NS(args[0]) + struct.pack(">3L", 7, 2**21, 32768) + args[1]
+                connection.MSG_CHANNEL_OPEN, NS(args[0]) + struct.pack(">3L", 7, window, 32768) + args[1]
             )
             await self.answer(_ANSWERS["open"])
         elif kind == "request":
@@ -193,6 +196,12 @@ class HostileClient(transport.SSHClientTransport):
                 await self.answer(_ANSWERS["request"])
         elif kind == "packet":
             self.sendPacket(*args)
+        elif kind == "stop-reading":
+            self.transport.pauseProducing()
+        elif kind == "read":
+            self.transport.resumeProducing()
+        elif kind == "sleep":
+            await task.deferLater(self.reactor, args[0])
         else:
             raise ValueError(f"unknown step {kind!r}")
 
