@@ -64,6 +64,7 @@ INVALID = {
     "unknown probe setting": _with(("services", "agent", "ready", "retries"), 3),
     "bad duration": _with(("services", "agent", "stop_timeout"), "10 seconds"),
     "duration without unit": _with(("services", "agent", "ready", "timeout"), "5"),
+    "duration with a space": _with(("services", "agent", "stop_timeout"), " 10s"),
     "duration as a number": _with(("services", "agent", "restart_window"), 60),
     "two probe kinds": _with(("services", "agent", "ready"), {"unix": "/run/a.sock", "exec": ["true"]}),
     "no probe kind": _with(("services", "agent", "check"), {"interval": "10s"}),

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from supervisor.graph.durations import PATTERN as DURATION_PATTERN
 from supervisor.graph.durations import parse_duration
 from supervisor.graph.expand import malformed_reference
 from supervisor.wording import did_you_mean
@@ -27,7 +28,6 @@ from supervisor.wording import did_you_mean
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _NAME = re.compile(NAME_PATTERN)
-_DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|s|m|h))+$"
 # Checked loosely here because ${VAR} may stand for any part; the runtime parses the expanded form.
 _LISTEN_PATTERN = r"^(tcp:.+:.+|unix:.+)$"
 
@@ -199,7 +199,7 @@ class Duration(Setting):
         return parse_duration(value)
 
     def _shape(self) -> dict:
-        return {"type": "string", "pattern": _DURATION_PATTERN}
+        return {"type": "string", "pattern": DURATION_PATTERN}
 
 
 @attrs.frozen
