@@ -50,6 +50,7 @@ def test_unknown_setting_suggests_the_known_one():
         ('listen = ["udp:1.2.3.4:5"]', 3, 11, 'write "tcp:HOST:PORT" or "unix:PATH"'),
         ("environment = { A = 1 }", 3, 17, "must be a string"),
         ("ready = { notify = false }", 3, 11, "must be true"),
+        ("check = { notify = true }", 3, 11, "move notify = true to ready"),
         ('working_dir = "${HOME"', 3, 1, "not a reference"),
         ('kind = "daemon"', 3, 1, "'longrun', 'oneshot'"),
     ],

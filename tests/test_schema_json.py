@@ -79,6 +79,7 @@ INVALID = {
     "bad service name": _with(("services", "-agent"), {"command": ["x"]}),
     "bad capability name": _with(("services", "agent", "provides"), ["ssh agent"]),
     "capability listed twice": _with(("services", "proxy", "requires"), ["ssh-agent", "ssh-agent"]),
+    "notify in a check": _with(("services", "proxy", "check"), {"notify": True}),
     "notify false": _with(("services", "proxy", "ready"), {"notify": False}),
     "tcp without port": _with(("services", "proxy", "check"), {"tcp": "localhost"}),
     "http without scheme": _with(("services", "proxy", "check"), {"http": "localhost/healthz"}),

@@ -344,7 +344,7 @@ class Table(Setting):
         for key in self.required:
             if key not in value:
                 problems.append(Problem(path, f"{_dotted(path)} has no {key!r}: add {key} = …"))
-        if self.exactly_one_of:
+        if self.exactly_one_of and not self.forbidden.keys() & value.keys():  # one problem is enough
             present = [k for k in self.exactly_one_of if k in value]
             if len(present) != 1:
                 kinds = ", ".join(self.exactly_one_of)
@@ -481,23 +481,32 @@ PROBE_KINDS: Mapping[str, Setting] = {
 """Each kind of probe: the key a probe table names it by, and how its target is written and read."""
 
 
-def _probe(role: str, timeout: Duration, interval: Duration) -> Table:
+def _probe(role: str, kinds: Mapping[str, Setting], settings: Mapping[str, Setting], **forbidden: str) -> Table:
     return Table(
-        f"{role}: exactly one of {', '.join(PROBE_KINDS)}",
-        {**PROBE_KINDS, "timeout": timeout, "interval": interval},
-        exactly_one_of=tuple(PROBE_KINDS),
+        f"{role}: exactly one of {', '.join(kinds)}",
+        {**kinds, **settings},
+        exactly_one_of=tuple(kinds),
+        forbidden=forbidden,
     )
 
 
 READY = _probe(
     "when the service is ready",
-    Duration("how long to wait for readiness before the start fails", default="30s"),
-    Duration("how often to poll", default="100ms"),
+    PROBE_KINDS,
+    {
+        "timeout": Duration("how long to wait for readiness before the start fails", default="30s"),
+        "interval": Duration("how often to poll", default="100ms"),
+    },
 )
 CHECK = _probe(
     "how to verify, for as long as the service is up, that what it provides still holds",
-    Duration("limit for one check", default="5s"),
-    Duration("time between checks", default="10s"),
+    {kind: setting for kind, setting in PROBE_KINDS.items() if kind != "notify"},
+    {
+        "timeout": Duration("limit for one check", default="5s"),
+        "interval": Duration("time between checks", default="10s"),
+    },
+    notify="READY=1 is sent once, so it can say when a service is ready but not that it still is: "
+    "move notify = true to ready, and check with exec, tcp, unix, http or file",
 )
 
 SERVICE_SETTINGS: dict[str, Any] = {
