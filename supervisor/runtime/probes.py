@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import attrs
 import trio
 
+from supervisor.graph.addresses import AddressError, host_port
 from supervisor.graph.durations import format_duration
 from supervisor.runtime.children import Children, SpawnError, signal_group
 from supervisor.runtime.launch import Launch
-from supervisor.runtime.listen import host_port
 
 _OUTPUT_LIMIT = 400
 
@@ -35,6 +35,8 @@ async def probe_once(
             return await PROBES[kind](target, children, env)
         except OSError as error:
             return ProbeResult(False, error.strerror or str(error))
+        except AddressError as error:
+            return ProbeResult(False, str(error))
     return ProbeResult(False, f"no answer within {format_duration(timeout)}")
 
 
