@@ -81,6 +81,9 @@ INVALID = {
     "capability listed twice": _with(("services", "proxy", "requires"), ["ssh-agent", "ssh-agent"]),
     "notify in a check": _with(("services", "proxy", "check"), {"notify": True}),
     "notify false": _with(("services", "proxy", "ready"), {"notify": False}),
+    "tcp port out of range": _with(("services", "proxy", "check"), {"tcp": "127.0.0.1:99999"}),
+    "listen port out of range": _with(("services", "proxy", "listen"), ["tcp:127.0.0.1:65536"]),
+    "http port out of range": _with(("services", "proxy", "check"), {"http": "http://127.0.0.1:99999/"}),
     "tcp without port": _with(("services", "proxy", "check"), {"tcp": "localhost"}),
     "http without scheme": _with(("services", "proxy", "check"), {"http": "localhost/healthz"}),
     "bad listen": _with(("services", "proxy", "listen"), ["udp:0.0.0.0:53"]),
@@ -98,6 +101,12 @@ VALID_VARIANTS = {
     "notify probe": _with(("services", "proxy", "ready"), {"notify": True, "timeout": "20s"}),
     "exec probe as a string": _with(("services", "proxy", "check"), {"exec": "probe --quick"}),
     "http probe": _with(("services", "proxy", "check"), {"http": "https://127.0.0.1/healthz"}),
+    "tcp probe with variables": _with(
+        ("services", "proxy", "check"), {"tcp": "${HOST:-127.0.0.1}:${PORT:-2222}"}
+    ),
+    "http probe with a port variable": _with(
+        ("services", "proxy", "check"), {"http": "http://[::1]:${PORT:-8080}/healthz?full=1"}
+    ),
     "most replicas": _with(("services", "proxy", "replicas"), 1024),
     "restart on-failure": _with(("services", "proxy", "restart"), "on-failure"),
     "oneshot": _with(("services", "agent", "kind"), "oneshot"),

@@ -11,6 +11,14 @@ import attrs
 
 MAX_PORT = 65535
 
+# The patterns the schema checks a graph's literal text with (and publishes in graphs/schema.json):
+# a port from 0 to 65535, or a ${VAR} reference that lint and the runtime parse once expanded.
+_NUMBER = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_HOST = r"(\[[0-9A-Fa-f:.]+\]|\$\{[^}]*\}|[^:\[\]/?#]+)"
+HOST_PORT_PATTERN = rf"^{_HOST}:({_NUMBER}|\$\{{.*)$"
+LISTEN_PATTERN = rf"^(tcp:{_HOST}:({_NUMBER}|\$\{{.*)|unix:.+)$"
+URL_PATTERN = rf"^https?://([^/?#@]*@)?{_HOST}(:({_NUMBER}|\$\{{[^/?#]*))?([/?#].*)?$"
+
 
 class AddressError(ValueError):
     """An address that cannot be used; the message says what is wrong and what to write."""

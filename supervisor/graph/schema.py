@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from supervisor.graph.addresses import HOST_PORT_PATTERN, LISTEN_PATTERN, URL_PATTERN
 from supervisor.graph.durations import PATTERN as DURATION_PATTERN
 from supervisor.graph.durations import parse_duration
 from supervisor.graph.expand import malformed_reference
@@ -28,8 +29,6 @@ from supervisor.wording import did_you_mean
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _NAME = re.compile(NAME_PATTERN)
-# Checked loosely here because ${VAR} may stand for any part; the runtime parses the expanded form.
-_LISTEN_PATTERN = r"^(tcp:.+:.+|unix:.+)$"
 
 Path = tuple[str | int, ...]
 
@@ -468,12 +467,14 @@ PROBE_KINDS: Mapping[str, Setting] = {
     "exec": Command("run this command; exit status 0 passes"),
     "tcp": String(
         "connect to HOST:PORT",
-        r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$",
-        'write "HOST:PORT", such as "127.0.0.1:2222"',
+        HOST_PORT_PATTERN,
+        'write "HOST:PORT" with a port from 0 to 65535, such as "127.0.0.1:2222"',
     ),
     "unix": String("connect to this UNIX socket path"),
     "http": String(
-        "GET this URL; a 2xx or 3xx answer passes", r"^https?://", "write an http:// or https:// URL"
+        "GET this URL; a 2xx or 3xx answer passes",
+        URL_PATTERN,
+        "write an http:// or https:// URL, with a port (if any) from 0 to 65535",
     ),
     "file": String("passes once this path exists"),
     "notify": NotifyFlag("the service sends READY=1 over $NOTIFY_SOCKET (the sd_notify protocol)"),
@@ -552,7 +553,7 @@ SERVICE_SETTINGS: dict[str, Any] = {
     ),
     "listen": Array(
         "sockets the supervisor opens and hands to every replica (LISTEN_FDS)",
-        String("a socket", _LISTEN_PATTERN, 'write "tcp:HOST:PORT" or "unix:PATH"'),
+        String("a socket", LISTEN_PATTERN, 'write "tcp:HOST:PORT" (a port from 0 to 65535) or "unix:PATH"'),
         unique=True,
         default=[],
     ),
