@@ -356,6 +356,7 @@ TRIGGERS = {
     + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
     "offer-unavailable": BASE + '[profiles.p]\noffers = ["agent", "web"]\n',
     "cycle": 'version = 1\n[services.a]\ncommand = "a"\nrequires = ["x"]\nprovides = ["x"]\n',
+    "listen-conflict": BASE + '[services.b]\ncommand = "b"\nlisten = ["tcp:127.0.0.1:80", "tcp:0.0.0.0:80"]\n',
     "coupled-provider": BASE.replace('provides = ["agent"]', 'provides = ["agent", "keys"]')
     + '[services.b]\ncommand = "b"\nrequires = ["keys"]\n[profiles.p]\noffers = ["agent"]\n',
     "unverified-capability": 'version = 1\n[services.a]\ncommand = "a"\nprovides = ["x"]\n'
@@ -432,3 +433,27 @@ def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
     # Only the variant that runs is checked: the other profile's typo is not this run's problem.
     plan = Plan.compile(graph, selected(graph))
     assert not [f for f in lint_plans([plan]) if f.severity.value == "error"]
+
+
+def test_listen_conflict_between_services_that_run_together(write_graph, lint_json):
+    graph = """
+    version = 1
+    [services.a]
+    command = "a"
+    listen = ["tcp:0.0.0.0:8080", "unix:/run/a.sock"]
+    [services.b]
+    command = "b"
+    listen = ["tcp:127.0.0.1:${PORT:-8080}", "tcp:127.0.0.2:9090"]
+    [services.c]
+    command = "c"
+    listen = ["tcp:127.0.0.1:9090", "unix:/run/a.sock"]
+    """
+    status, findings = lint_json(write_graph(graph))
+    assert status == 1
+    conflicts = rules_of(findings, "listen-conflict")
+    assert [(f["service"], f["line"], f["column"]) for f in conflicts] == [("b", 7, 11), ("c", 10, 33)]
+    assert conflicts[0]["message"] == (
+        "b listens on tcp:127.0.0.1:8080, where a listens on tcp:0.0.0.0:8080: only one socket can have "
+        "that address. Give one of them another port or path"
+    )
+    assert "c listens on unix:/run/a.sock, where a listens on unix:/run/a.sock" in conflicts[1]["message"]

@@ -7,7 +7,9 @@ lint, the reports and the SARIF rule table pick it up from the registry.
 
 ``lint(graph)`` is pure and returns findings sorted by place; the command line only formats them.
 Rules of scope VARIANT run once per variant lint proves and their findings carry that variant;
-rules of scope GRAPH look at the graph's shape and run once, in the base graph. A finding that
+rules of scope GRAPH look at the graph's shape and run once, in the base graph; rules of scope
+SERVICE look at each service that is on, once (in the base graph, where every service is on, or
+in the one variant ``--profile`` or ``run`` selects). A finding that
 holds in several variants (the same rule, place, service and capability) is reported once, in the
 first: the base graph, then the profiles, then each optional service switched off on its own.
 """
@@ -15,8 +17,10 @@ first: the base graph, then the profiles, then each optional service switched of
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from supervisor.check.analysis import Startability, Variant, cycles, selected, variants
+from supervisor.check.context import Context
 from supervisor.check.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scope, Severity
 from supervisor.check.plan import Plan
+from supervisor.graph.addresses import AddressError, Listen, parse_listen
 from supervisor.graph.model import Graph, Profile, Service
 from supervisor.wording import did_you_mean, join_names
 
@@ -26,43 +30,56 @@ RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
 Check = Callable[[Plan], Iterable[Found]]
 
 
-def rule(id: str, severity: Severity, scope: Scope) -> Callable[[Check], Rule]:
+def rule(
+    id: str, severity: Severity, scope: Scope, at_run: Severity | None = None
+) -> Callable[[Check], Rule]:
     """Register the decorated check as rule ``id``, summed up by the first line of its docstring;
     the name it is defined under is the Rule."""
 
     def register(check: Check) -> Rule:
-        RULES[id] = Rule(id, severity, check.__doc__.strip().splitlines()[0], scope, check)
+        RULES[id] = Rule(id, severity, check.__doc__.strip().splitlines()[0], scope, check, at_run)
         return RULES[id]
 
     return register
 
 
-def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
+def lint(graph: Graph, profile: str | None = None, context: Context | None = None) -> list[Finding]:
     """Every finding for ``graph``: in all its variants, or only in ``profile`` when given."""
     startability = Startability(graph)
     checked = variants(graph) if profile is None else [selected(graph, profile)]
-    return lint_plans([Plan.compile(graph, variant, startability) for variant in checked])
+    return lint_plans([Plan.compile(graph, variant, startability, context) for variant in checked])
 
 
-def lint_plans(plans: Sequence[Plan]) -> list[Finding]:
-    """The findings for exactly these plans, all of one graph (``supervisor run`` checks the one
-    it runs)."""
+def lint_plans(plans: Sequence[Plan], at_run: bool = False) -> list[Finding]:
+    """The findings for exactly these plans, all of one graph; ``at_run`` when ``supervisor run``
+    checks the one it runs (rules with an ``at_run`` severity take it)."""
     findings: list[Finding] = []
     for checked in RULES.values():
+        severity = checked.at_run if at_run and checked.at_run is not None else checked.severity
         if checked.scope is Scope.GRAPH:
-            findings += _apply(checked, plans[0].base)
+            findings += _apply(checked, plans[0].base, severity)
+        elif checked.scope is Scope.SERVICE:
+            findings += _apply(checked, plans[0], severity)
         elif checked.scope is Scope.VARIANT:
             reported: set[tuple] = set()
             for plan in plans:
-                fresh = [f for f in _apply(checked, plan) if _same(f) not in reported]
+                fresh = [f for f in _apply(checked, plan, severity) if _same(f) not in reported]
                 reported.update(_same(f) for f in fresh)
                 findings += fresh
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def _apply(checked: Rule, plan: Plan) -> list[Finding]:
+def _apply(checked: Rule, plan: Plan, severity: Severity) -> list[Finding]:
     return [
-        Finding(checked, found.message, found.location, plan.variant, found.service, found.capability)
+        Finding(
+            checked,
+            found.message,
+            found.location,
+            plan.variant,
+            found.service,
+            found.capability,
+            severity=severity,
+        )
         for found in checked.check(plan)
     ]
 
@@ -201,6 +218,32 @@ def cycle(plan: Plan) -> Iterator[Found]:
             service=path[0],
             capability=needs[0],
         )
+
+
+@rule("listen-conflict", Severity.ERROR, Scope.VARIANT)
+def listen_conflict(plan: Plan) -> Iterator[Found]:
+    """Two listen sockets of services that run together are on the same address."""
+    opened: list[tuple[Listen, str, str]] = []
+    for service in plan.services:
+        for index, spec in enumerate(service.listen):
+            expanded = plan.context.expand(spec)
+            try:
+                where = parse_listen(expanded) if expanded is not None else None
+            except AddressError:
+                where = None  # a bad port in a variable's value: the runtime says so when it listens
+            if where is None:
+                continue
+            for other_where, other, other_spec in opened:
+                if where.overlaps(other_where):
+                    also = "also " if other == service.name else f"{other} "
+                    yield Found(
+                        f"{service.name} listens on {expanded}, where {also}listens on {other_spec}: "
+                        f"only one socket can have that address. Give one of them another port or path",
+                        plan.graph.locate(("services", service.name, "listen", index)),
+                        service=service.name,
+                    )
+                    break
+            opened.append((where, service.name, expanded))
 
 
 def _audience(graph: Graph, capability: str) -> frozenset[str]:
