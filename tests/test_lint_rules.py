@@ -366,6 +366,7 @@ TRIGGERS = {
     + BASE.replace("version = 1", "").replace("services.agent", "services.agent2")
     + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
     "unused-capability": BASE,
+    "unset-variable": 'version = 1\n[services.a]\ncommand = ["sleep", "${SECONDS_TO_SLEEP}"]\n',
 }
 
 
@@ -401,7 +402,12 @@ def test_a_rules_severity_decides_how_lint_reports_and_exits(rule, write_graph, 
     assert {r["level"] for r in log["results"] if r["ruleId"] == rule.id} == {_SARIF_LEVEL[severity]}
 
 
-_CHECKED = {Scope.FILE: "the file", Scope.GRAPH: "once", Scope.VARIANT: "per variant"}
+_CHECKED = {
+    Scope.FILE: "the file",
+    Scope.GRAPH: "once",
+    Scope.VARIANT: "per variant",
+    Scope.SERVICE: "per service",
+}
 
 
 def test_the_readme_lists_every_rule_as_registered():
@@ -457,3 +463,44 @@ def test_listen_conflict_between_services_that_run_together(write_graph, lint_js
         "that address. Give one of them another port or path"
     )
     assert "c listens on unix:/run/a.sock, where a listens on unix:/run/a.sock" in conflicts[1]["message"]
+
+
+UNSET = """
+version = 1
+[defaults]
+environment = { TOKEN = "${TOKEN}" }
+[services.a]
+command = ["sleep", "${NAP}", "${FIRST:-${SECOND}}", "${GRAPH_DIR}"]
+"""
+
+
+def test_unset_variable_is_info_where_it_is_used(write_graph, lint_json):
+    status, findings = lint_json(write_graph(UNSET))
+    assert status == 0
+    found = [(f["severity"], f["line"], f["column"], f["message"].split(",")[0]) for f in findings]
+    assert found == [
+        ("info", 3, 17, "a's environment.TOKEN uses ${TOKEN}"),
+        ("info", 5, 21, "a's command[1] uses ${NAP}"),
+        ("info", 5, 31, "a's command[2] uses ${SECOND}"),
+    ]
+    assert "or write ${NAP:-default} (lint takes the values a deployment uses with --set NAP=VALUE" in (
+        findings[1]["message"]
+    )
+
+
+def test_lint_takes_a_deployments_values(write_graph, lint_json, cli, tmp_path):
+    path = write_graph(UNSET)
+    env = tmp_path / "prod.env"
+    env.write_text("# production\nexport TOKEN='secret value'\nNAP=1\nSECOND=\n")
+    assert lint_json("--env-file", str(env), path) == (0, [])
+    status, findings = lint_json("--set", "NAP=2", "--set", "TOKEN=t", path)
+    assert [f["message"].split(",")[0] for f in findings] == ["a's command[2] uses ${SECOND}"]
+    assert lint_json("--set", "FIRST=x", "--set", "NAP=2", "--set", "TOKEN=t", path) == (0, [])
+    status, _, err = cli("lint", "--env-file", str(tmp_path / "missing.env"), path)
+    assert status == 2 and "--env-file " in err and "missing.env: no such file" in err
+    env.write_text("A=1\nnot an assignment\n")
+    status, _, err = cli("lint", "--env-file", str(env), path)
+    assert status == 2 and "prod.env:2: not NAME=VALUE" in err
+    with pytest.raises(SystemExit) as exit:
+        cli("lint", "--set", "NOVALUE", path)
+    assert exit.value.code == 2

@@ -22,6 +22,7 @@ from supervisor.check.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scop
 from supervisor.check.plan import Plan
 from supervisor.graph.addresses import AddressError, Listen, parse_listen
 from supervisor.graph.model import Graph, Profile, Service
+from supervisor.graph.schema import dotted
 from supervisor.wording import did_you_mean, join_names
 
 RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
@@ -341,3 +342,18 @@ def unused_capability(plan: Plan) -> Iterator[Found]:
                 service=providers[0],
                 capability=capability,
             )
+
+
+@rule("unset-variable", Severity.INFO, Scope.SERVICE, at_run=Severity.ERROR)
+def unset_variable(plan: Plan) -> Iterator[Found]:
+    """A ${VAR} has no default and no value (info under lint, an error under run, which refuses to start)."""
+    for service in plan.services:
+        for path, text in service.expanded_settings():
+            for name in dict.fromkeys(plan.context.unset(text)):
+                yield Found(
+                    f"{service.name}'s {dotted(path)} uses ${{{name}}}, which has no default and no value: "
+                    f"set {name} where the graph runs, or write ${{{name}:-default}} "
+                    f"(lint takes the values a deployment uses with --set {name}=VALUE or --env-file FILE)",
+                    plan.graph.locate_setting(service.name, path),
+                    service=service.name,
+                )

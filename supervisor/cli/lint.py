@@ -2,8 +2,16 @@
 
 from supervisor.check.findings import Severity
 from supervisor.check.lint import lint
-from supervisor.cli.common import add_command, add_format_option, load_for_command
+from supervisor.cli.common import (
+    add_command,
+    add_format_option,
+    add_value_options,
+    check_context,
+    given_values,
+    load_for_command,
+)
 from supervisor.cli.output import console
+from supervisor.runtime.rundir import default_runtime_dir
 from supervisor.views.findings import FORMATS, render
 
 
@@ -20,15 +28,18 @@ def add_parser(subcommands) -> None:
     parser.add_argument("--profile", metavar="P", help="lint only this profile")
     add_format_option(parser, FORMATS, "text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    add_value_options(parser)
 
 
 def run(args) -> int:
+    values = given_values(args)
     loaded = [load_for_command(path, args.profile) for path in args.graphs]
     findings = []
     for item in loaded:
         findings += item.findings
         if item.graph is not None:
-            findings += lint(item.graph, args.profile)
+            context = check_context(item.graph, values, default_runtime_dir(item.graph.name)[1])
+            findings += lint(item.graph, args.profile, context)
     render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return 1 if any(f.severity in failing for f in findings) else 0

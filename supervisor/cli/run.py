@@ -1,12 +1,13 @@
 """``supervisor run``: lint the selected variant, then run it; a graph with errors never starts."""
 
+import os
 from pathlib import Path
 
 from supervisor.check.analysis import selected
 from supervisor.check.findings import Severity
 from supervisor.check.lint import lint_plans
 from supervisor.check.plan import Plan
-from supervisor.cli.common import UsageError, load_for_command
+from supervisor.cli.common import UsageError, check_context, load_for_command
 from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
@@ -47,16 +48,17 @@ def run(args) -> int:
         unknown = [name for name in args.disable if name not in graph.services]
         if unknown:
             raise UsageError(f"--disable {unknown[0]}: no such service in {graph.file}")
-        plan = Plan.compile(graph, selected(graph, args.profile, args.disable))
-        findings += lint_plans([plan])
+        if args.runtime_dir:
+            private = runtime_dir = Path(args.runtime_dir)
+        else:
+            private, runtime_dir = default_runtime_dir(graph.name)
+        context = check_context(graph, os.environ, Path(os.path.abspath(runtime_dir)))
+        plan = Plan.compile(graph, selected(graph, args.profile, args.disable), context=context)
+        findings += lint_plans([plan], at_run=True)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
-    if args.runtime_dir:
-        private = runtime_dir = Path(args.runtime_dir)
-    else:
-        private, runtime_dir = default_runtime_dir(graph.name)
     try:
         return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format))
     except RuntimeDirError as error:

@@ -11,7 +11,7 @@ is repeated here.
 """
 
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import Literal
 
@@ -39,6 +39,13 @@ class Probe:
     timeout: float
     interval: float
     description: str
+
+    def expanded_settings(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """The texts of the target, as :meth:`Service.expanded_settings` gives them."""
+        if isinstance(self.target, tuple):
+            yield from (((self.kind, index), word) for index, word in enumerate(self.target))
+        elif self.target is not None:
+            yield (self.kind,), self.target
 
 
 @attrs.frozen
@@ -80,6 +87,21 @@ class Service:
     check: Probe | None = None
     working_dir: str | None = None
 
+    def expanded_settings(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """Every text in which ``${VAR}`` is expanded when the service runs, with its path in
+        the service's table: what lint checks for variables with no value."""
+        for index, word in enumerate(self.command):
+            yield ("command", index), word
+        for key, value in self.environment.items():
+            yield ("environment", key), value
+        if self.working_dir is not None:
+            yield ("working_dir",), self.working_dir
+        for index, spec in enumerate(self.listen):
+            yield ("listen", index), spec
+        for role, probe in (("ready", self.ready), ("check", self.check)):
+            if probe is not None:
+                yield from (((role, *path), text) for path, text in probe.expanded_settings())
+
     @property
     def verifiable(self) -> bool:
         """Whether the supervisor can prove what this service provides (and notice its loss)."""
@@ -112,6 +134,13 @@ class Graph:
 
     def locate(self, path: Sequence[str | int]) -> Location:
         return self.source.locate(path)
+
+    def locate_setting(self, service: str, path: Sequence[str | int]) -> Location:
+        """Where ``service``'s setting at ``path`` is written: in its table, or in ``[defaults]``
+        when it has it from there."""
+        if not self.source.has(("services", service, path[0])) and self.source.has(("defaults", path[0])):
+            return self.locate(("defaults", *path))
+        return self.locate(("services", service, *path))
 
     def locate_item(self, path: Sequence[str | int], items: Sequence[str], item: str) -> Location:
         """Where ``item`` of the list at ``path`` is written (``items`` is that list)."""

@@ -56,7 +56,8 @@ def _type_name(value: Any) -> str:
     return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
-def _dotted(path: Path) -> str:
+def dotted(path: Path) -> str:
+    """A path in the document as a graph writes it: ``services.a.ready.exec[2]``."""
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -64,7 +65,7 @@ def _dotted(path: Path) -> str:
 
 
 def _wrong_type(path: Path, expected: str, value: Any) -> list[Problem]:
-    return [Problem(path, f"{_dotted(path)} must be {expected}, not {_type_name(value)} ({value!r})")]
+    return [Problem(path, f"{dotted(path)} must be {expected}, not {_type_name(value)} ({value!r})")]
 
 
 class _NoDefault:
@@ -133,13 +134,13 @@ class String(Setting):
         if not isinstance(value, str):
             return _wrong_type(path, "a string", value)
         if self.pattern and not re.match(self.pattern, value):
-            return [Problem(path, f"{_dotted(path)} is {value!r}: {self.pattern_hint}")]
+            return [Problem(path, f"{dotted(path)} is {value!r}: {self.pattern_hint}")]
         bad = malformed_reference(value)
         if bad:
             return [
                 Problem(
                     path,
-                    f"{_dotted(path)} has {bad!r}, which is not a reference: write ${{NAME}} or ${{NAME:-default}} (and $$ for a literal $)",
+                    f"{dotted(path)} has {bad!r}, which is not a reference: write ${{NAME}} or ${{NAME:-default}} (and $$ for a literal $)",
                 )
             ]
         return []
@@ -171,7 +172,7 @@ class Integer(Setting):
         if isinstance(value, bool) or not isinstance(value, int):
             return _wrong_type(path, bounds, value)
         if value < self.minimum or (self.maximum is not None and value > self.maximum):
-            return [Problem(path, f"{_dotted(path)} is {value}: it must be {bounds}")]
+            return [Problem(path, f"{dotted(path)} is {value}: it must be {bounds}")]
         return []
 
     def _shape(self) -> dict:
@@ -191,7 +192,7 @@ class Duration(Setting):
         try:
             parse_duration(value)
         except ValueError as error:
-            return [Problem(path, f"{_dotted(path)}: {error}")]
+            return [Problem(path, f"{dotted(path)}: {error}")]
         return []
 
     def read(self, value: str) -> float:
@@ -211,7 +212,7 @@ class Choice(Setting):
         choices = ", ".join(repr(v) for v in self.values)
         return [
             Problem(
-                path, f"{_dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}"
+                path, f"{dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}"
             )
         ]
 
@@ -227,7 +228,7 @@ class Signal(Setting):
         if isinstance(value, str) and signal_number(value) is not None:
             return []
         return [
-            Problem(path, f'{_dotted(path)} is {value!r}: name a signal such as "TERM", "SIGINT" or "HUP"')
+            Problem(path, f'{dotted(path)} is {value!r}: name a signal such as "TERM", "SIGINT" or "HUP"')
         ]
 
     def read(self, value: str) -> signal.Signals:
@@ -257,7 +258,7 @@ class Array(Setting):
             seen: set = set()
             for i, item in enumerate(value):
                 if item in seen:
-                    problems.append(Problem(path + (i,), f"{_dotted(path)} lists {item!r} twice: remove one"))
+                    problems.append(Problem(path + (i,), f"{dotted(path)} lists {item!r} twice: remove one"))
                 seen.add(item)
         return problems
 
@@ -283,15 +284,15 @@ class Command(Setting):
                 return [
                     Problem(
                         path,
-                        f"{_dotted(path)} cannot be split into words ({error}): write it as an array of strings",
+                        f"{dotted(path)} cannot be split into words ({error}): write it as an array of strings",
                     )
                 ]
             if not words:
-                return [Problem(path, f"{_dotted(path)} is empty: name the program to run")]
+                return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
             return String(self.doc).check(value, path)
         if isinstance(value, list):
             if not value:
-                return [Problem(path, f"{_dotted(path)} is empty: name the program to run")]
+                return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
             return Array(self.doc, String("argument")).check(value, path)
         return _wrong_type(path, "an array of strings (argv) or a string", value)
 
@@ -329,26 +330,26 @@ class Table(Setting):
         problems: list[Problem] = []
         for key, item in value.items():
             if key in self.forbidden:
-                problems.append(Problem(path + (key,), f"{_dotted(path + (key,))}: {self.forbidden[key]}"))
+                problems.append(Problem(path + (key,), f"{dotted(path + (key,))}: {self.forbidden[key]}"))
             elif key not in self.fields:
                 known = sorted(self.fields)
                 problems.append(
                     Problem(
                         path + (key,),
-                        f"unknown setting {key!r} in {_dotted(path)}{did_you_mean(key, known)}; known settings: {', '.join(known)}",
+                        f"unknown setting {key!r} in {dotted(path)}{did_you_mean(key, known)}; known settings: {', '.join(known)}",
                     )
                 )
             else:
                 problems.extend(self.fields[key].check(item, path + (key,)))
         for key in self.required:
             if key not in value:
-                problems.append(Problem(path, f"{_dotted(path)} has no {key!r}: add {key} = …"))
+                problems.append(Problem(path, f"{dotted(path)} has no {key!r}: add {key} = …"))
         if self.exactly_one_of and not self.forbidden.keys() & value.keys():  # one problem is enough
             present = [k for k in self.exactly_one_of if k in value]
             if len(present) != 1:
                 kinds = ", ".join(self.exactly_one_of)
                 said = f"has {' and '.join(present)}" if present else "has none"
-                problems.append(Problem(path, f"{_dotted(path)} {said}: give exactly one of {kinds}"))
+                problems.append(Problem(path, f"{dotted(path)} {said}: give exactly one of {kinds}"))
         return problems
 
     @cached_property
@@ -437,7 +438,7 @@ class NotifyFlag(Setting):
         return [
             Problem(
                 path,
-                f"{_dotted(path)} must be true (the service sends READY=1 over $NOTIFY_SOCKET); to use another probe, remove it",
+                f"{dotted(path)} must be true (the service sends READY=1 over $NOTIFY_SOCKET); to use another probe, remove it",
             )
         ]
 

@@ -37,6 +37,16 @@ class Launch:
         return (sys.executable, "-S", SHIM, fds, ":".join(self.listen_names), *self.command)
 
 
+def graph_variables(graph_file: str, runtime_dir: Path, values: Mapping[str, str]) -> dict[str, str]:
+    """What ``${VAR}`` expands to in a graph: ``values`` (the environment, when it runs) and the
+    built-in RUNTIME_DIR and GRAPH_DIR."""
+    return {
+        **values,
+        "RUNTIME_DIR": str(runtime_dir),
+        "GRAPH_DIR": str(Path(graph_file).resolve().parent),
+    }
+
+
 def expand_setting(text: str, variables: Mapping[str, str], what: str) -> str:
     try:
         return expand(text, variables)
