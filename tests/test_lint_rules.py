@@ -1,6 +1,7 @@
 """Every lint rule, with a graph that triggers it and one that does not."""
 
 import json
+import shutil
 import re
 
 import pytest
@@ -345,9 +346,14 @@ def test_profile_flag_narrows_to_one_variant(write_graph, lint_json, cli):
     assert status == 2 and "no profile 'c'" in err
 
 
+def _runnable(graph: str) -> str:
+    """``graph`` with every one-word command made ``true``, which this machine can run."""
+    return re.sub(r'^command = "[\w-]+"$', 'command = "true"', graph, flags=re.MULTILINE)
+
+
 # One small graph per rule, each producing that rule and nothing more severe, so that the rule's
 # severity alone decides lint's exit status. A new rule adds its graph here.
-TRIGGERS = {
+_TRIGGERS = {
     "syntax": "version = 1\n[services.a\n",
     "schema": 'version = 1\n[services.a]\ncomand = "a"\n',
     "unknown-service": BASE + '[profiles.p]\ndisable = ["ghost"]\noffers = ["agent"]\n',
@@ -362,12 +368,14 @@ TRIGGERS = {
     "unverified-capability": 'version = 1\n[services.a]\ncommand = "a"\nprovides = ["x"]\n'
     '[services.b]\ncommand = "b"\nrequires = ["x"]\n',
     "not-optional": 'version = 1\n[services.a]\ncommand = "a"\n[profiles.p]\ndisable = ["a"]\n',
+    "command-not-found": 'version = 1\n[services.a]\ncommand = ["no-such-program-xyz"]\n',
     "multiple-providers": BASE
     + BASE.replace("version = 1", "").replace("services.agent", "services.agent2")
     + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
     "unused-capability": BASE,
     "unset-variable": 'version = 1\n[services.a]\ncommand = ["sleep", "${SECONDS_TO_SLEEP}"]\n',
 }
+TRIGGERS = {rule: _runnable(graph) for rule, graph in _TRIGGERS.items()}
 
 
 @pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.id)
@@ -504,3 +512,62 @@ def test_lint_takes_a_deployments_values(write_graph, lint_json, cli, tmp_path):
     with pytest.raises(SystemExit) as exit:
         cli("lint", "--set", "NOVALUE", path)
     assert exit.value.code == 2
+
+
+def test_command_not_found_looks_as_the_command_would_run(write_graph, lint_json, tmp_path):
+    """The program on the PATH the service runs with, a relative one in its working_dir, and a
+    ``python -m`` module as that Python finds it there, without importing (running) anything."""
+    app = tmp_path / "app"
+    (app / "pkg").mkdir(parents=True)
+    (app / "pkg" / "__init__.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w')\n")
+    (app / "pkg" / "__main__.py").write_text("")
+    (app / "nomain").mkdir()
+    (app / "nomain" / "__init__.py").write_text("")
+    (app / "serve").write_text("#!/bin/sh\n")
+    (app / "serve").chmod(0o755)
+    (app / "notexec").write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tool").write_text("#!/bin/sh\n")
+    (bin_dir / "tool").chmod(0o755)
+    status, findings = lint_json(
+        write_graph(f"""
+        version = 1
+        [defaults]
+        working_dir = "{app}"
+        [services.relative]
+        command = "./serve"
+        ready = {{ exec = ["./notexec"] }}
+        [services.modules]
+        command = ["python3", "-X", "dev", "-m", "pkg"]
+        check = {{ exec = ["python3", "-m", "nomain"] }}
+        [services.own-path]
+        command = ["tool"]
+        environment = {{ PATH = "{bin_dir}" }}
+        [services.other-path]
+        command = ["tool"]
+        """)
+    )
+    assert status == 0
+    assert [(f["service"], f["line"], f["message"]) for f in rules_of(findings, "command-not-found")] == [
+        (
+            "relative",
+            6,
+            "relative's ready.exec runs ./notexec, but './notexec' is not executable: install it where the "
+            "graph runs, or correct ready.exec",
+        ),
+        (
+            "modules",
+            9,
+            f"modules's check.exec runs python -m nomain, but {shutil.which('python3')} finds no module nomain "
+            f"in {app} (not installed for that Python, or not on its sys.path): install it where the graph "
+            "runs, or correct check.exec",
+        ),
+        (
+            "other-path",
+            14,
+            "other-path's command runs tool, but 'tool' is not on PATH: install it where the graph runs, or "
+            "correct command",
+        ),
+    ]
+    assert not (tmp_path / "imported").exists()

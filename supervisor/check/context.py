@@ -16,12 +16,14 @@ from supervisor.graph.expand import BUILT_IN, ExpansionError, expand, unset_vari
 @attrs.frozen
 class Context:
     """``variables``: the values ``${VAR}`` expands to, built-in ones included when known.
-    ``unrunnable``: for each command (expanded argv) that cannot run here, why not; ``looked``
-    says whether anyone looked (lint of a graph alone did not, and then finds nothing missing)."""
+    ``unrunnable``: ``(service, path of a setting)`` -> why that command (``command``, a ``ready``
+    or ``check`` exec, or the ``working_dir`` they run in) cannot run on the machine; empty when
+    nobody looked (lint of a graph alone)."""
 
     variables: frozendict[str, str] = attrs.field(factory=frozendict, converter=frozendict)
-    unrunnable: frozendict[tuple[str, ...], str] = attrs.field(factory=frozendict, converter=frozendict)
-    looked: bool = False
+    unrunnable: frozendict[tuple[str, tuple[str, ...]], str] = attrs.field(
+        factory=frozendict, converter=frozendict
+    )
 
     def unset(self, text: str) -> list[str]:
         """The variables ``text`` needs that have no value here and no default (built-in ones

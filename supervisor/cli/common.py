@@ -8,7 +8,7 @@ it needs.
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
@@ -16,9 +16,10 @@ import attrs
 from supervisor.check.context import Context
 from supervisor.cli.output import error_console
 from supervisor.graph.loader import GraphFileError, Loaded, load_file
-from supervisor.graph.model import Graph
+from supervisor.graph.model import Graph, Service
 from supervisor.runtime.envfile import EnvFileError, read_env_file
 from supervisor.runtime.launch import graph_variables
+from supervisor.runtime.programs import unrunnable
 from supervisor.views.findings import render
 
 EXIT_USAGE = 2
@@ -96,9 +97,13 @@ def given_values(args) -> dict[str, str]:
     return values
 
 
-def check_context(graph: Graph, values: Mapping[str, str], runtime_dir: Path) -> Context:
-    """What lint's rules know of where ``graph`` runs: ``values`` for its ``${VAR}``s."""
-    return Context(variables=graph_variables(graph.file, runtime_dir, values))
+def check_context(
+    graph: Graph, values: Mapping[str, str], runtime_dir: Path, services: Iterable[Service]
+) -> Context:
+    """What lint's rules know of where ``graph`` runs: ``values`` for its ``${VAR}``s, and which
+    commands of ``services`` cannot run on this machine."""
+    variables = graph_variables(graph.file, runtime_dir, values)
+    return Context(variables=variables, unrunnable=unrunnable(services, variables))
 
 
 def load_for_command(path: str, profile: str | None = None) -> Loaded:

@@ -38,7 +38,8 @@ def run(args) -> int:
     for item in loaded:
         findings += item.findings
         if item.graph is not None:
-            context = check_context(item.graph, values, default_runtime_dir(item.graph.name)[1])
+            runtime_dir = default_runtime_dir(item.graph.name)[1]
+            context = check_context(item.graph, values, runtime_dir, item.graph.services.values())
             findings += lint(item.graph, args.profile, context)
     render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}

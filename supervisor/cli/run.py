@@ -52,8 +52,10 @@ def run(args) -> int:
             private = runtime_dir = Path(args.runtime_dir)
         else:
             private, runtime_dir = default_runtime_dir(graph.name)
-        context = check_context(graph, os.environ, Path(os.path.abspath(runtime_dir)))
-        plan = Plan.compile(graph, selected(graph, args.profile, args.disable), context=context)
+        variant = selected(graph, args.profile, args.disable)
+        services = Plan.compile(graph, variant).services
+        context = check_context(graph, os.environ, Path(os.path.abspath(runtime_dir)), services)
+        plan = Plan.compile(graph, variant, context=context)
         findings += lint_plans([plan], at_run=True)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:

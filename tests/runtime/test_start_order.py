@@ -109,21 +109,49 @@ def test_runtime_dir_is_private_and_children_get_no_stray_fds(supervisor):
     assert sup.stop() == 0
 
 
-def test_missing_command_and_directory_are_events_not_tracebacks(supervisor):
-    sup = supervisor("""
+def test_refuses_a_command_that_cannot_run_and_spawns_nothing(supervisor, tmp_path):
+    marker = tmp_path / "spawned"
+    sup = supervisor(f"""
     version = 1
+    [services.fine]
+    command = ["touch", "{marker}"]
     [services.nocmd]
     command = ["no-such-program-xyz"]
-    restart = "never"
+    [services.nomodule]
+    command = ["python3", "-m", "no_such_module_xyz"]
     [services.nodir]
     command = ["true"]
     working_dir = "/no/such/dir"
-    restart = "never"
+    """)
+    assert sup.wait() == 78
+    stderr = sup.process.stderr.read()
+    assert stderr.count("error command-not-found") == 3
+    assert "nocmd's command runs no-such-program-xyz, but 'no-such-program-xyz' is not on PATH" in stderr
+    assert "finds no module no_such_module_xyz" in stderr
+    assert "nodir's working_dir is /no/such/dir, which does not exist" in stderr
+    assert not marker.exists()
+
+
+def test_a_program_or_directory_gone_at_run_time_is_an_event_not_a_traceback(supervisor, tmp_path):
+    """What run's check saw can change before a restart: the spawn says so, in the unit's reason."""
+    program, directory = tmp_path / "once", tmp_path / "workdir"
+    program.write_text('#!/bin/sh\nrm "$0"\nexit 1\n')
+    program.chmod(0o755)
+    directory.mkdir()
+    sup = supervisor(f"""
+    version = 1
+    [services.nocmd]
+    command = ["{program}"]
+    max_restarts = 1
+    [services.nodir]
+    command = ["sh", "-c", "rmdir {directory}; exit 1"]
+    working_dir = "{directory}"
+    max_restarts = 1
     [services.fine]
     command = ["sleep", "60"]
     """)
-    assert "not found" in sup.wait_event("nocmd", "failed")["message"]
-    assert "/no/such/dir does not exist" in sup.wait_event("nodir", "failed")["message"]
+    assert f"command '{program}' does not exist" in sup.wait_event("nocmd", "failed")["message"]
+    assert f"working_dir {directory} does not exist" in sup.wait_event("nodir", "failed")["message"]
     sup.wait_event("fine", "ready")
     assert sup.stop() == 0
     assert "Traceback" not in sup.process.stderr.read() + "".join(sup.lines)
@@ -178,3 +206,19 @@ def test_text_output_prefixes_lines_with_the_unit(supervisor, tmp_path):
     assert any(line.startswith("talker") and "| out-line" in line for line in lines)
     assert any(line.startswith("talker") and "! err-line" in line for line in lines)
     assert os.path.exists(tmp_path / "rt")
+
+
+def test_a_relative_program_runs_from_its_working_dir(supervisor, tmp_path):
+    """``./serve`` is found in working_dir, where exec finds it, not in the supervisor's directory."""
+    (tmp_path / "serve").write_text('#!/bin/sh\necho "serving from $(pwd)"\n')
+    (tmp_path / "serve").chmod(0o755)
+    sup = supervisor(f"""
+    version = 1
+    [services.app]
+    kind = "oneshot"
+    command = ["./serve"]
+    working_dir = "{tmp_path}"
+    """)
+    sup.wait_event("app", "done")
+    assert sup.output("app") == [f"serving from {tmp_path}"]
+    assert sup.stop() == 0
