@@ -1,16 +1,21 @@
 """``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
 
+import sys
+
 from supervisor.check.findings import Severity
 from supervisor.check.lint import lint
 from supervisor.cli.common import (
+    UsageError,
     add_command,
     add_format_option,
     add_value_options,
     check_context,
+    check_profile,
     given_values,
     load_for_command,
 )
 from supervisor.cli.output import console
+from supervisor.graph.loader import Loaded, load_bytes
 from supervisor.runtime.rundir import default_runtime_dir
 from supervisor.views.findings import FORMATS, render
 
@@ -24,7 +29,9 @@ def add_parser(subcommands) -> None:
         description="Lint the base graph, every profile, and every optional service switched off on its own. "
         "Exit 0 with no errors, 1 with errors (or warnings under --strict), 2 for usage errors.",
     )
-    parser.add_argument("graphs", nargs="+", metavar="GRAPH", help="graph files (TOML)")
+    parser.add_argument(
+        "graphs", nargs="+", metavar="GRAPH", help="graph files (TOML); - reads one from standard input"
+    )
     parser.add_argument("--profile", metavar="P", help="lint only this profile")
     add_format_option(parser, FORMATS, "text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
@@ -33,7 +40,9 @@ def add_parser(subcommands) -> None:
 
 def run(args) -> int:
     values = given_values(args)
-    loaded = [load_for_command(path, args.profile) for path in args.graphs]
+    if args.graphs.count(STDIN) > 1:
+        raise UsageError("standard input (-) can be read once: name it once")
+    loaded = [_load(path, args.profile) for path in args.graphs]
     findings = []
     for item in loaded:
         findings += item.findings
@@ -44,3 +53,15 @@ def run(args) -> int:
     render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return 1 if any(f.severity in failing for f in findings) else 0
+
+
+STDIN = "-"
+
+
+def _load(path: str, profile: str | None) -> Loaded:
+    """The graph at ``path``, or on standard input for ``-`` (shown as ``<stdin>``)."""
+    if path != STDIN:
+        return load_for_command(path, profile)
+    loaded = load_bytes(sys.stdin.buffer.read(), "<stdin>")
+    check_profile(loaded, profile)
+    return loaded
