@@ -49,7 +49,7 @@ def test_unknown_setting_suggests_the_known_one():
         ('stop_signal = "TERMINATE"', 3, 1, "name a signal"),
         ('listen = ["udp:1.2.3.4:5"]', 3, 11, 'write "tcp:HOST:PORT" (a port from 0 to 65535) or "unix:PATH"'),
         ('ready = { tcp = "127.0.0.1:99999" }', 3, 11, "a port from 0 to 65535"),
-        ("environment = { A = 1 }", 3, 17, "must be a string"),
+        ("environment = { A = 1.5 }", 3, 17, "must be a string, an integer or a boolean, not a number (1.5)"),
         ("ready = { notify = false }", 3, 11, "must be true"),
         ("check = { notify = true }", 3, 11, "move notify = true to ready"),
         ('working_dir = "${HOME"', 3, 1, "not a reference"),

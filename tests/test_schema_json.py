@@ -88,7 +88,8 @@ INVALID = {
     "http without scheme": _with(("services", "proxy", "check"), {"http": "localhost/healthz"}),
     "bad listen": _with(("services", "proxy", "listen"), ["udp:0.0.0.0:53"]),
     "optional not boolean": _with(("services", "proxy", "optional"), "yes"),
-    "environment value not a string": _with(("services", "proxy", "environment"), {"PORT": 2222}),
+    "environment value a number with a point": _with(("services", "proxy", "environment"), {"RATIO": 1.5}),
+    "environment value an array": _with(("services", "proxy", "environment"), {"HOSTS": ["a", "b"]}),
     "command in defaults": _with(("defaults", "command"), ["x"]),
     "unknown profile setting": _with(("profiles", "cli", "disables"), ["proxy"]),
     "services not a table": _with(("services",), ["agent"]),
@@ -113,6 +114,9 @@ VALID_VARIANTS = {
     "defaults": _with(("defaults",), {"stop_timeout": "5s", "backoff": {"initial": "1s", "max": "1m"}}),
     "listen sockets": _with(("services", "proxy", "listen"), ["tcp:0.0.0.0:2222", "unix:/run/p.sock"]),
     "environment": _with(("services", "proxy", "environment"), {"PORT": "${PORT:-2222}"}),
+    "environment numbers and booleans": _with(
+        ("services", "proxy", "environment"), {"PORT": 2222, "DEBUG": True, "OFFSET": -1}
+    ),
     "profile disables an optional service": _with(
         ("profiles", "lite"), {"disable": ["proxy"], "description": "agent only"}
     ),

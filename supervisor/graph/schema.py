@@ -418,14 +418,32 @@ class NamedTables(Setting):
 
 
 @attrs.frozen
-class StringMap(Setting):
+class Environment(Setting):
+    """Environment variables: strings, and integers and booleans passed as their TOML text
+    (``PORT = 8080`` is ``"8080"``, ``DEBUG = true`` is ``"true"``), as Docker Compose takes them."""
+
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, dict):
             return _wrong_type(path, "a table of strings", value)
-        return [p for key, item in value.items() for p in String("value").check(item, path + (key,))]
+        problems = []
+        for key, item in value.items():
+            if isinstance(item, str):
+                problems += String("value").check(item, path + (key,))
+            elif not isinstance(item, int):  # a bool is an int too
+                problems += _wrong_type(path + (key,), "a string, an integer or a boolean", item)
+        return problems
+
+    def read(self, value: Mapping[str, Any]) -> dict[str, str]:
+        return {key: _toml_text(item) for key, item in value.items()}
 
     def _shape(self) -> dict:
-        return {"type": "object", "additionalProperties": {"type": "string"}}
+        return {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}}
+
+
+def _toml_text(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @attrs.frozen
@@ -547,7 +565,9 @@ SERVICE_SETTINGS: dict[str, Any] = {
     "critical": Boolean("if this service fails, stop the graph and exit non-zero", default=False),
     "stop_signal": Signal("signal sent to the process group to stop it", default="TERM"),
     "stop_timeout": Duration("time after stop_signal before SIGKILL", default="10s"),
-    "environment": StringMap("extra environment variables", default={}),
+    "environment": Environment(
+        "extra environment variables; integers and booleans are passed as written (8080, true)", default={}
+    ),
     "working_dir": String("directory to run the command in"),
     "replicas": Integer(
         "number of copies to run, named SERVICE@1 … SERVICE@N", minimum=1, maximum=1024, default=1

@@ -222,3 +222,16 @@ def test_a_relative_program_runs_from_its_working_dir(supervisor, tmp_path):
     sup.wait_event("app", "done")
     assert sup.output("app") == [f"serving from {tmp_path}"]
     assert sup.stop() == 0
+
+
+def test_numbers_and_booleans_in_environment_reach_the_child_as_written(supervisor):
+    sup = supervisor("""
+    version = 1
+    [services.app]
+    kind = "oneshot"
+    command = ["sh", "-c", "echo $PORT $DEBUG $QUIET $NAME"]
+    environment = { PORT = 8080, DEBUG = true, QUIET = false, NAME = "app" }
+    """)
+    sup.wait_event("app", "done")
+    assert sup.output("app") == ["8080 true false app"]
+    assert sup.stop() == 0
