@@ -49,6 +49,16 @@ class Probe:
 
 
 @attrs.frozen
+class Check(Probe):
+    """A ``check`` probe: what it provides is lost after ``retries`` failures in a row, and
+    failures within ``start_period`` of the start do not count until one check has passed (as
+    Docker's and Kubernetes' health checks do)."""
+
+    retries: int
+    start_period: float
+
+
+@attrs.frozen
 class Backoff:
     """Restart delays: ``initial``, doubling up to ``max``. The first restart is immediate."""
 
@@ -84,7 +94,7 @@ class Service:
     listen: tuple[str, ...] = attrs.field(converter=tuple)
     # Settings a graph may leave out, with no default: absent is None.
     ready: Probe | None = None
-    check: Probe | None = None
+    check: Check | None = None
     working_dir: str | None = None
 
     def expanded_settings(self) -> Iterator[tuple[tuple[str | int, ...], str]]:

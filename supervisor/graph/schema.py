@@ -524,6 +524,12 @@ CHECK = _probe(
     {
         "timeout": Duration("limit for one check", default="5s"),
         "interval": Duration("time between checks", default="10s"),
+        "retries": Integer(
+            "failed checks in a row before what the service provides counts as lost", minimum=1, default=1
+        ),
+        "start_period": Duration(
+            "how long after the service starts failed checks do not count (until one passes)", default="0s"
+        ),
     },
     notify="READY=1 is sent once, so it can say when a service is ready but not that it still is: "
     "move notify = true to ready, and check with exec, tcp, unix, http or file",

@@ -271,17 +271,26 @@ async def _check_until_lost(
         return True
     if not first_now:
         await trio.sleep(probe.interval)
+    failures, passed = 0, False
     while True:
         result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
         rt.record_check(unit, result.ok, result.output)
-        if not result.ok:
-            why = f"check failed ({probe.description}): {result.output}"
-            outcome.lost, outcome.error = True, why
-            rt.log.event(unit.name, "check-failed", why)
-            rt.set_proven(unit, False, why)
-            return True
-        if not unit.proven:
-            rt.set_proven(unit, True)
+        why = f"check failed ({probe.description}): {result.output}"
+        if result.ok:
+            failures, passed = 0, True
+            if not unit.proven:
+                rt.set_proven(unit, True)
+        elif not passed and time.time() - unit.started_at < probe.start_period:
+            grace = format_duration(probe.start_period)
+            rt.log.event(unit.name, "check-retry", f"{why}; not counted within start_period {grace}")
+        else:
+            failures += 1
+            if failures >= probe.retries:
+                outcome.lost, outcome.error = True, why
+                rt.log.event(unit.name, "check-failed", why)
+                rt.set_proven(unit, False, why)
+                return True
+            rt.log.event(unit.name, "check-retry", f"{why}; {failures} of {probe.retries} failures in a row")
         await trio.sleep(probe.interval)
 
 
