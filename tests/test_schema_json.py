@@ -84,6 +84,17 @@ INVALID = {
     "tcp port out of range": _with(("services", "proxy", "check"), {"tcp": "127.0.0.1:99999"}),
     "listen port out of range": _with(("services", "proxy", "listen"), ["tcp:127.0.0.1:65536"]),
     "http port out of range": _with(("services", "proxy", "check"), {"http": "http://127.0.0.1:99999/"}),
+    "http table without url": _with(("services", "proxy", "check"), {"http": {"status": [200]}}),
+    "http status out of range": _with(("services", "proxy", "check"), {"http": {"url": "http://a/", "status": [99]}}),
+    "http header with a line break": _with(
+        ("services", "proxy", "check"), {"http": {"url": "http://a/", "headers": {"X-A": "a\r\nX-B: b"}}}
+    ),
+    "http header name with a space": _with(
+        ("services", "proxy", "check"), {"http": {"url": "http://a/", "headers": {"X A": "a"}}}
+    ),
+    "http insecure not a boolean": _with(
+        ("services", "proxy", "check"), {"http": {"url": "https://a/", "insecure": "yes"}}
+    ),
     "tcp without port": _with(("services", "proxy", "check"), {"tcp": "localhost"}),
     "http without scheme": _with(("services", "proxy", "check"), {"http": "localhost/healthz"}),
     "bad listen": _with(("services", "proxy", "listen"), ["udp:0.0.0.0:53"]),
@@ -107,6 +118,17 @@ VALID_VARIANTS = {
     ),
     "http probe with a port variable": _with(
         ("services", "proxy", "check"), {"http": "http://[::1]:${PORT:-8080}/healthz?full=1"}
+    ),
+    "http probe table": _with(
+        ("services", "proxy", "check"),
+        {
+            "http": {
+                "url": "https://127.0.0.1:${PORT:-8443}/healthz",
+                "status": [200, 204],
+                "headers": {"Authorization": "Bearer ${TOKEN}", "Host": "example.org"},
+                "insecure": True,
+            }
+        },
     ),
     "most replicas": _with(("services", "proxy", "replicas"), 1024),
     "restart on-failure": _with(("services", "proxy", "restart"), "on-failure"),

@@ -25,6 +25,20 @@ RestartPolicy = Literal["always", "on-failure", "never"]
 
 
 @attrs.frozen
+class HttpGet:
+    """An ``http`` probe's request: the URL, the status codes that pass (empty: any 2xx or 3xx),
+    headers to send, and whether any TLS certificate is accepted (``insecure``)."""
+
+    url: str
+    status: tuple[int, ...] = attrs.field(converter=tuple)
+    headers: frozendict[str, str] = attrs.field(converter=frozendict)
+    insecure: bool
+
+    def passes(self, code: int) -> bool:
+        return code in self.status if self.status else 200 <= code < 400
+
+
+@attrs.frozen
 class Probe:
     """How to tell that a service is ready, or that what it provides still holds.
 
@@ -35,7 +49,7 @@ class Probe:
     """
 
     kind: str
-    target: tuple[str, ...] | str | None
+    target: tuple[str, ...] | str | HttpGet | None
     timeout: float
     interval: float
     description: str
@@ -44,6 +58,9 @@ class Probe:
         """The texts of the target, as :meth:`Service.expanded_settings` gives them."""
         if isinstance(self.target, tuple):
             yield from (((self.kind, index), word) for index, word in enumerate(self.target))
+        elif isinstance(self.target, HttpGet):
+            yield (self.kind, "url"), self.target.url
+            yield from (((self.kind, "headers", name), value) for name, value in self.target.headers.items())
         elif self.target is not None:
             yield (self.kind,), self.target
 

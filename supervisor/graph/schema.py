@@ -24,6 +24,7 @@ from supervisor.graph.addresses import HOST_PORT_PATTERN, LISTEN_PATTERN, URL_PA
 from supervisor.graph.durations import PATTERN as DURATION_PATTERN
 from supervisor.graph.durations import parse_duration
 from supervisor.graph.expand import malformed_reference
+from supervisor.graph.model import HttpGet
 from supervisor.wording import did_you_mean
 
 FORMAT_VERSION = 1
@@ -470,6 +471,59 @@ class NotifyFlag(Setting):
         return {"const": True}
 
 
+@attrs.frozen
+class HttpTarget(Setting):
+    """``http = "URL"``, or ``http = { url = "URL", status = [200], headers = {…}, insecure = true }``;
+    read as an :class:`~supervisor.graph.model.HttpGet` either way."""
+
+    table: Table
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str):
+            return self.table.fields["url"].check(value, path)
+        if isinstance(value, dict):
+            return self.table.check(value, path)
+        return _wrong_type(path, "a URL or a table with url", value)
+
+    def read(self, value: str | Mapping[str, Any]) -> HttpGet:
+        settings = self.table.read({"url": value} if isinstance(value, str) else value)
+        return HttpGet(**settings)
+
+    def show(self, value: HttpGet) -> str:
+        return value.url + (f" (expecting {', '.join(map(str, value.status))})" if value.status else "")
+
+    def _shape(self) -> dict:
+        url = self.table.fields["url"]
+        return {"oneOf": [{**url.schema(), "description": url.doc}, self.table.schema()]}
+
+
+_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+
+@attrs.frozen
+class Headers(Setting):
+    """Request headers: a table of header names (HTTP tokens) to string values."""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, dict):
+            return _wrong_type(path, "a table of header names and values", value)
+        problems = []
+        for name, item in value.items():
+            if not re.match(_HEADER_NAME, name):
+                problems.append(Problem(path + (name,), f"{dotted(path)} has {name!r}, which is not a header name"))
+            problems += String("value").check(item, path + (name,))
+            if isinstance(item, str) and any(c in item for c in "\r\n\0"):
+                problems.append(Problem(path + (name,), f"{dotted(path + (name,))} holds a line break or NUL"))
+        return problems
+
+    def _shape(self) -> dict:
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": _HEADER_NAME},
+            "additionalProperties": {"type": "string", "pattern": "^[^\r\n\u0000]*$"},
+        }
+
+
 CAPABILITY = String(
     "a capability name",
     NAME_PATTERN,
@@ -490,10 +544,30 @@ PROBE_KINDS: Mapping[str, Setting] = {
         'write "HOST:PORT" with a port from 0 to 65535, such as "127.0.0.1:2222"',
     ),
     "unix": String("connect to this UNIX socket path"),
-    "http": String(
-        "GET this URL; a 2xx or 3xx answer passes",
-        URL_PATTERN,
-        "write an http:// or https:// URL, with a port (if any) from 0 to 65535",
+    "http": HttpTarget(
+        "GET this URL (the answer's body is not read); a 2xx or 3xx status passes, or one of status",
+        Table(
+            "an HTTP GET",
+            {
+                "url": String(
+                    "the URL to GET",
+                    URL_PATTERN,
+                    "write an http:// or https:// URL, with a port (if any) from 0 to 65535",
+                ),
+                "status": Array(
+                    "the status codes that pass (none listed: any 2xx or 3xx)",
+                    Integer("a status code", minimum=100, maximum=599),
+                    unique=True,
+                    default=[],
+                ),
+                "headers": Headers("request headers to send, such as Authorization", default={}),
+                "insecure": Boolean(
+                    "accept any TLS certificate (a self-signed local endpoint); the connection is still encrypted",
+                    default=False,
+                ),
+            },
+            required=("url",),
+        ),
     ),
     "file": String("passes once this path exists"),
     "notify": NotifyFlag("the service sends READY=1 over $NOTIFY_SOCKET (the sd_notify protocol)"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 
 from supervisor.graph.expand import ExpansionError, expand
-from supervisor.graph.model import Probe, Service
+from supervisor.graph.model import HttpGet, Probe, Service
 
 SHIM = str(Path(__file__).with_name("exec_shim.py"))
 
@@ -54,13 +54,22 @@ def expand_setting(text: str, variables: Mapping[str, str], what: str) -> str:
         raise LaunchError(f"{what}: {error}") from None
 
 
-def expand_probe_target(probe: Probe, variables: Mapping[str, str]) -> tuple[str, ...] | str | None:
+def expand_probe_target(
+    probe: Probe, variables: Mapping[str, str]
+) -> tuple[str, ...] | str | HttpGet | None:
     what = f"{probe.kind} probe"
-    if isinstance(probe.target, tuple):
-        return tuple(expand_setting(word, variables, what) for word in probe.target)
-    if probe.target is None:
+    target = probe.target
+    if isinstance(target, tuple):
+        return tuple(expand_setting(word, variables, what) for word in target)
+    if isinstance(target, HttpGet):
+        return attrs.evolve(
+            target,
+            url=expand_setting(target.url, variables, what),
+            headers={name: expand_setting(value, variables, what) for name, value in target.headers.items()},
+        )
+    if target is None:
         return None
-    return expand_setting(probe.target, variables, what)
+    return expand_setting(target, variables, what)
 
 
 def build_launch(
