@@ -116,3 +116,21 @@ def test_empty_file_is_a_schema_finding():
         "the file has no 'version': add version = …",
         "the file has no 'services': add services = …",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('exit_when = "main-ended"\n[services.a]\ncommand = "true"\n', 2, 'no service is main: add main = true'),
+        ('[services.a]\ncommand = "true"\nmain = true\n', 4, 'only matters with exit_when = "main-ended"'),
+        (
+            'exit_when = "main-ended"\n[services.a]\ncommand = "true"\nmain = true\n[services.b]\ncommand = "true"\nmain = true\n',
+            8,
+            "a and b are both main: keep one",
+        ),
+    ],
+)
+def test_main_and_exit_when_go_together(text, line, words):
+    finding = only(load_bytes(f"version = 1\n{text}".encode(), "g.toml").findings)
+    assert finding.rule.id == "schema" and words in finding.message
+    assert finding.location.line == line

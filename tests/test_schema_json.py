@@ -95,6 +95,8 @@ INVALID = {
     "http insecure not a boolean": _with(
         ("services", "proxy", "check"), {"http": {"url": "https://a/", "insecure": "yes"}}
     ),
+    "unknown exit_when": _with(("exit_when",), "main"),
+    "main in defaults": _with(("defaults", "main"), True),
     "tcp without port": _with(("services", "proxy", "check"), {"tcp": "localhost"}),
     "http without scheme": _with(("services", "proxy", "check"), {"http": "localhost/healthz"}),
     "bad listen": _with(("services", "proxy", "listen"), ["udp:0.0.0.0:53"]),
@@ -130,6 +132,11 @@ VALID_VARIANTS = {
             }
         },
     ),
+    "a main service": {
+        **_with(("services", "proxy", "main"), True),
+        "exit_when": "main-ended",
+    },
+    "all-ended": _with(("exit_when",), "all-ended"),
     "most replicas": _with(("services", "proxy", "replicas"), 1024),
     "restart on-failure": _with(("services", "proxy", "restart"), "on-failure"),
     "oneshot": _with(("services", "agent", "kind"), "oneshot"),

@@ -105,6 +105,7 @@ def build_graph(document: dict[str, Any], source: Source) -> Graph:
         profiles=profiles,
         source=source,
         description=document.get("description", ""),
+        exit_when=document.get("exit_when", schema.EXIT_WHEN.default),
     )
 
 

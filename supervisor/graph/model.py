@@ -22,6 +22,7 @@ from supervisor.graph.source import Location, Source
 
 Kind = Literal["longrun", "oneshot"]
 RestartPolicy = Literal["always", "on-failure", "never"]
+ExitWhen = Literal["never", "main-ended", "all-ended"]
 
 
 @attrs.frozen
@@ -104,6 +105,7 @@ class Service:
     restart_window: float
     start_timeout: float
     critical: bool
+    main: bool
     stop_signal: signal.Signals
     stop_timeout: float
     environment: frozendict[str, str] = attrs.field(converter=frozendict)
@@ -154,6 +156,7 @@ class Graph:
     profiles: frozendict[str, Profile] = attrs.field(converter=frozendict)
     source: Source = attrs.field(eq=False, repr=False)
     description: str
+    exit_when: ExitWhen
 
     @property
     def file(self) -> str:

@@ -642,7 +642,14 @@ SERVICE_SETTINGS: dict[str, Any] = {
     "start_timeout": Duration(
         "longest wait for requirements and readiness before the service is failed", default="60s"
     ),
-    "critical": Boolean("if this service fails, stop the graph and exit non-zero", default=False),
+    "critical": Boolean(
+        "if this service fails, stop the graph and exit with its exit code (1 if it did not exit by itself)",
+        default=False,
+    ),
+    "main": Boolean(
+        'the graph\'s purpose: with exit_when = "main-ended", when it ends the graph stops and exits with its code',
+        default=False,
+    ),
     "stop_signal": Signal("signal sent to the process group to stop it", default="TERM"),
     "stop_timeout": Duration("time after stop_signal before SIGKILL", default="10s"),
     "environment": Environment(
@@ -665,6 +672,7 @@ _NOT_DEFAULTS = {
     "provides": "capabilities belong to one service each: move it into the service that provides them",
     "requires": "requirements belong to each service: move it into the services that need it",
     "description": "describe each service in its own table",
+    "main": "one service is the graph's main: mark it in its own table",
 }
 
 SERVICE = Table("a service", SERVICE_SETTINGS, required=("command",))
@@ -681,6 +689,13 @@ PROFILE = Table(
         "offers": Array("capabilities this variant must deliver", CAPABILITY, unique=True, default=[]),
     },
 )
+EXIT_WHEN = Choice(
+    "when the supervisor stops the graph by itself and exits: never (it runs until stopped), "
+    "main-ended (when the service marked main ends for good, with its exit code), or all-ended "
+    "(when every unit has ended: 0 if none failed, else the first failed one's exit code)",
+    ("never", "main-ended", "all-ended"),
+    default="never",
+)
 DOCUMENT = Table(
     "a graph-supervisor service graph",
     {
@@ -691,6 +706,7 @@ DOCUMENT = Table(
             "names start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
         ),
         "description": String("what this graph runs"),
+        "exit_when": EXIT_WHEN,
         "defaults": DEFAULTS,
         "services": NamedTables("the services, by name", SERVICE, "service"),
         "profiles": NamedTables("deployment variants, by name", PROFILE, "profile"),
@@ -701,7 +717,26 @@ DOCUMENT = Table(
 
 def validate(document: Mapping[str, Any]) -> list[Problem]:
     """Every way ``document`` (parsed TOML) breaks the format, each at its path."""
-    return DOCUMENT.check(dict(document), ())
+    return DOCUMENT.check(dict(document), ()) or _main_problems(document)
+
+
+def _main_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """``main = true`` on one service exactly when ``exit_when = "main-ended"`` (what JSON Schema
+    cannot say across tables)."""
+    mains = [name for name, table in document["services"].items() if table.get("main")]
+    wanted = document.get("exit_when") == "main-ended"
+    if len(mains) > 1:
+        return [Problem(("services", mains[1], "main"), f"{mains[0]} and {mains[1]} are both main: keep one")]
+    if wanted and not mains:
+        return [Problem(("exit_when",), 'exit_when is "main-ended", but no service is main: add main = true to one')]
+    if mains and not wanted:
+        return [
+            Problem(
+                ("services", mains[0], "main"),
+                f'{mains[0]} is main, which only matters with exit_when = "main-ended": add that, or remove main',
+            )
+        ]
+    return []
 
 
 def json_schema() -> dict:

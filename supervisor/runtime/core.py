@@ -99,7 +99,7 @@ class Runtime:
             self.log.event(
                 "supervisor", "failed", f"critical service {unit.name} failed ({reason}): stopping the graph"
             )
-            self.exit_code = EXIT_FAULT
+            self.exit_code = unit.exit_status()
             self.shutdown_requested.set()
         self.changed()
 

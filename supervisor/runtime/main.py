@@ -15,6 +15,7 @@ from supervisor.check.plan import Plan
 from supervisor.runtime.children import Children, signal_group
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
+from supervisor.runtime.finish import finish_when_ended
 from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
@@ -57,6 +58,7 @@ async def _run(rt: Runtime) -> None:
         async with trio.open_nursery() as units:
             for unit in rt.units.values():
                 units.start_soon(supervise, rt, unit)
+            services.start_soon(finish_when_ended, rt)
             await rt.shutdown_requested.wait()
             await rt.shutdown()
         services.cancel_scope.cancel()

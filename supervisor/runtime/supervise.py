@@ -124,6 +124,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
 async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
     """Start the unit's process, prove it and watch it until it ends or is stopped."""
     outcome = Outcome()
+    unit.ended_by = None
     unit.stop_requested = trio.Event()
     unit.notified = trio.Event()
     unit.status_text = ""
@@ -151,6 +152,8 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
                 exited.set()
                 output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
             unit.last_exit = outcome.exit = Exit(code)
+            if not (outcome.stopped or outcome.error or outcome.lost):
+                unit.ended_by = outcome.exit
             if outcome.stopped or outcome.error or outcome.lost:
                 pass
             elif unit.service.kind == "oneshot" and code == 0:
