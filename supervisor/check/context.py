@@ -16,12 +16,12 @@ from supervisor.graph.expand import BUILT_IN, ExpansionError, expand, unset_vari
 @attrs.frozen
 class Context:
     """``variables``: the values ``${VAR}`` expands to, built-in ones included when known.
-    ``unrunnable``: ``(service, path of a setting)`` -> why that command (``command``, a ``ready``
-    or ``check`` exec, or the ``working_dir`` they run in) cannot run on the machine; empty when
-    nobody looked (lint of a graph alone)."""
+    ``unrunnable``: ``(service, path of a setting)`` -> why that service's commands cannot run on
+    the machine because of that setting (a program, a working_dir, a user); empty when nobody
+    looked (lint of a graph alone)."""
 
     variables: frozendict[str, str] = attrs.field(factory=frozendict, converter=frozendict)
-    unrunnable: frozendict[tuple[str, tuple[str, ...]], str] = attrs.field(
+    unrunnable: frozendict[tuple[str, tuple[str | int, ...]], str] = attrs.field(
         factory=frozendict, converter=frozendict
     )
 

@@ -318,17 +318,17 @@ def not_optional(plan: Plan) -> Iterator[Found]:
 
 @rule("command-not-found", Severity.WARNING, Scope.SERVICE, at_run=Severity.ERROR)
 def command_not_found(plan: Plan) -> Iterator[Found]:
-    """A command's program, or its python -m module, is not found on this machine (a warning under lint, which may run where the programs are not installed; an error under run, which refuses to start)."""
-    for service in plan.services:
-        for path in (("working_dir",), ("command",), ("ready", "exec"), ("check", "exec")):
-            why = plan.context.unrunnable.get((service.name, path))
-            if why is not None:
-                remedy = "create it" if path == ("working_dir",) else "install it"
-                yield Found(
-                    f"{service.name}'s {dotted(path)} {why}: {remedy} where the graph runs, or correct {dotted(path)}",
-                    plan.graph.locate_setting(service.name, path),
-                    service=service.name,
-                )
+    """A command cannot run on this machine: its program, python -m module, working_dir, env_file, user or group is not found (a warning under lint, which may run where they are not; an error under run, which refuses to start)."""
+    on = {service.name for service in plan.services}
+    for (name, path), why in plan.context.unrunnable.items():
+        if name in on:
+            remedy = "install it" if path[0] in ("command", "ready", "check") else "create it"
+            setting = dotted(tuple(part for part in path if isinstance(part, str)))
+            yield Found(
+                f"{name}'s {dotted(path)} {why}: {remedy} where the graph runs, or correct {setting}",
+                plan.graph.locate_setting(name, path),
+                service=name,
+            )
 
 
 @rule("multiple-providers", Severity.INFO, Scope.GRAPH)

@@ -112,9 +112,13 @@ class Service:
     replicas: int
     listen: tuple[str, ...] = attrs.field(converter=tuple)
     # Settings a graph may leave out, with no default: absent is None.
+    env_file: tuple[str, ...] = attrs.field(converter=tuple)
     ready: Probe | None = None
     check: Check | None = None
     working_dir: str | None = None
+    user: str | None = None
+    group: str | None = None
+    umask: int | None = None
 
     def expanded_settings(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
         """Every text in which ``${VAR}`` is expanded when the service runs, with its path in
@@ -123,8 +127,11 @@ class Service:
             yield ("command", index), word
         for key, value in self.environment.items():
             yield ("environment", key), value
-        if self.working_dir is not None:
-            yield ("working_dir",), self.working_dir
+        for key in ("working_dir", "user", "group"):
+            if getattr(self, key) is not None:
+                yield (key,), getattr(self, key)
+        for index, path in enumerate(self.env_file):
+            yield ("env_file", index), path
         for index, spec in enumerate(self.listen):
             yield ("listen", index), spec
         for role, probe in (("ready", self.ready), ("check", self.check)):

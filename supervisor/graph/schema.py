@@ -524,6 +524,48 @@ class Headers(Setting):
         }
 
 
+@attrs.frozen
+class Paths(Setting):
+    """One path, or an array of them; read as a tuple."""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str):
+            return String(self.doc).check(value, path)
+        if isinstance(value, list):
+            return Array(self.doc, String("a path")).check(value, path)
+        return _wrong_type(path, "a path or an array of paths", value)
+
+    def read(self, value: str | list) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    def _shape(self) -> dict:
+        return {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+_UMASK_PATTERN = r"^0?[0-7]{3}$"
+
+
+@attrs.frozen
+class Umask(Setting):
+    """An octal umask as a string ("027"), read as its number."""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        return String(self.doc, _UMASK_PATTERN, 'write three octal digits, such as "027"').check(value, path)
+
+    def read(self, value: str) -> int:
+        return int(value, 8)
+
+    def show(self, value: int) -> str:
+        return f"{value:03o}"
+
+    def _shape(self) -> dict:
+        return {"type": "string", "pattern": _UMASK_PATTERN}
+
+
+# A name, a number, or a ${VAR} for either (checked once expanded).
+_ID_PATTERN = r"^([a-z_][a-z0-9_.-]*\$?|[0-9]+|.*\$\{.*)$"
+
+
 CAPABILITY = String(
     "a capability name",
     NAME_PATTERN,
@@ -656,6 +698,22 @@ SERVICE_SETTINGS: dict[str, Any] = {
         "extra environment variables; integers and booleans are passed as written (8080, true)", default={}
     ),
     "working_dir": String("directory to run the command in"),
+    "env_file": Paths(
+        "NAME=VALUE files read when the service starts (relative to the graph's directory); "
+        "environment wins over them",
+        default=[],
+    ),
+    "user": String(
+        "run as this user (a name or a number), with its groups, HOME, USER and LOGNAME; the supervisor must be root",
+        _ID_PATTERN,
+        "write a user name or number",
+    ),
+    "group": String(
+        "run with this primary group (a name or a number); the supervisor must be root",
+        _ID_PATTERN,
+        "write a group name or number",
+    ),
+    "umask": Umask('the umask to run with, in octal, such as "027" (default: the supervisor\'s)'),
     "replicas": Integer(
         "number of copies to run, named SERVICE@1 … SERVICE@N", minimum=1, maximum=1024, default=1
     ),

@@ -46,6 +46,7 @@ class Children:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
                     pass_fds=launch.listen_fds,
+                    **launch.credentials.popen(),
                 )
         except OSError as error:
             raise SpawnError(f"cannot run {program!r}: {error.strerror}") from None

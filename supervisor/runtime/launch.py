@@ -12,12 +12,22 @@ import attrs
 
 from supervisor.graph.expand import ExpansionError, expand
 from supervisor.graph.model import HttpGet, Probe, Service
+from supervisor.runtime.credentials import SUPERVISOR, Credentials, CredentialsError, resolve
+from supervisor.runtime.envfile import EnvFileError, read_env_file
 
 SHIM = str(Path(__file__).with_name("exec_shim.py"))
 
 
 class LaunchError(Exception):
-    """A setting cannot be turned into something to run (bad expansion, socket cannot be opened)."""
+    """A setting cannot be turned into something to run (bad expansion, socket cannot be opened).
+
+    ``setting`` is the path of a setting that names something this machine lacks (a user, an
+    env_file), which lint reports too; None for an expansion error, which the unset-variable
+    rule reports."""
+
+    def __init__(self, message: str, setting: tuple[str | int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @attrs.frozen
@@ -27,6 +37,7 @@ class Launch:
     cwd: str | None = None
     listen_fds: tuple[int, ...] = ()
     listen_names: tuple[str, ...] = ()
+    credentials: Credentials = SUPERVISOR
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -78,8 +89,16 @@ def build_launch(
     extra_env: Mapping[str, str],
     listen_fds: tuple[int, ...] = (),
 ) -> Launch:
+    credentials = _credentials(service, variables)
     env = dict(os.environ)
+    env.update(credentials.env)
     env.update(extra_env)
+    for index, path in enumerate(service.env_file):
+        where = Path(variables.get("GRAPH_DIR", ".")) / expand_setting(path, variables, "env_file")
+        try:
+            env.update(read_env_file(str(where)))
+        except EnvFileError as error:
+            raise LaunchError(f"env_file {error}", ("env_file", index)) from None
     for key, value in service.environment.items():
         env[key] = expand_setting(value, variables, f"environment.{key}")
     cwd = service.working_dir
@@ -89,4 +108,16 @@ def build_launch(
         cwd=expand_setting(cwd, variables, "working_dir") if cwd is not None else None,
         listen_fds=listen_fds,
         listen_names=tuple(service.name for _ in listen_fds),
+        credentials=credentials,
     )
+
+
+def _credentials(service: Service, variables: Mapping[str, str]) -> Credentials:
+    if service.user is None and service.group is None and service.umask is None:
+        return SUPERVISOR
+    user = expand_setting(service.user, variables, "user") if service.user is not None else None
+    group = expand_setting(service.group, variables, "group") if service.group is not None else None
+    try:
+        return resolve(user, group, service.umask)
+    except CredentialsError as error:
+        raise LaunchError(str(error), (error.setting,)) from None

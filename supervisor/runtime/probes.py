@@ -8,7 +8,6 @@ import functools
 import os
 import signal
 import ssl
-from collections.abc import Mapping
 
 import attrs
 import trio
@@ -28,15 +27,14 @@ class ProbeResult:
     output: str = ""
 
 
-async def probe_once(
-    kind: str, target, timeout: float, children: Children, env: Mapping[str, str]
-) -> ProbeResult:
-    """Run the probe once, within ``timeout``; a hang is a failure that says so."""
+async def probe_once(kind: str, target, timeout: float, children: Children, launch: Launch) -> ProbeResult:
+    """Run the probe once, within ``timeout``; a hang is a failure that says so. An exec probe
+    runs as the service's ``launch`` does: its environment, directory and credentials."""
     if kind == "http":
         import httpx  # noqa: F401  loaded on first use (~50 ms), before the timeout starts counting
     with trio.move_on_after(timeout):
         try:
-            return await PROBES[kind](target, children, env)
+            return await PROBES[kind](target, children, launch)
         except OSError as error:
             return ProbeResult(False, error.strerror or str(error))
         except AddressError as error:
@@ -44,9 +42,10 @@ async def probe_once(
     return ProbeResult(False, f"no answer within {format_duration(timeout)}")
 
 
-async def _exec(target, children: Children, env) -> ProbeResult:
+async def _exec(target, children: Children, launch: Launch) -> ProbeResult:
     try:
-        process = await children.spawn(Launch(command=target, env=env), merge_stderr=True)
+        probe = attrs.evolve(launch, command=target, listen_fds=(), listen_names=())
+        process = await children.spawn(probe, merge_stderr=True)
     except SpawnError as error:
         return ProbeResult(False, str(error))
     output = bytearray()
@@ -64,19 +63,19 @@ async def _exec(target, children: Children, env) -> ProbeResult:
     return ProbeResult(code == 0, text or f"exit {code}")
 
 
-async def _tcp(target, children, env) -> ProbeResult:
+async def _tcp(target, children, launch) -> ProbeResult:
     stream = await trio.open_tcp_stream(*host_port(target))
     await stream.aclose()
     return ProbeResult(True, f"connected to {target}")
 
 
-async def _unix(target, children, env) -> ProbeResult:
+async def _unix(target, children, launch) -> ProbeResult:
     stream = await trio.open_unix_socket(target)
     await stream.aclose()
     return ProbeResult(True, f"connected to {target}")
 
 
-async def _http(target: HttpGet, children, env) -> ProbeResult:
+async def _http(target: HttpGet, children, launch) -> ProbeResult:
     """GET with httpx (on trio through anyio): the status line and headers only, the body is
     never read; no proxy from the environment, no redirect followed (a 3xx passes by default)."""
     import httpx  # only a graph with an http probe pays for it: the runtime stays small
@@ -122,7 +121,7 @@ def _insecure_tls() -> ssl.SSLContext:
     return context
 
 
-async def _file(target, children, env) -> ProbeResult:
+async def _file(target, children, launch) -> ProbeResult:
     if os.path.exists(target):
         return ProbeResult(True, f"{target} exists")
     return ProbeResult(False, f"{target} does not exist")

@@ -16,6 +16,8 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 
+import attrs
+
 from supervisor.graph.model import Service
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_probe_target
 
@@ -73,19 +75,23 @@ def python_module(command: tuple[str, ...]) -> str | None:
     return None
 
 
-Where = tuple[str, tuple[str, ...]]
+Where = tuple[str, tuple[str | int, ...]]
 """A service and the path of one of its settings: ``("a", ("check", "exec"))``."""
 
 
 def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dict[Where, str]:
     """Why each command of ``services`` that cannot run here cannot (its ``command``, or a ready
-    or check ``exec``): its program, or ``python -m`` module, is not found, or its
-    ``working_dir`` does not exist. A command that cannot be expanded is left to the
-    unset-variable rule."""
+    or check ``exec``), by the setting at fault: its program or ``python -m`` module is not
+    found, or its ``working_dir``, ``env_file``, ``user`` or ``group`` does not exist. A command
+    that cannot be expanded is left to the unset-variable rule."""
     problems: dict[Where, str] = {}
     modules: dict[tuple, list[tuple[Where, str]]] = {}
     for service in services:
-        launches = list(_commands(service, variables))
+        try:
+            launches = list(_commands(service, variables))
+        except LaunchError as error:
+            problems[(service.name, error.setting)] = f"cannot be used here ({error})"
+            continue
         cwd = launches[0][1].cwd if launches else None
         if cwd is not None and not os.path.isdir(cwd):
             problems[(service.name, ("working_dir",))] = f"is {cwd}, which does not exist"
@@ -115,10 +121,13 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
 
 def _commands(service: Service, variables: Mapping[str, str]) -> Iterable[tuple[tuple[str, ...], Launch]]:
     """Each command of ``service`` as it would be launched, with its setting's path: its own,
-    then its exec probes'."""
+    then its exec probes'. LaunchError for what the machine lacks (a user, an env_file); nothing
+    for a command that cannot be expanded."""
     try:
         launch = build_launch(service, variables, {})
-    except LaunchError:
+    except LaunchError as error:
+        if error.setting is not None:
+            raise
         return
     yield ("command",), launch
     for role, probe in (("ready", service.ready), ("check", service.check)):
@@ -127,7 +136,7 @@ def _commands(service: Service, variables: Mapping[str, str]) -> Iterable[tuple[
                 command = expand_probe_target(probe, variables)
             except LaunchError:
                 continue
-            yield (role, "exec"), Launch(command=command, env=launch.env, cwd=launch.cwd)
+            yield (role, "exec"), attrs.evolve(launch, command=command)
 
 
 def _look_for_modules(

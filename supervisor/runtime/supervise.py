@@ -233,9 +233,7 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             return
         deadline = trio.current_time() + probe.timeout
         while True:
-            result = await probe_once(
-                probe.kind, target, deadline - trio.current_time(), rt.children, launch.env
-            )
+            result = await probe_once(probe.kind, target, deadline - trio.current_time(), rt.children, launch)
             if result.ok:
                 break
             if trio.current_time() + probe.interval >= deadline:
@@ -276,7 +274,7 @@ async def _check_until_lost(
         await trio.sleep(probe.interval)
     failures, passed = 0, False
     while True:
-        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
+        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch)
         rt.record_check(unit, result.ok, result.output)
         why = f"check failed ({probe.description}): {result.output}"
         if result.ok:
