@@ -56,8 +56,8 @@ def test_restart_latency_first_restart_immediate(supervisor):
     command = ["sh", "-c", "sleep 0.3; exit 2"]
     """)
     sup.wait_event("flaky", "exit")
-    exit_at = sup.events("flaky", "exit")[0]["time"]
-    respawn = sup.wait_event("flaky", "started", count=2)["time"]
+    exit_at = sup.events("flaky", "exit")[0]["epoch"]
+    respawn = sup.wait_event("flaky", "started", count=2)["epoch"]
     assert respawn - exit_at < 0.5
     assert sup.stop() == 0
 
