@@ -7,7 +7,7 @@ from supervisor.check.analysis import selected
 from supervisor.check.findings import Severity
 from supervisor.check.lint import lint_plans
 from supervisor.check.plan import Plan
-from supervisor.cli.common import UsageError, check_context, load_for_command
+from supervisor.cli.common import UsageError, add_command, check_context, load_for_command
 from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import run_graph
@@ -18,11 +18,15 @@ EX_CONFIG = 78
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "run",
+        run,
         help="run a graph: start services as their requirements become available",
         description="Lint the selected profile, then start every service as soon as what it requires is "
-        "available. Exit 78 without starting anything if the graph has errors.",
+        "available. Exit 78 without starting anything if the graph has errors (including a variable "
+        "with no value and a command that cannot run here); else, once stopped, 0, or the exit code "
+        "of the critical or main service that ended it.",
     )
     parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")
     parser.add_argument("--profile", metavar="P", help="run this profile")
@@ -37,7 +41,6 @@ def add_parser(subcommands) -> None:
         "/run/supervisor/NAME for root)",
     )
     parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
