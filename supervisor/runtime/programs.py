@@ -5,8 +5,9 @@ The runtime looks a program up with :func:`find_program` before it spawns one, a
 ``run``'s check ask :func:`unrunnable` about every command of a graph before anything starts, so
 both find the same file: a name on the ``PATH`` the command runs with, a path with a slash
 relative to the command's ``working_dir`` (as ``execvp`` in the child sees it). Modules are
-looked for by the command's own interpreter, in the command's directory and environment, with
-``importlib``'s path finder, which only reads directories: nothing of the module is imported or run.
+looked for by the command's own interpreter, in the command's directory and environment, by the
+finders of its ``sys.meta_path`` (an editable install has its own), which only locate: nothing of
+the module or its packages is imported or run.
 """
 
 import json
@@ -25,16 +26,22 @@ _PYTHON = re.compile(r"python[0-9.]*")
 _TAKES_VALUE = ("-X", "-W", "-Q")
 _LOOK_FOR_MODULES = r"""
 import json, sys
-from importlib.machinery import PathFinder
+
+def spec_of(name, path):
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec(name, path) if find_spec else None
+        if spec is not None:
+            return spec
 
 def found(name):
     spec, path = None, None
     for part in name.split("."):
-        spec = PathFinder.find_spec(part if spec is None else f"{spec.name}.{part}", path)
+        spec = spec_of(part if spec is None else f"{spec.name}.{part}", path)
         if spec is None:
             return False
         path = spec.submodule_search_locations
-    return path is None or PathFinder.find_spec(f"{name}.__main__", path) is not None
+    return path is None or spec_of(f"{name}.__main__", path) is not None
 
 print(json.dumps([found(name) for name in sys.argv[1:]]))
 """
