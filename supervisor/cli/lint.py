@@ -2,8 +2,8 @@
 
 import sys
 
-from supervisor.check.findings import Severity
-from supervisor.check.lint import lint
+from supervisor.check.findings import Scope, Severity
+from supervisor.check.lint import RULES, lint
 from supervisor.cli.common import (
     UsageError,
     add_command,
@@ -35,6 +35,15 @@ def add_parser(subcommands) -> None:
     parser.add_argument("--profile", metavar="P", help="lint only this profile")
     add_format_option(parser, FORMATS, "text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        choices=[rule.id for rule in RULES.values() if rule.scope is not Scope.FILE],
+        metavar="RULE",
+        help="leave this rule's findings out (repeatable), such as command-not-found on a CI machine "
+        "that does not have the services' programs",
+    )
     add_value_options(parser)
 
 
@@ -50,6 +59,7 @@ def run(args) -> int:
             runtime_dir = default_runtime_dir(item.graph.name)[1]
             context = check_context(item.graph, values, runtime_dir, item.graph.services.values())
             findings += lint(item.graph, args.profile, context)
+    findings = [f for f in findings if f.rule.id not in args.ignore]
     render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return 1 if any(f.severity in failing for f in findings) else 0
