@@ -6,20 +6,13 @@ A command that cannot go on raises :class:`UsageError` (exit 2, one line on stde
 it needs.
 """
 
-import argparse
 import sys
-from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 import attrs
 
-from supervisor.check.context import Context
 from supervisor.cli.output import error_console
 from supervisor.graph.loader import GraphFileError, Loaded, load_file
-from supervisor.graph.model import Graph, Service
-from supervisor.runtime.envfile import EnvFileError, read_env_file
-from supervisor.runtime.launch import graph_variables
-from supervisor.runtime.programs import unrunnable
+from supervisor.graph.model import Graph
 from supervisor.views.findings import render
 
 EXIT_USAGE = 2
@@ -57,53 +50,6 @@ def add_format_option(parser, formats: tuple[str, ...], default: str) -> None:
     parser.add_argument(
         "--format", choices=formats, default=default, help=f"output format (default: {default})"
     )
-
-
-def add_value_options(parser) -> None:
-    """``--set NAME=VALUE`` and ``--env-file FILE``: the values ``${VAR}`` takes, as a deployment sets them."""
-    parser.add_argument(
-        "--env-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="values for ${VAR}s from a NAME=VALUE file, as a deployment sets them (repeatable)",
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        type=_assignment,
-        metavar="NAME=VALUE",
-        help="a value for ${NAME}; wins over --env-file (repeatable)",
-    )
-
-
-def _assignment(text: str) -> tuple[str, str]:
-    name, equals, value = text.partition("=")
-    if not equals or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name, value
-
-
-def given_values(args) -> dict[str, str]:
-    """The values ``--env-file`` and ``--set`` give, later ones winning; UsageError for a bad file."""
-    values: dict[str, str] = {}
-    for path in args.env_file:
-        try:
-            values.update(read_env_file(path))
-        except EnvFileError as error:
-            raise UsageError(f"--env-file {error}") from None
-    values.update(args.set)
-    return values
-
-
-def check_context(
-    graph: Graph, values: Mapping[str, str], runtime_dir: Path, services: Iterable[Service]
-) -> Context:
-    """What lint's rules know of where ``graph`` runs: ``values`` for its ``${VAR}``s, and which
-    commands of ``services`` cannot run on this machine."""
-    variables = graph_variables(graph.file, runtime_dir, values)
-    return Context(variables=variables, unrunnable=unrunnable(services, variables))
 
 
 def load_for_command(path: str, profile: str | None = None) -> Loaded:

@@ -152,9 +152,9 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
                 exited.set()
                 output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
             unit.last_exit = outcome.exit = Exit(code)
-            if not (outcome.stopped or outcome.error or outcome.lost):
-                unit.ended_by = outcome.exit
-            if outcome.stopped or outcome.error or outcome.lost:
+            ended_by_us = outcome.stopped or outcome.error or outcome.lost
+            unit.ended_by = None if ended_by_us else outcome.exit
+            if ended_by_us:
                 pass
             elif unit.service.kind == "oneshot" and code == 0:
                 rt.set_state(unit, "done", "exit 0")
