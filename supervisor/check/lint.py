@@ -225,7 +225,9 @@ def cycle(plan: Plan) -> Iterator[Found]:
 def listen_conflict(plan: Plan) -> Iterator[Found]:
     """Two listen sockets of services that run together are on the same address."""
     opened: list[tuple[Listen, str, str]] = []
-    for service in plan.services:
+    for service in plan.graph.listening:
+        if service.name in plan.disabled:
+            continue
         for index, spec in enumerate(service.listen):
             expanded = plan.context.expand(spec)
             try:
