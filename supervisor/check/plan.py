@@ -26,6 +26,7 @@ from supervisor.check.analysis import (
     enabled_providers,
     missing_providers,
 )
+from supervisor.check.context import Context
 from supervisor.graph.model import Graph, Service
 
 
@@ -45,11 +46,24 @@ class Plan:
     graph: Graph
     variant: Variant
     _startability: Startability = attrs.field(eq=False, repr=False)
+    context: Context = attrs.field(factory=Context, eq=False, repr=False)
+    """What is known of where it runs (variables, the machine's programs), for lint's rules."""
 
     @classmethod
-    def compile(cls, graph: Graph, variant: Variant, startability: Startability | None = None) -> "Plan":
+    def compile(
+        cls,
+        graph: Graph,
+        variant: Variant,
+        startability: Startability | None = None,
+        context: Context | None = None,
+    ) -> "Plan":
         """The plan of ``variant``; pass the graph's ``startability`` when compiling several."""
-        return cls(graph, variant, startability if startability is not None else Startability(graph))
+        return cls(
+            graph,
+            variant,
+            startability if startability is not None else Startability(graph),
+            context if context is not None else Context(),
+        )
 
     @property
     def disabled(self) -> frozenset[str]:
@@ -58,7 +72,7 @@ class Plan:
     @property
     def base(self) -> "Plan":
         """The plan of the same graph's base variant (every service on), for rules about its shape."""
-        return Plan(self.graph, Variant(), self._startability)
+        return Plan(self.graph, Variant(), self._startability, self.context)
 
     @cached_property
     def services(self) -> tuple[Service, ...]:

@@ -7,6 +7,7 @@ breaking diff), 2 usage errors (no such file, bad flag, unknown profile), 78 (EX
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,7 @@ COMMANDS = {
     "stop": "control",
     "restart": "control",
     "shutdown": "control",
+    "completion": "completion",
 }
 
 
@@ -63,7 +65,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (supervisor completion SHELL)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # answers and exits
+    args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except UsageError as error:

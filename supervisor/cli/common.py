@@ -58,10 +58,15 @@ def load_for_command(path: str, profile: str | None = None) -> Loaded:
         loaded = load_file(path)
     except GraphFileError as error:
         raise UsageError(str(error)) from None
+    check_profile(loaded, profile)
+    return loaded
+
+
+def check_profile(loaded: Loaded, profile: str | None) -> None:
+    """UsageError if ``loaded`` is a graph without ``profile``."""
     if profile is not None and loaded.graph is not None and profile not in loaded.graph.profiles:
         known = ", ".join(loaded.graph.profiles) or "none"
         raise UsageError(f"{loaded.source.file}: no profile {profile!r} (profiles: {known})")
-    return loaded
 
 
 def graph_for_command(path: str, profile: str | None = None) -> Graph:

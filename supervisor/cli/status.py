@@ -6,7 +6,7 @@ import time
 
 from rich.table import Table
 
-from supervisor.cli.common import UsageError
+from supervisor.cli.common import UsageError, add_command
 from supervisor.cli.output import console
 from supervisor.runtime.client import ControlError, request
 
@@ -49,10 +49,17 @@ def ask(args, message: dict) -> dict:
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser("status", help="show the running graph's services and capabilities")
+    parser = add_command(
+        subcommands,
+        "status",
+        run,
+        help="show the running graph's services and capabilities",
+        description="Ask a running supervisor, through its control socket, for each unit (state, pid, "
+        "uptime, restarts, last exit, reason) and each capability (available, lost, unavailable), as a "
+        "table or as JSON.",
+    )
     add_control_option(parser)
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
-    parser.set_defaults(handler=run)
 
 
 def _styled(state: str) -> str:

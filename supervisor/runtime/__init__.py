@@ -6,5 +6,7 @@ exec, expanded), ``listen`` (handed-over sockets), ``probes``, ``notify`` (sd_no
 ``unit`` (one service replica's state), ``supervise`` (its state machine), ``core`` (the graph
 of units, capabilities and shutdown), ``control`` (the control socket), ``reaper`` (PID 1),
 ``rundir`` (the private, locked runtime directory), ``groups`` (process groups recorded there,
-stopped after a crash) and ``proc`` (what /proc says about a process).
+stopped after a crash), ``proc`` (what /proc says about a process), ``programs`` (whether a command
+can run here), ``credentials`` (user, group, umask), ``envfile`` (NAME=VALUE files) and
+``finish`` (``exit_when``).
 """

@@ -17,7 +17,7 @@ import trio
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Service
 from supervisor.runtime.children import Children
-from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
+from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting, graph_variables
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
 from supervisor.runtime.unit import PARKED, Unit
@@ -65,11 +65,7 @@ class Runtime:
             unit = Unit(service, replica)
             self.units[unit.name] = unit
         self.capabilities = {c: Capability(c, providers) for c, providers in self.plan.capabilities.items()}
-        self.variables = {
-            **os.environ,
-            "RUNTIME_DIR": str(self.runtime_dir),
-            "GRAPH_DIR": str(Path(self.plan.graph.file).resolve().parent),
-        }
+        self.variables = graph_variables(self.plan.graph.file, self.runtime_dir, os.environ)
         self.log.widen(self.units)
 
     # -- waiting on conditions -------------------------------------------------------------
@@ -103,7 +99,7 @@ class Runtime:
             self.log.event(
                 "supervisor", "failed", f"critical service {unit.name} failed ({reason}): stopping the graph"
             )
-            self.exit_code = EXIT_FAULT
+            self.exit_code = unit.exit_status()
             self.shutdown_requested.set()
         self.changed()
 

@@ -5,6 +5,7 @@ one object a line for log collectors. Environment values are never logged, and c
 logged as written in the graph, before expansion, so secrets passed in the environment stay out.
 """
 
+import datetime
 import json
 import sys
 import time
@@ -26,6 +27,23 @@ _EVENT_STYLE = {
     "backoff": "yellow",
     "error": "bold red",
     "killed": "bold red",
+}
+
+
+# The level of each event in JSON lines, for log pipelines; any other event is "info", and so
+# is a child's output line (its "stream" says stdout or stderr).
+_EVENT_LEVEL = {
+    "failed": "error",
+    "error": "error",
+    "killed": "error",
+    "lost": "error",
+    "exit": "warning",
+    "restart": "warning",
+    "backoff": "warning",
+    "degraded": "warning",
+    "check-failed": "warning",
+    "check-retry": "warning",
+    "leftover": "warning",
 }
 
 
@@ -66,14 +84,14 @@ class Log:
 
     def output(self, unit: str, stream: str, line: str) -> None:
         if self.format == "json":
-            self._json({"unit": unit, "stream": stream, "line": line})
+            self._json({"unit": unit, "stream": stream, "line": line}, "info")
             return
         mark = "!" if stream == "stderr" else "|"
         self._text(unit, f"[dim]{mark}[/] {_escape(line)}")
 
     def event(self, unit: str, event: str, message: str = "", **fields) -> None:
         if self.format == "json":
-            self._json({"unit": unit, "event": event, "message": message, **fields})
+            self._json({"unit": unit, "event": event, "message": message, **fields}, _EVENT_LEVEL.get(event, "info"))
             return
         style = _EVENT_STYLE.get(event, "bold")
         self._text(unit, f"[{style}]{event}[/] {_escape(message)}")
@@ -82,10 +100,15 @@ class Log:
         colour = "bold white" if unit == "supervisor" else _colour(unit.split("@")[0])
         self._write(lambda: self._console.print(f"[{colour}]{_escape(unit.ljust(self._width))}[/] {body}"))
 
-    def _json(self, record: dict) -> None:
+    def _json(self, record: dict, level: str) -> None:
+        """One object a line: ``time`` in ISO 8601 (UTC, microseconds), ``epoch`` in seconds, and
+        ``level`` (info, warning, error), as log pipelines expect them."""
         service, _, replica = record["unit"].partition("@")
+        now = time.time()
         record = {
-            "time": round(time.time(), 6),
+            "time": datetime.datetime.fromtimestamp(now, datetime.timezone.utc).isoformat(timespec="microseconds"),
+            "epoch": round(now, 6),
+            "level": level,
             **record,
             "service": service,
             "replica": int(replica) if replica else None,

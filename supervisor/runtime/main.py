@@ -15,6 +15,7 @@ from supervisor.check.plan import Plan
 from supervisor.runtime.children import Children
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
+from supervisor.runtime.finish import finish_when_ended
 from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
@@ -66,6 +67,7 @@ async def run_units(rt: Runtime) -> None:
     async with trio.open_nursery() as units:
         for unit in rt.units.values():
             units.start_soon(supervise, rt, unit)
+        units.start_soon(finish_when_ended, rt)
         await rt.shutdown_requested.wait()
         await rt.shutdown()
 

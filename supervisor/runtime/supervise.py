@@ -124,6 +124,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
 async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
     """Start the unit's process, prove it and watch it until it ends or is stopped."""
     outcome = Outcome()
+    unit.ended_by = None
     unit.stop_requested = trio.Event()
     unit.notified = trio.Event()
     unit.status_text = ""
@@ -151,7 +152,9 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
                 exited.set()
                 output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
             unit.last_exit = outcome.exit = Exit(code)
-            if outcome.stopped or outcome.error or outcome.lost:
+            ended_by_us = outcome.stopped or outcome.error or outcome.lost
+            unit.ended_by = None if ended_by_us else outcome.exit
+            if ended_by_us:
                 pass
             elif unit.service.kind == "oneshot" and code == 0:
                 rt.set_state(unit, "done", "exit 0")
@@ -230,9 +233,7 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             return
         deadline = trio.current_time() + probe.timeout
         while True:
-            result = await probe_once(
-                probe.kind, target, deadline - trio.current_time(), rt.children, launch.env
-            )
+            result = await probe_once(probe.kind, target, deadline - trio.current_time(), rt.children, launch)
             if result.ok:
                 break
             if trio.current_time() + probe.interval >= deadline:
@@ -271,17 +272,26 @@ async def _check_until_lost(
         return True
     if not first_now:
         await trio.sleep(probe.interval)
+    failures, passed = 0, False
     while True:
-        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
+        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch)
         rt.record_check(unit, result.ok, result.output)
-        if not result.ok:
-            why = f"check failed ({probe.description}): {result.output}"
-            outcome.lost, outcome.error = True, why
-            rt.log.event(unit.name, "check-failed", why)
-            rt.set_proven(unit, False, why)
-            return True
-        if not unit.proven:
-            rt.set_proven(unit, True)
+        why = f"check failed ({probe.description}): {result.output}"
+        if result.ok:
+            failures, passed = 0, True
+            if not unit.proven:
+                rt.set_proven(unit, True)
+        elif not passed and time.time() - unit.started_at < probe.start_period:
+            grace = format_duration(probe.start_period)
+            rt.log.event(unit.name, "check-retry", f"{why}; not counted within start_period {grace}")
+        else:
+            failures += 1
+            if failures >= probe.retries:
+                outcome.lost, outcome.error = True, why
+                rt.log.event(unit.name, "check-failed", why)
+                rt.set_proven(unit, False, why)
+                return True
+            rt.log.event(unit.name, "check-retry", f"{why}; {failures} of {probe.retries} failures in a row")
         await trio.sleep(probe.interval)
 
 

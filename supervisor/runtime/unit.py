@@ -27,6 +27,11 @@ class Exit:
             return f"killed by {signal_name(-self.code)}"
         return f"exit {self.code}"
 
+    @property
+    def status(self) -> int:
+        """As a shell reports it: the exit code, or 128 + the signal's number."""
+        return 128 - self.code if self.code < 0 else self.code
+
     def to_json(self) -> dict:
         if self.code < 0:
             return {"code": None, "signal": signal_name(-self.code)}
@@ -59,6 +64,7 @@ class Unit:
     restarts: int = 0
     recent_restarts: deque[float] = attrs.field(factory=deque)
     last_exit: Exit | None = None
+    ended_by: Exit | None = None  # the last run's exit when the process ended itself, not stopped by us
     tail: deque[str] = attrs.field(factory=lambda: deque(maxlen=_TAIL))
     wanted: bool = True
     proven: bool = False
@@ -76,6 +82,16 @@ class Unit:
         if self.process is None or self.process.returncode is not None:
             return None
         return self.process.pid
+
+    def exit_status(self) -> int:
+        """What the supervisor exits with when this unit's end ends the graph: 0 unless it
+        failed; then its process's own exit code (128 + signal), as tini passes it on, or 1 when
+        the supervisor ended it (a failed probe, a start that timed out)."""
+        if self.state != "failed":
+            return 0
+        if self.ended_by is not None and self.ended_by.code != 0:
+            return self.ended_by.status
+        return 1
 
     def describe(self) -> str:
         """The state with its reason and last exit, as a waiting dependent's status quotes it."""
