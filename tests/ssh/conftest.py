@@ -18,6 +18,7 @@ import attrs
 import pytest
 
 from examples.demo.stack import accepts_ssh, free_port, stop_process
+from tests.postgres import postgres_cluster, postgres_url  # noqa: F401 (fixtures)
 from tests.runtime.conftest import ROOT, supervisor, wait_until  # noqa: F401 (fixture reused)
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
