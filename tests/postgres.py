@@ -53,7 +53,9 @@ class Cluster:
         if self.as_root:
             self._let_server_user_in()
             prefix = ["runuser", "-u", SERVER_USER, "--"]
-        subprocess.run([*prefix, *map(str, command)], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([*prefix, *map(str, command)], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(command[0]).name} failed: {done.stderr or done.stdout}")
 
     def _let_server_user_in(self) -> None:
         """As root: the server's user may pass through the directories above the cluster's.

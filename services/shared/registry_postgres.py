@@ -6,7 +6,7 @@ same as on SQLite. What differs is kept here:
 - **One connection per store**, as on SQLite, so a worker holds one connection whatever the load
   (its registry thread queues the lookups); a broken one is closed and the next call connects
   again. Every wait is bounded: ``connect_timeout`` (5 s unless the URL sets it), and on the
-  session ``statement_timeout`` and ``lock_timeout`` (5 s, SQLite's busy timeout) and
+  session ``statement_timeout`` (5 s, as SQLite's busy timeout: waiting for a lock included) and
   ``idle_in_transaction_session_timeout``, so a stuck server or lock costs a lookup 5 s, never
   a worker.
 - **Transactions**: a read is ``REPEATABLE READ READ ONLY``, so a lookup of several statements
@@ -27,9 +27,7 @@ from psycopg import conninfo
 from services.shared.registry_store import SCHEMA_VERSION, Connection, RegistryStore
 
 DEFAULTS = {"connect_timeout": "5", "application_name": "device-proxy-registry"}
-SESSION = (
-    "SET statement_timeout = '5s'; SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '30s'"
-)
+SESSION = "SET statement_timeout = '5s'; SET idle_in_transaction_session_timeout = '30s'"
 WRITE_LOCK = 0x5245474953545259  # the advisory lock every registry writer takes ("REGISTRY")
 _USERINFO = re.compile(r"(://[^:/?#@\s]*:)[^@\s]*@")
 _PASSWORD_PARAMETER = re.compile(r"((?:^|[?&\s])password=)[^&\s]*")

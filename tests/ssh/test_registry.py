@@ -5,6 +5,7 @@ Every test runs against both backends: the embedded SQLite file and a real Postg
 """
 
 import json
+import socket
 import sqlite3
 
 import attrs
@@ -307,3 +308,64 @@ def test_init_migrates_a_version_1_registry(registry, keys):
     ok(registry("check"))
     assert open_store(registry.db).user("alice").public_keys == (keys["alice1"][1],)
     assert ok(registry("add-token", "alice")).startswith("alice:")
+
+
+def _connections(url: str) -> list[int]:
+    """The server pids of the registry's connections to the database of ``url``."""
+    with psycopg.connect(url) as db:
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = 'device-proxy-registry' AND datname = current_database()"
+        return [pid for (pid,) in db.execute(query)]
+
+
+def test_postgresql_store_keeps_one_connection_and_opens_a_broken_one_again(postgres_url, keys):
+    store = open_store(postgres_url)
+    store.init()
+    for _ in range(20):
+        assert store.user("alice") is None and store.delegates() == ()
+    (pid,) = _connections(postgres_url)
+    with psycopg.connect(postgres_url) as db:  # what a server restart or a failover does to it
+        db.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(RegistryError, match="^registry postgresql://registry:\\*\\*\\*@"):
+        store.user("alice")  # this lookup fails, saying why ...
+    store.add_user("alice", (keys["alice1"][1],))  # ... and the next one connects again
+    assert store.user("alice").public_keys == (keys["alice1"][1],)
+    assert len(_connections(postgres_url)) == 1
+
+
+def test_postgresql_lookup_waits_for_a_lock_at_most_5_seconds(postgres_url):
+    store = open_store(postgres_url)
+    store.init()
+    with psycopg.connect(postgres_url) as holder:  # a transaction holding the table, never ending
+        holder.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(RegistryError, match="canceling statement due to statement timeout$"):
+            store.user("alice")
+    assert store.user("alice") is None  # the lock gone, the same store answers
+
+
+def test_postgresql_password_is_never_in_a_message(postgres_cluster, postgres_url):
+    password = postgres_cluster.password
+    database = postgres_url.split("@/")[1].split("?")[0]
+    for url, message in (
+        (
+            postgres_url.replace(password, "not-the-password"),
+            'password authentication failed for user "registry"',
+        ),
+        (postgres_url + "&sslmod=require", 'invalid URI query parameter: "sslmod"'),
+        (postgres_url.replace(f"@/{database}", "@/absent"), 'database "absent" does not exist'),
+    ):
+        result = run_service("registry", "--db", url, "check")
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+        assert password not in result.stderr and "not-the-password" not in result.stderr
+        assert result.stderr.startswith("registry: registry postgresql://registry:***@/")
+
+
+def test_postgresql_server_that_never_answers_times_out(postgres_url):
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        url = f"postgresql://registry:secret@127.0.0.1:{port}/registry?connect_timeout=2"
+        result = run_service("registry", "--db", url, "check", timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"registry: registry postgresql://registry:***@127.0.0.1:{port}/")
+    assert "timeout expired" in result.stderr and "secret" not in result.stderr
