@@ -6,11 +6,7 @@ use), and before its key exchange completes another proxy pins a different key. 
 must then refuse the device in the same words as any mismatch, not report a registry failure.
 """
 
-import select
-import socket
 import subprocess
-import threading
-import time
 
 from twisted.conch.ssh import keys
 
@@ -20,58 +16,27 @@ from services.ssh_proxy import errors
 from tests.ssh import proxy_stack
 from tests.ssh.conftest import keygen
 from tests.ssh.proxy_stack import assert_refused
+from tests.ssh.tcp_relay import TcpRelay
 
 stack = proxy_stack.stack  # the fixture
 
 
-class GatedRelay:
-    """A TCP relay on 127.0.0.1 to ``target`` that holds its one connection until ``release``."""
-
-    def __init__(self, target: int, timeout: float = 30) -> None:
-        self.target = target
-        self.timeout = timeout
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = threading.Event()
-        self.released = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        self.listener.settimeout(self.timeout)
-        with self.listener, self.listener.accept()[0] as near:
-            self.accepted.set()
-            if not self.released.wait(self.timeout):
-                return
-            with socket.create_connection(("127.0.0.1", self.target), timeout=self.timeout) as far:
-                deadline = time.monotonic() + self.timeout
-                while time.monotonic() < deadline:
-                    ready, _, _ = select.select([near, far], [], [], 1)
-                    for source in ready:
-                        try:
-                            data = source.recv(65536)
-                            if data:
-                                (far if source is near else near).sendall(data)
-                        except OSError:  # the proxy dropped the device after its refusal
-                            data = b""
-                        if not data:
-                            return
-
-
 def test_a_pin_made_meanwhile_by_another_proxy_is_a_mismatch(stack, tmp_path):
     sshd = stack.sshd_device([stack.identity])
-    relay = GatedRelay(sshd.port)
+    relay = TcpRelay(sshd.port)
+    relay.gate.clear()
     stack.registry("add-device", "dev-1", "--address", "127.0.0.1", "--port", str(relay.port), "--login", sshd.login, "--tofu")  # fmt: skip
     stack.registry("grant", "alice", "dev-1")
     user = stack.popen("alice+dev-1", "true")
     try:
-        assert relay.accepted.wait(30), "the worker did not dial the device"
+        assert relay.arrived.wait(30), "the worker did not dial the device"
         # The worker has read the device (no pin yet); another proxy pins another key now.
         _, other = keygen(tmp_path, "ed25519", "other_host_key")
         assert open_store(str(stack.db)).pin_host_key("dev-1", other) == other
-        relay.released.set()
+        relay.gate.set()
         stdout, stderr = user.communicate(timeout=30)
     finally:
+        relay.close()
         if user.poll() is None:
             user.kill()
     presented = keys.Key.fromString(sshd.host_key)
