@@ -14,13 +14,15 @@ connection without a device (the balena form before its exec, or refused: the us
 leaves once told, and ``ssh -N`` gets the same line as the disconnect reason).
 """
 
+import time
+
 from twisted.conch.ssh import service, transport
 from twisted.conch.ssh.common import getNS
 from twisted.internet import defer, reactor
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from services.ssh_proxy import errors, upstream, wire
+from services.ssh_proxy import errors, metrics, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
@@ -67,6 +69,7 @@ class UserConnection(service.SSHService):
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
         self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}", via=route.via)
+        metrics.SESSIONS_OPEN.inc()
         self.channels = UserChannels(self.settings.limits.max_sessions)
         self.relay = Relay.towards(self.to_user)
         self.device: upstream.DeviceTransport | None = None
@@ -142,6 +145,7 @@ class UserConnection(service.SSHService):
         return d.addErrback(_explained)
 
     async def _dial(self, user: str, uuid: str) -> None:
+        chosen = time.monotonic()
         registry = self.settings.registry
         # Both answers in one lookup: an unknown device takes as long as one not granted.
         device, granted = await registry.call(
@@ -153,6 +157,7 @@ class UserConnection(service.SSHService):
             raise errors.not_authorised(user, uuid)
         agent, identities = await upstream.identities(reactor, self.settings)
         self.device = await upstream.dial(reactor, self.settings, device, agent, identities)
+        metrics.DEVICE_SETUP.observe(time.monotonic() - chosen)
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()
             return
@@ -235,3 +240,4 @@ class UserConnection(service.SSHService):
         if self.device is not None and self.device.transport.connected:
             self.device.transport.loseConnection()
         self.record.emit(self.relay.bytes_to_device, self.relay.bytes_to_user)
+        metrics.session_ended(self.record, self.relay.bytes_to_device, self.relay.bytes_to_user)

@@ -9,7 +9,7 @@ from supervisor.check.plan import Plan
 from supervisor.cli.common import UsageError, load_for_command
 from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log
-from supervisor.runtime.main import run_graph
+from supervisor.runtime.main import MetricsError, run_graph
 from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
 from supervisor.views.findings import render
 
@@ -36,6 +36,12 @@ def add_parser(subcommands) -> None:
         "/run/supervisor/NAME for root)",
     )
     parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics there (/metrics): units, capabilities and checks, and what the services "
+        "write with prometheus_client in multiprocess mode (PROMETHEUS_MULTIPROC_DIR is set for them)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -58,6 +64,6 @@ def run(args) -> int:
     else:
         private, runtime_dir = default_runtime_dir(graph.name)
     try:
-        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format))
-    except RuntimeDirError as error:
+        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format), args.metrics)
+    except (RuntimeDirError, MetricsError) as error:
         raise UsageError(str(error)) from None

@@ -272,8 +272,9 @@ async def _check_until_lost(
     if not first_now:
         await trio.sleep(probe.interval)
     while True:
+        started = trio.current_time()
         result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
-        rt.record_check(unit, result.ok, result.output)
+        rt.record_check(unit, result.ok, result.output, trio.current_time() - started)
         if not result.ok:
             why = f"check failed ({probe.description}): {result.output}"
             outcome.lost, outcome.error = True, why
