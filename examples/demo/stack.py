@@ -1,7 +1,8 @@
 """The device proxy's stack under ``supervisor run``: the set-up the demo and the stack's tests share.
 
 Both bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry in STATE_DIR
-naming users and devices, and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
+naming users and devices (one of them the canary that proves device-ssh), and
+``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
 on 127.0.0.1 (or in profile ``web``, with the web terminal's key registered as a delegate). Doing it in one place means the tests prove the demo's way of running the stack,
 not a copy of it. Processes are the caller's: the demo runs one interactive supervisor, the
 tests run theirs through the runtime tests' harness, which reads the JSON event log. The SSH
@@ -161,6 +162,17 @@ class Stack:
     def registry(self, *args: str) -> subprocess.CompletedProcess:
         return sh(sys.executable, "-m", "services.registry", "--db", self.registry_location, *args, cwd=ROOT)
 
+    @property
+    def probe_key(self) -> Path:
+        """PROBE_KEY: the key of user ``probe``, whom ssh-probe (device-ssh's check) logs in as."""
+        return self.home / "probe" / "id_ed25519"
+
+    def add_canary(self, port: int, login: str, host_key: Path) -> None:
+        """Register the device on 127.0.0.1:``port`` as ``canary``, granted to user ``probe``: the
+        device ssh-probe reaches. Without a canary, device-ssh is never proven."""
+        self.add_user("probe", keypair(self.probe_key))
+        self.add_device("canary", port, login, host_key, users=("probe",))
+
     def enable_web_terminal(self, user: str) -> str:
         """Make the web terminal's key, register it as a delegate, and issue ``user`` a token."""
         keypair(self.web_key)
@@ -205,6 +217,7 @@ class Stack:
             "WEB_HOST": "127.0.0.1",
             "WEB_PORT": str(self.web_port),
             "WEB_KEY": str(self.web_key),
+            "PROBE_KEY": str(self.probe_key),
         }
 
     def ssh_options(self, user_key: Path) -> list[str]:

@@ -23,8 +23,6 @@ from tests.ssh.conftest import free_port, keygen, stop_process
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, assert_refused, no_access
 from tests.ssh.tcp_relay import TcpRelay
 
-REPLICAS = ("ssh-proxy@1", "ssh-proxy@2")
-
 
 @attrs.frozen
 class Pod:
@@ -47,23 +45,25 @@ class Pod:
 
 
 @pytest.fixture
-def pods(tmp_path, postgres_url):
-    """Two pods of the cli-ssh profile on one PostgreSQL registry, both ready."""
+def pods(tmp_path, postgres_url, sshd_device):
+    """Two pods of the cli-ssh profile on one PostgreSQL registry, both ready: device-ssh proven
+    by each pod's probe through its own workers to the one canary."""
     first = Stack(tmp_path / "pod-a", free_port(), registry_url=postgres_url)
     second = Stack(tmp_path / "pod-b", free_port(), registry_url=postgres_url)
-    first.identity("ed25519")
+    canary = sshd_device([first.identity("ed25519")])
     hostkeys.load_or_create(str(first.state / "host-keys"))
-    for secret in ("keys", "state/host-keys"):  # what Kubernetes mounts in every pod from a Secret
-        shutil.copytree(first.home / secret, second.home / secret)
     first.fresh_registry()
+    (tmp_path / "canary.pub").write_text(canary.host_key + "\n")
+    first.add_canary(canary.port, canary.login, tmp_path / "canary.pub")
+    for secret in ("keys", "state/host-keys", "probe"):  # what Kubernetes mounts from Secrets
+        shutil.copytree(first.home / secret, second.home / secret)
     started = [
         Pod(stack, Supervisor(tmp_path / f"run-{name}", GRAPH, "--profile", PROFILE, env=stack.env()))
         for name, stack in (("a", first), ("b", second))
     ]
     try:
         for pod in started:
-            for unit in REPLICAS:
-                pod.run.wait_event(unit, "ready", timeout=60)
+            pod.run.wait_event("ssh-probe", "available", timeout=90)
         yield started
     finally:
         for pod in started:

@@ -65,12 +65,22 @@ class Supervised:
         return subprocess.run(self.ssh_args(login, *command), timeout=30, **run)
 
     def audit(self) -> list[dict]:
-        """The session lines both workers wrote to stdout, as the supervisor logged them."""
+        """Alice's session lines both workers wrote to stdout, as the supervisor logged them (the
+        probe's sessions to the canary, device-ssh's check, are left out)."""
         lines = [line for unit in REPLICAS for line in self.run.output(unit)]
-        return [json.loads(line) for line in lines if line.startswith('{"event": "session"')]
+        found = [json.loads(line) for line in lines if line.startswith('{"event": "session"')]
+        return [session for session in found if session["user"] == "alice"]
 
     def worker_pids(self) -> dict[str, int]:
         return {s["unit"]: s["pid"] for s in self.run.status()["services"] if s["unit"] in REPLICAS}
+
+
+def add_canary(stack: Stack, sshd_device) -> None:
+    """An sshd trusting the proxy's Ed25519 identity, registered as the canary ssh-probe reaches."""
+    canary = sshd_device([stack.identity("ed25519")])
+    host_key = stack.home / "canary.pub"
+    host_key.write_text(canary.host_key + "\n")
+    stack.add_canary(canary.port, canary.login, host_key)
 
 
 @pytest.fixture
@@ -82,6 +92,7 @@ def proxy(tmp_path, sshd_device, supervisor) -> Supervised:
     user_key, _ = keygen(tmp_path, "ed25519", "alice")
     stack.fresh_registry()
     stack.add_user("alice", Path(f"{user_key}.pub"))
+    add_canary(stack, sshd_device)
     run = supervisor(GRAPH, "--profile", PROFILE, env=stack.env())
     for unit in REPLICAS:
         run.wait_event(unit, "ready", timeout=30)

@@ -27,6 +27,7 @@ def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor
     sshd = sshd_device([identity])
     (tmp_path / "device.pub").write_text(sshd.host_key + "\n")
     stack.add_device("device1", sshd.port, sshd.login, tmp_path / "device.pub", users=("alice",))
+    stack.add_canary(sshd.port, sshd.login, tmp_path / "device.pub")  # what proves device-ssh
     token = stack.enable_web_terminal("alice")
 
     run = supervisor(GRAPH, "--profile", "web", env=stack.env())
@@ -53,7 +54,8 @@ def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor
         for line in run.output(unit)
         if line.startswith('{"event": "session"')
     ]
-    assert [(a["user"], a["device"], a["via"]) for a in audit] == [("alice", "device1", "web-terminal")]
+    alice = [(a["user"], a["device"], a["via"]) for a in audit if a["user"] == "alice"]
+    assert alice == [("alice", "device1", "web-terminal")]
 
 
 def test_demo_prints_the_url_and_a_token_that_signs_in(tmp_path):
