@@ -11,8 +11,8 @@ When it fails it prints one line and exits 1; when the proxy refused the session
 the proxy's own (``device canary is offline or unreachable (...)``, ``the proxy has no identity
 keys loaded (...)``), which the supervisor shows as the check's output in ``status``.
 
-A Conch client, as the web terminal's: the proxy's host key must be one of the ``*.pub`` of its
-host-keys directory (nothing trusted on first use), and the probe's key Ed25519 or ECDSA (Conch
+A Conch client on the web terminal's ``ProxyTransport``: the proxy's host key must be one of
+the ``*.pub`` of its host-keys directory (nothing trusted on first use), and the probe's key Ed25519 or ECDSA (Conch
 signs RSA logins with SHA-1, which the proxy refuses). Everything is bounded by ``--timeout``.
 """
 
@@ -21,13 +21,12 @@ import struct
 import sys
 from pathlib import Path
 
-from twisted.conch.ssh import channel, common, connection, transport, userauth
+from twisted.conch.ssh import channel, common, connection, userauth
 from twisted.internet import defer, endpoints, error, protocol, task
 
 from services.shared import arguments, errors, log, sshkeys
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms
-from services.web_terminal.proxy_client import known_host_keys
+from services.web_terminal.proxy_client import ProxyTransport, known_host_keys
 
 NAME = "ssh_probe"
 COMMAND = b"true"
@@ -109,16 +108,10 @@ class _Exec(channel.SSHChannel):
             self.probe.fail("the proxy closed the session without an exit status")
 
 
-class _Transport(transport.SSHClientTransport):
+class _Transport(ProxyTransport):
     def __init__(self, probe: "Probe") -> None:
+        super().__init__(probe.host_keys, probe.host_keys_dir, probe.fail)
         self.probe = probe
-        algorithms.trim(self)
-
-    def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> defer.Deferred:
-        if hostKey in self.probe.host_keys:
-            return defer.succeed(True)
-        self.probe.fail(f"the proxy's host key is not one of those in {self.probe.host_keys_dir}")
-        return defer.fail(error.ConnectionAborted())
 
     def connectionSecure(self) -> None:
         self.requestService(_Auth(self.probe, _Connection(self.probe)))

@@ -99,7 +99,10 @@ def test_what_the_probe_itself_refuses(stack, canary, tmp_path):
     other_keys.mkdir()
     _, line = keygen(other_keys, "ed25519", "ssh_host_ed25519_key")
     wrong_keys = [*arguments[:-1], str(other_keys)]
-    assert probe(wrong_keys) == (1, f"ssh_probe: the proxy's host key is not one of those in {other_keys}\n")
+    assert probe(wrong_keys) == (
+        1,
+        f"ssh_probe: the SSH proxy's host key is not one of those in {other_keys}\n",
+    )
 
     stranger, _ = keygen(tmp_path, "ed25519", "stranger")
     unregistered = [*arguments]
