@@ -100,6 +100,7 @@ class Stack:
         self.harness.add_user(USER, user_public)
         host_key = device_dir / "host_key.pub"
         self.harness.add_device(DEVICE, self.device_port, getpass.getuser(), host_key, users=(USER,))
+        self.harness.add_canary(self.device_port, getpass.getuser(), host_key)  # device-ssh's check
 
         self.supervisor = subprocess.Popen(
             [sys.executable, "-m", "supervisor", "run", str(GRAPH), "--profile", PROFILE]

@@ -1,8 +1,8 @@
 """Every lint rule, with a graph that triggers it and one that does not."""
 
 import json
-import shutil
 import re
+import shutil
 
 import pytest
 

@@ -16,11 +16,13 @@ def test_a_plan_holds_what_runs_in_its_variant():
         ("key-loader", None),
         ("ssh-proxy", 1),
         ("ssh-proxy", 2),
+        ("ssh-probe", None),
     ]
     assert dict(plan.capabilities) == {
         "ssh-agent": ("ssh-agent",),
         "ssh-identity-keys": ("key-loader",),
-        "device-ssh": ("ssh-proxy",),
+        "ssh-workers": ("ssh-proxy",),
+        "device-ssh": ("ssh-probe",),
     }
     assert Edge("ssh-proxy", "device-registry", "registry", False) in plan.edges
     assert not [e for e in plan.edges if e.consumer == "web-terminal"]  # off: it needs nothing
@@ -33,13 +35,14 @@ def test_the_stop_order_stops_dependents_before_their_providers():
     plan = Plan.compile(FIXED, selected(FIXED))
     assert plan.stop_order == (
         ("web-terminal",),
+        ("ssh-probe",),
         ("ssh-proxy",),
         ("key-loader", "registry"),
         ("ssh-agent",),
     )
     # Switched off, key-loader no longer holds ssh-agent back behind it.
     plan = Plan.compile(FIXED, selected(FIXED, None, ["key-loader"]))
-    assert plan.stop_order == (("web-terminal",), ("ssh-proxy",), ("registry", "ssh-agent"))
+    assert plan.stop_order == (("web-terminal",), ("ssh-probe",), ("ssh-proxy",), ("registry", "ssh-agent"))
 
 
 def test_plans_are_values_compared_by_graph_and_variant():

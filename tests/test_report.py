@@ -256,13 +256,13 @@ def test_lint_reads_a_graph_from_standard_input(tmp_path):
         [sys.executable, "-m", "supervisor", "lint", "--format", "json", str(other), "-"],
         input=graph,
         capture_output=True,
-        cwd=REPO,
+        cwd=ROOT,
         timeout=60,
     )
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert [(f["file"], f["rule"], f["line"]) for f in findings] == [("<stdin>", "missing-provider", 4)]
     twice = subprocess.run(
-        [sys.executable, "-m", "supervisor", "lint", "-", "-"], input=graph, capture_output=True, cwd=REPO, timeout=60
+        [sys.executable, "-m", "supervisor", "lint", "-", "-"], input=graph, capture_output=True, cwd=ROOT, timeout=60
     )
     assert twice.returncode == 2 and b"standard input (-) can be read once" in twice.stderr

@@ -11,7 +11,7 @@ from supervisor.cli.common import UsageError, add_command, load_for_command
 from supervisor.cli.context import check_context
 from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log
-from supervisor.runtime.main import run_graph
+from supervisor.runtime.main import MetricsError, run_graph
 from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
 from supervisor.views.findings import render
 
@@ -42,6 +42,12 @@ def add_parser(subcommands) -> None:
         "/run/supervisor/NAME for root)",
     )
     parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics there (/metrics): units, capabilities and checks, and what the services "
+        "write with prometheus_client in multiprocess mode (PROMETHEUS_MULTIPROC_DIR is set for them)",
+    )
 
 
 def run(args) -> int:
@@ -66,6 +72,6 @@ def run(args) -> int:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
     try:
-        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format))
-    except RuntimeDirError as error:
+        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format), args.metrics)
+    except (RuntimeDirError, MetricsError) as error:
         raise UsageError(str(error)) from None

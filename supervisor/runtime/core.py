@@ -56,6 +56,10 @@ class Runtime:
     stopping: bool = False
     exit_code: int = EXIT_CLEAN
     shutdown_requested: trio.Event = attrs.field(factory=trio.Event)
+    # Hooks for ``metrics`` (``--metrics``): told of every check run; the directory where the
+    # services write theirs (``PROMETHEUS_MULTIPROC_DIR``).
+    on_check: Callable[[Unit, bool, float], None] = lambda unit, ok, duration: None
+    metrics_dir: Path | None = None
     _changed: trio.Event = attrs.field(factory=trio.Event)
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
 
@@ -132,6 +136,8 @@ class Runtime:
             extra["SUPERVISOR_REPLICA"] = str(unit.replica)
         if service.ready is not None and service.ready.kind == "notify":
             extra["NOTIFY_SOCKET"] = str(self.runtime_dir / "notify.sock")
+        if self.metrics_dir is not None:
+            extra["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         return build_launch(service, self.variables, extra, self._listen_fds(service))
 
     def _listen_fds(self, service: Service) -> tuple[int, ...]:
@@ -173,9 +179,10 @@ class Runtime:
         self._refresh_degraded()
         self.changed()
 
-    def record_check(self, unit: Unit, ok: bool, output: str) -> None:
+    def record_check(self, unit: Unit, ok: bool, output: str, duration: float) -> None:
         for name in unit.service.provides:
             self.capabilities[name].last_check = {"ok": ok, "time": round(time.time(), 3), "output": output}
+        self.on_check(unit, ok, duration)
 
     def available(self, capability: str) -> bool:
         return capability in self.capabilities and self.capabilities[capability].state == "available"

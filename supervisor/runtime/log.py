@@ -106,7 +106,7 @@ class Log:
         service, _, replica = record["unit"].partition("@")
         now = time.time()
         record = {
-            "time": datetime.datetime.fromtimestamp(now, datetime.timezone.utc).isoformat(timespec="microseconds"),
+            "time": datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat(timespec="microseconds"),
             "epoch": round(now, 6),
             "level": level,
             **record,

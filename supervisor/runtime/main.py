@@ -26,6 +26,10 @@ from supervisor.runtime.supervise import supervise
 FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 
 
+class MetricsError(Exception):
+    """``--metrics`` cannot be served (not HOST:PORT, or the port cannot be bound): nothing starts."""
+
+
 async def _handle_signals(rt: Runtime) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, *FORWARDED) as signals:
         async for signum in signals:
@@ -72,16 +76,25 @@ async def run_units(rt: Runtime) -> None:
         await rt.shutdown()
 
 
-def run_graph(plan: Plan, runtime_dir: Path, log: Log) -> int:
+def run_graph(plan: Plan, runtime_dir: Path, log: Log, metrics: str | None = None) -> int:
     """Run ``plan`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced).
 
-    RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``.
+    RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``;
+    MetricsError if ``metrics`` (HOST:PORT) cannot be served.
     """
     with claimed(runtime_dir, log) as record:
         rt = Runtime(plan, runtime_dir, log, children=Children(record=record))
+        endpoint = None
+        if metrics is not None:
+            from supervisor.runtime.metrics import Metrics  # prometheus_client only when asked for
+
+            endpoint = Metrics(rt)
+            endpoint.serve(metrics)
         try:
             trio.run(_run, rt)
         finally:
+            if endpoint is not None:
+                endpoint.close()
             rt.children.kill_all()
             rt.close_listeners()
             for name in ("control.sock", "notify.sock", GROUPS):  # every group is killed by now

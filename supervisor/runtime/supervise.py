@@ -274,8 +274,9 @@ async def _check_until_lost(
         await trio.sleep(probe.interval)
     failures, passed = 0, False
     while True:
+        started = trio.current_time()
         result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch)
-        rt.record_check(unit, result.ok, result.output)
+        rt.record_check(unit, result.ok, result.output, trio.current_time() - started)
         why = f"check failed ({probe.description}): {result.output}"
         if result.ok:
             failures, passed = 0, True

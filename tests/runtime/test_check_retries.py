@@ -2,7 +2,6 @@
 
 from examples.demo.stack import wait_until
 
-
 FLAKY_CHECK = (
     'n=$(cat "$RUNTIME_DIR/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$RUNTIME_DIR/n"; '
     'case $n in 2|3|5|6|7) echo "fail $n"; exit 1;; esac'

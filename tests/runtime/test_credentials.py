@@ -4,7 +4,7 @@ suite runs as root, as the supervisor does in a container)."""
 import os
 import pwd
 
-from conftest import wait_until
+from examples.demo.stack import wait_until
 
 REPORT = "echo HOME=$HOME USER=$USER FROM_FILE=$FROM_FILE OVERRIDDEN=$OVERRIDDEN; exec sleep 60"
 

@@ -19,7 +19,7 @@ def _self_signed(tmp_path) -> tuple[str, str]:
     """A certificate for 127.0.0.1 signed by its own key: (certificate file, key file)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)

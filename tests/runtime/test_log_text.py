@@ -2,9 +2,12 @@
 
 import signal
 import subprocess
+import sys
 import textwrap
 
-from tests.runtime.conftest import PY, ROOT
+from examples.demo.stack import ROOT
+
+PY = sys.executable
 
 # What a child might print, on purpose or not: colours and a carriage return that would overwrite
 # the line's unit prefix, a window title, a line separator, a bidi override, rich markup, a tab.

@@ -16,6 +16,7 @@ import pytest
 
 from examples.demo.stack import stop_process, wait_until
 from tests.helpers.net import accepts_ssh, free_port
+from tests.helpers.postgres import postgres_cluster, postgres_url  # noqa: F401 (fixtures)
 from tests.helpers.services import keygen
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path

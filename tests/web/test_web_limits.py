@@ -10,8 +10,8 @@ import socket
 
 import pytest
 
+from examples.demo.stack import wait_until
 from services.web_terminal.throttle import Failures
-from tests.runtime.conftest import wait_until
 from tests.web.test_web_security import origin
 
 
