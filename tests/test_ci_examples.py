@@ -14,13 +14,13 @@ from pathlib import Path
 import yaml
 
 import supervisor
+from examples.demo.stack import GRAPHS, ROOT
 from supervisor.cli import build_parser
-from tests.conftest import GRAPHS, REPO
 
 BIN = Path(sys.executable).parent
-HOOKS = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-CONFIG = yaml.safe_load((REPO / "examples" / "ci" / ".pre-commit-config.yaml").read_text())
-WORKFLOW = yaml.safe_load((REPO / "examples" / "ci" / "graph-checks.yml").read_text())
+HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+CONFIG = yaml.safe_load((ROOT / "examples" / "ci" / ".pre-commit-config.yaml").read_text())
+WORKFLOW = yaml.safe_load((ROOT / "examples" / "ci" / "graph-checks.yml").read_text())
 
 
 def _bare_machine(tmp_path: Path) -> dict:
@@ -38,12 +38,12 @@ def _steps() -> list[str]:
 def test_one_repository_and_release_everywhere():
     """The hook's repository and rev, the workflow's installs and the package's URL agree, on the
     tag of the version the package declares."""
-    source = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Source"]
+    source = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Source"]
     (repo,) = CONFIG["repos"]
     assert repo["repo"] == source and repo["rev"] == f"v{supervisor.__version__}"
     installs = [line for run in _steps() for line in run.splitlines() if "pip install" in line]
     assert installs and all(f"git+{source}@{repo['rev']}" in line for line in installs)
-    assert f"#   - repo: {source}\n#     rev: {repo['rev']}" in (REPO / ".pre-commit-hooks.yaml").read_text()
+    assert f"#   - repo: {source}\n#     rev: {repo['rev']}" in (ROOT / ".pre-commit-hooks.yaml").read_text()
 
 
 def test_the_hooks_entry_lints_the_graph_files_it_matches(tmp_path):
@@ -68,7 +68,7 @@ def test_pre_commit_installs_the_hook_from_the_repository_and_runs_it(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=work, check=True, timeout=60)
     subprocess.run(["git", "add", "."], cwd=work, check=True, timeout=60)
     done = subprocess.run(
-        [BIN / "pre-commit", "try-repo", REPO, HOOKS[0]["id"], "--all-files"],
+        [BIN / "pre-commit", "try-repo", ROOT, HOOKS[0]["id"], "--all-files"],
         cwd=work,
         env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")},
         capture_output=True,
@@ -86,12 +86,13 @@ def test_the_workflows_supervisor_commands_run_on_a_bare_runner(tmp_path):
         for line in run.splitlines()
         if re.match(r"\s*supervisor ", line)
     ]
-    assert len(commands) == 3
+    assert len(commands) == 4  # lint, lint's SARIF, lint per profile, diff
     work = tmp_path / "work"
     (work / "graphs").mkdir(parents=True)
     shutil.copy(GRAPHS / "device-proxy.toml", work / "graphs")
     env = _bare_machine(tmp_path)
     for command in commands:
+        command = re.sub(r"\$\{\{ *matrix\.profile *\}\}", "cli-ssh", command)  # one of the matrix's
         argv = shlex.split(re.sub(r"\$\{\{[^}]*\}\}", "main", command.split(" > ")[0].split(" || ")[0]))
         build_parser(argv[1:]).parse_args(argv[1:])  # every flag it uses exists
         if argv[1] == "lint":

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from examples.demo.stack import ROOT
 from supervisor.cli import COMMANDS, build_parser
-from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent  # the venv's bin: its `supervisor` is the one under test
 
@@ -81,7 +81,7 @@ def test_zsh_loads_the_completion_and_gets_described_answers(tmp_path):
             "COMP_POINT": "13",
             "_ARGCOMPLETE_STDOUT_FILENAME": str(answer),
         },
-        cwd=REPO,
+        cwd=ROOT,
         timeout=60,
         check=True,
     )

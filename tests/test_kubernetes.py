@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from examples.demo.stack import GRAPHS, ROOT
 from supervisor.check.analysis import selected
 from supervisor.check.plan import Plan
 from supervisor.cli import build_parser
 from supervisor.graph.loader import load_file
-from tests.conftest import GRAPHS, REPO
 
-MANIFESTS = REPO / "examples" / "kubernetes"
+MANIFESTS = ROOT / "examples" / "kubernetes"
 PROFILES = ("cli-ssh", "web")
 GRAPH = GRAPHS / "device-proxy.toml"
 # Read by the image, not by the graph: the control socket for `status`, libpq's password.
@@ -55,13 +55,13 @@ def container(profile: str) -> dict:
 
 def entrypoint() -> list[str]:
     """The image's ENTRYPOINT (exec form) from its Dockerfile."""
-    text = (REPO / "examples" / "container" / "Dockerfile").read_text()
+    text = (ROOT / "examples" / "container" / "Dockerfile").read_text()
     return json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M).group(1))
 
 
 def accepted_by_the_image(argv: list[str]) -> None:
     """``argv`` names a program the image installs, which accepts these arguments."""
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert argv[0] in scripts, f"{argv[0]} is not a command of the image ({sorted(scripts)})"
     try:
         build_parser(argv[1:]).parse_args(argv[1:])
@@ -176,7 +176,7 @@ def test_termination_grace_covers_the_graph_s_stop(profile):
 
 
 def test_the_ci_job_lints_every_deployed_profile():
-    workflow = yaml.safe_load((REPO / "examples" / "ci" / "graph-checks.yml").read_text())
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "graph-checks.yml").read_text())
     job = workflow["jobs"]["profiles"]
     assert sorted(job["strategy"]["matrix"]["profile"]) == sorted(PROFILES)
     (lint,) = [step["run"] for step in job["steps"] if "supervisor lint" in step.get("run", "")]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from examples.demo.stack import ROOT
 
 PIP_TIMEOUT = 300
 
@@ -38,16 +38,16 @@ def core(tmp_path_factory) -> Path:
     checkout it was installed from is ../../source)."""
     root = tmp_path_factory.mktemp("core")
     source = root / "source"
-    files = _ok(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO).stdout.split()
+    files = _ok(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT).stdout.split()
     for name in files:
-        if (REPO / name).is_file():
+        if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, source / name)
+            shutil.copy2(ROOT / name, source / name)
     _ok([sys.executable, "-m", "venv", root / "venv"])
     python = root / "venv" / "bin" / "python"
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     _ok([*pip, "--no-deps", source])
-    _ok([*pip, *tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]])
+    _ok([*pip, *tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]])
     return root / "venv" / "bin"
 
 
@@ -59,7 +59,7 @@ def _env(bin_dir: Path, **extra: str) -> dict:
 def test_the_core_install_lints_without_twisted(core, tmp_path):
     assert "ModuleNotFoundError: No module named 'twisted'" in _run([core / "python", "-c", "import twisted"]).stderr
     linted = _run(
-        [core / "supervisor", "lint", "--strict", "--format", "json", REPO / "graphs" / "device-proxy.toml"],
+        [core / "supervisor", "lint", "--strict", "--format", "json", ROOT / "graphs" / "device-proxy.toml"],
         cwd=tmp_path,
         env=_env(core),
         timeout=60,
@@ -77,7 +77,7 @@ def test_the_core_install_lints_without_twisted(core, tmp_path):
         ],
         cwd=tmp_path,
     ).stdout
-    version = tomllib.loads((REPO / "pyproject.toml").read_text())
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" in version["project"]["dynamic"]
     number = _ok([core / "supervisor", "--version"], cwd=tmp_path).stdout.split()[-1]
     assert installed.startswith(f"{number} {number} True [") and "Source, https://github.com/" in installed
@@ -87,7 +87,7 @@ def test_the_core_install_lints_without_twisted(core, tmp_path):
 def test_supervisord_in_the_same_environment_is_named_with_the_fix(core, tmp_path):
     """Hidden (earlier on sys.path) or installed over it: one line, exit 2, no traceback; the fix
     the line gives puts things right."""
-    graph = REPO / "graphs" / "device-proxy.toml"
+    graph = ROOT / "graphs" / "device-proxy.toml"
     pip = [core / "python", "-m", "pip", "--disable-pip-version-check"]
     _ok([*pip, "install", "--quiet", "--target", tmp_path / "supervisord", "supervisor"])
     hidden = _run([core / "supervisor", "lint", graph], env=_env(core, PYTHONPATH=str(tmp_path / "supervisord")))

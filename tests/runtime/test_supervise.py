@@ -307,7 +307,7 @@ def test_failed_check_of_a_longrun_restarts_it_whatever_the_policy(tmp_path):
     ]  # fmt: skip
 
 
-def test_critical_failure_stops_the_graph_non_zero(tmp_path):
+def test_critical_failure_stops_the_graph_with_its_exit_code(tmp_path):
     graph = """
     version = 1
     [services.core]
@@ -327,7 +327,7 @@ def test_critical_failure_stops_the_graph_non_zero(tmp_path):
         "critical service core failed (1 restarts within 1m; last exit 3): stopping the graph"
     ]
     assert run.events.at("other", "stopped") == pytest.approx([0.6])
-    assert run.rt.exit_code == 1
+    assert run.rt.exit_code == 3  # the child's own code, as tini passes it on
 
 
 NOTIFIED = """
