@@ -15,8 +15,10 @@ import time
 import pytest
 from twisted.conch.ssh.common import NS
 
+from examples.demo.stack import ROOT, stop_process, wait_until
+from tests.helpers.net import accepts_ssh, free_port
+from tests.helpers.services import keygen
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import ROOT, accepts_ssh, free_port, keygen, stop_process, wait_until
 from tests.ssh.hostile_client import Connection
 from tests.ssh.test_log_safety import attack
 from tests.ssh.test_proxy_limits import conch, read_until_closed

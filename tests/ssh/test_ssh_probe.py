@@ -13,9 +13,10 @@ import sys
 
 import pytest
 
+from examples.demo.stack import ROOT
 from services.ssh_proxy.errors import NO_IDENTITIES
+from tests.helpers.services import keygen, run_service
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import ROOT, keygen, run_service
 from tests.ssh.tcp_relay import TcpRelay
 
 stack = proxy_stack.stack  # the fixture
