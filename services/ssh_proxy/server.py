@@ -11,7 +11,7 @@ from twisted.conch.ssh import factory, keys, transport, userauth
 from twisted.internet import defer, endpoints
 
 from services.errors import Failure
-from services.ssh_proxy import algorithms, session
+from services.ssh_proxy import algorithms, packets, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.settings import Settings
 
@@ -21,7 +21,7 @@ class UserAuth(userauth.SSHUserAuthServer):
     attemptsBeforeDisconnect = 6
 
 
-class UserTransport(transport.SSHServerTransport):
+class UserTransport(packets.PacketLayer, transport.SSHServerTransport):
     """The user's side of the proxy."""
 
     def receiveError(self, reasonCode: int, description: bytes) -> None:
