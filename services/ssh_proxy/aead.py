@@ -43,18 +43,19 @@ class BadPacket(Exception):
     """The packet's MAC or tag did not verify: it was forged, damaged, or the keys differ."""
 
 
-def frame(block: int, aad: int, message: int, payload) -> bytes:
+def frame(block: int, aad: int, message: int, parts: tuple) -> bytes:
     """The packet as sent before protection: length, padding length, message, payload, padding.
 
+    The payload is given in ``parts`` (bytes-like), joined here, in the one copy a packet needs.
     The padding (4 bytes or more, random) brings the packet to a multiple of ``block``, counting
     the length field unless it travels outside the encryption (``aad`` 4: EtM and AEAD).
     """
-    unpadded = 6 + len(payload) - aad
-    padding = block - unpadded % block
+    size = sum(map(len, parts))
+    padding = block - (6 + size - aad) % block
     if padding < 4:
         padding += block
-    header = _frame_header.pack(2 + len(payload) + padding, padding, message)
-    return b"".join((header, payload, os.urandom(padding)))
+    header = _frame_header.pack(2 + size + padding, padding, message)
+    return b"".join((header, *parts, os.urandom(padding)))
 
 
 class Plain:

@@ -31,9 +31,9 @@ from services.ssh_proxy import aead, wire
 # OpenSSH's limit on a packet (PACKET_MAX_SIZE): anything longer is an attack or garbage, and a
 # length is refused before its bytes are waited for, so a peer cannot make a worker buffer more.
 MAX_PACKET = 256 * 1024
-# Read up to this much per reactor turn (Twisted's default is 64 KiB): a busy connection is read
-# in fewer, larger pieces, each holding several 32 KiB packets.
-READ_SIZE = 256 * 1024
+# Read and send up to this much per reactor turn (Twisted's defaults are 64 KiB and 128 KiB): a
+# busy connection is served in fewer, larger pieces, each holding several 32 KiB packets.
+READ_SIZE = SEND_SIZE = 256 * 1024
 
 _STRICT_CLIENT = b"kex-strict-c-v00@openssh.com"
 _STRICT_SERVER = b"kex-strict-s-v00@openssh.com"
@@ -71,7 +71,7 @@ class PacketLayer:
     _rest = b""  # received bytes not yet dispatched: the start of the next packet
 
     def connectionMade(self) -> None:
-        self.transport.bufferSize = READ_SIZE
+        self.transport.bufferSize, self.transport.SEND_LIMIT = READ_SIZE, SEND_SIZE
         ours = _STRICT_CLIENT if self.isClient else _STRICT_SERVER
         self.supportedKeyExchanges = [*self.supportedKeyExchanges, ours]
         super().connectionMade()
@@ -102,13 +102,19 @@ class PacketLayer:
         super()._newKeys()
 
     def sendPacket(self, messageType: int, payload) -> None:
-        """Seal and write one packet (held while a key exchange forbids it, as Conch does)."""
+        """Seal and write one packet (held while a key exchange forbids it, as Conch does).
+
+        ``payload`` is bytes, or a tuple of bytes-like parts of one payload: the relay passes a
+        rewritten channel header and a view of the data it received, which are then copied
+        once, into the packet.
+        """
         if self._keyExchangeState != self._KEY_EXCHANGE_NONE:
             if not self._allowedKeyExchangeMessageType(messageType):
                 self._blockedByKeyExchange.append((messageType, payload))
                 return
         sealer, seq = self._sealer, self.outgoingPacketSequence
-        packet = aead.frame(sealer.block, sealer.aad, messageType, payload)
+        parts = payload if type(payload) is tuple else (payload,)
+        packet = aead.frame(sealer.block, sealer.aad, messageType, parts)
         self.transport.writeSequence(sealer.seal(seq, packet))
         if messageType == transport.MSG_NEWKEYS and self.strict_kex:
             self.outgoingPacketSequence = 0

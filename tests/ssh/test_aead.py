@@ -28,7 +28,7 @@ def ends(cipher: str, mac: bytes):
 
 
 def sealed(sealer, seq: int, payload: bytes) -> bytearray:
-    return bytearray(b"".join(sealer.seal(seq, aead.frame(sealer.block, sealer.aad, 94, payload))))
+    return bytearray(b"".join(sealer.seal(seq, aead.frame(sealer.block, sealer.aad, 94, (payload,)))))
 
 
 def opened(opener, seq: int, wire: bytearray) -> bytes:
