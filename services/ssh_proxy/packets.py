@@ -2,25 +2,25 @@
 
 A mixin for both of the proxy's transports (the user's ``UserTransport``, the device's
 ``DeviceTransport``), placed before Conch's transport class. Conch keeps what it does well, the
-key exchange and its state machine; this layer takes over the three places where a packet meets
-the wire:
+key exchange and its state machine; this layer takes over where a packet meets the wire:
 
 - ``_keySetup``: the negotiated names get a ``Suite`` (``aead.protection`` for each direction)
   instead of Conch's ``SSHCiphers``, which knows only encrypt-and-MAC. ``_newKeys`` switches to
   it, as Conch switches its own.
 - ``sendPacket``: frames, pads (the length counts in the alignment only when it is encrypted) and
-  seals one packet, then writes its chunks without joining them.
+  seals one packet, then writes the sealed chunks as they are. A payload may come in parts (the
+  relay's rewritten header and a view of the data), joined once, into the packet.
 - ``dataReceived``: packets are cut from what was read with views (the start of a packet left
-  over from one read is joined to the next), the length read once, the tag verified before anything is
-  decrypted (EtM, AEAD), and each payload handed on as a view of the decrypted packet:
-  CHANNEL_DATA reaches the relay without a copy. Other messages are given
-  as ``bytes``, as Conch's services expect.
+  over from one read is joined to the next), the length read once and bounded, the tag verified
+  before anything is decrypted (EtM, AEAD). CHANNEL_DATA is handed on as a view of the decrypted
+  packet, so it reaches the relay without a copy; other messages as ``bytes``, as Conch's
+  services expect.
 
 Strict KEX (OpenSSH's answer to the Terrapin attack, ``kex-strict-*-v00@openssh.com``) comes
-with it: chacha20-poly1305 takes its nonce from the sequence number, so a peer's attacker who
-could shift sequence numbers during the first key exchange could delete a packet unnoticed.
+with it: chacha20-poly1305 takes its nonce from the sequence number, so an attacker on the path
+who shifted sequence numbers during the first key exchange could delete a packet unnoticed.
 When both sides offer it, the first key exchange admits only its own messages and sequence
-numbers restart at zero after each NEWKEYS.
+numbers restart at zero after each NEWKEYS. docs/ssh-aead.md describes it all.
 """
 
 from twisted.conch.ssh import transport

@@ -8,9 +8,12 @@ construction fails the MAC or tag check and ends the session; a wrong rekey stal
 """
 
 import os
+import socket
 
 import pytest
+from twisted.conch.ssh.common import NS
 
+from services.ssh_proxy import aead
 from tests.ssh import proxy_stack
 
 stack = proxy_stack.stack  # the fixture
@@ -66,3 +69,29 @@ def test_defaults_negotiate_aead_and_strict_kex_on_both_sides(stack):
     sshd_log = device.sshd.log.read_text(errors="replace")
     assert "client->server cipher: aes128-gcm@openssh.com MAC: <implicit>" in sshd_log
     assert "resetting send seqnr" in sshd_log
+
+
+def test_strict_kex_refuses_a_packet_before_kexinit(stack):
+    """A client that offers strict KEX must send KEXINIT first: an IGNORE before it ends the connection.
+
+    That one extra packet is what the Terrapin attack inserts to shift the sequence numbers.
+    """
+    kexinit = os.urandom(16) + b"".join(
+        NS(names)
+        for names in (
+            b"curve25519-sha256,kex-strict-c-v00@openssh.com",
+            b"ssh-ed25519",
+            *[b"aes128-gcm@openssh.com"] * 2,
+            *[b"hmac-sha2-256"] * 2,
+            *[b"none"] * 2,
+            b"",
+            b"",
+        )
+    ) + bytes(5)
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as client:
+        client.sendall(b"SSH-2.0-test\r\n")
+        client.sendall(aead.frame(8, 0, 2, (NS(b"inserted"),)) + aead.frame(8, 0, 20, (kexinit,)))
+        received = b""
+        while chunk := client.recv(65536):  # the worker closes the connection (bounded by the timeout)
+            received += chunk
+    assert b"strict KEX violation: KEXINIT was not the first packet" in received
