@@ -72,6 +72,9 @@ class PacketLayer:
 
     def connectionMade(self) -> None:
         self.transport.bufferSize, self.transport.SEND_LIMIT = READ_SIZE, SEND_SIZE
+        # A relay answers small messages (channel requests, replies, exit status) at once: Nagle's
+        # algorithm would hold each behind the peer's delayed ACK of what went before.
+        self.transport.setTcpNoDelay(True)
         ours = _STRICT_CLIENT if self.isClient else _STRICT_SERVER
         self.supportedKeyExchanges = [*self.supportedKeyExchanges, ours]
         super().connectionMade()
