@@ -14,7 +14,7 @@ from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.logger import Logger
 
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms, metrics, session
+from services.ssh_proxy import algorithms, metrics, packets, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.backpressure import Backpressure
 from services.ssh_proxy.publickey import PublicKeyAuth
@@ -75,7 +75,7 @@ class UserAuth(PublicKeyAuth):
         super().serviceStopped()
 
 
-class UserTransport(transport.SSHServerTransport):
+class UserTransport(packets.PacketLayer, transport.SSHServerTransport):
     """The user's side of the proxy: timed from accept until the user has logged in."""
 
     logging_in = True  # from accept until logged in: counted by MaxStartups, timed by the grace

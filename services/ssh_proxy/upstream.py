@@ -13,7 +13,7 @@ from twisted.internet import defer, endpoints, error, protocol
 from services.registry import Device
 from services.shared import agent_client, sshkeys
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms, errors, wire
+from services.ssh_proxy import algorithms, errors, packets, wire
 from services.ssh_proxy.settings import Settings
 
 _RSA_SIGNATURES = ((b"rsa-sha2-512", 4), (b"rsa-sha2-256", 2))
@@ -123,7 +123,7 @@ class _DeviceConnection(service.SSHService):
             deliver(number, payload)
 
 
-class DeviceTransport(transport.SSHClientTransport):
+class DeviceTransport(packets.PacketLayer, transport.SSHClientTransport):
     """One connection to one device, reporting success or a ProxyError on ``outcome`` once."""
 
     def __init__(self, reactor, settings: Settings, device: Device, agent, identities) -> None:
