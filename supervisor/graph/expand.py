@@ -18,6 +18,8 @@ BUILT_IN = ("RUNTIME_DIR", "GRAPH_DIR")
 """Variables the supervisor sets itself: every graph may use them, whatever the environment."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SPECIAL = re.compile(r"\$[${]|\}")  # what the parser acts on: $$, ${ and a closing brace
+_WITHOUT_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")  # how a reference with no default is written
 
 
 class ExpansionError(ValueError):
@@ -42,36 +44,48 @@ def _parts(text: str) -> tuple:
 
 
 def _parse(text: str, start: int, in_default: bool) -> tuple[tuple, int]:
+    """The parts of ``text`` from ``start`` to its end, or to the ``}`` that closes a default;
+    literal runs are skipped to the next ``$`` or ``}`` at once (graphs hold thousands of texts)."""
     parts: list = []
     literal: list[str] = []
     i = start
-    while i < len(text):
-        if text.startswith("$$", i):
+    while True:
+        special = _SPECIAL.search(text, i)
+        if special is None:
+            literal.append(text[i:])
+            i = len(text)
+            break
+        token = special.group()
+        if token == "}" and not in_default:
+            literal.append(text[i : special.end()])
+            i = special.end()
+            continue
+        literal.append(text[i : special.start()])
+        i = special.start()
+        if token == "}":
+            break
+        if token == "$$":
             literal.append("$")
             i += 2
-        elif text.startswith("${", i):
-            name = _NAME.match(text, i + 2)
-            after = name.end() if name else i + 2
-            if name and text.startswith("}", after):
-                default, i = None, after + 1
-            elif name and text.startswith(":-", after):
-                default, after = _parse(text, after + 2, in_default=True)
-                if not text.startswith("}", after):
-                    raise _Malformed(text[i:])
-                i = after + 1
-            else:
-                close = text.find("}", i)
-                raise _Malformed(text[i : close + 1] if close >= 0 else text[i:])
-            if literal:
-                parts.append("".join(literal))
-                literal = []
-            parts.append(_Reference(name.group(0), default))
-        elif in_default and text[i] == "}":
-            break
+            continue
+        name = _NAME.match(text, i + 2)
+        after = name.end() if name else i + 2
+        if name and text.startswith("}", after):
+            default, end = None, after + 1
+        elif name and text.startswith(":-", after):
+            default, after = _parse(text, after + 2, in_default=True)
+            if not text.startswith("}", after):
+                raise _Malformed(text[i:])
+            end = after + 1
         else:
-            literal.append(text[i])
-            i += 1
-    if literal:
+            close = text.find("}", i)
+            raise _Malformed(text[i : close + 1] if close >= 0 else text[i:])
+        if any(literal):
+            parts.append("".join(literal))
+        literal = []
+        parts.append(_Reference(name.group(0), default))
+        i = end
+    if any(literal):
         parts.append("".join(literal))
     return tuple(parts), i
 
@@ -107,8 +121,8 @@ def _evaluate(parts: tuple, variables: Mapping[str, str], unset: list[str]) -> s
 def unset_variables(text: str, variables: Mapping[str, str]) -> list[str]:
     """The variables ``text`` needs that have no value in ``variables`` and no default, in order
     (a default's own references count only when the default is used)."""
-    if "${" not in text:
-        return []
+    if "${" not in text or not _WITHOUT_DEFAULT.search(text):
+        return []  # every reference has a default: nothing can be unset (most texts, at once)
     unset: list[str] = []
     _evaluate(_parts(text), variables, unset)
     return unset

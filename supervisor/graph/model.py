@@ -11,7 +11,7 @@ is repeated here.
 """
 
 import signal
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Literal
 
@@ -55,15 +55,15 @@ class Probe:
     interval: float
     description: str
 
-    def expanded_settings(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    def expanded_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
         """The texts of the target, as :meth:`Service.expanded_settings` gives them."""
-        if isinstance(self.target, tuple):
-            yield from (((self.kind, index), word) for index, word in enumerate(self.target))
-        elif isinstance(self.target, HttpGet):
-            yield (self.kind, "url"), self.target.url
-            yield from (((self.kind, "headers", name), value) for name, value in self.target.headers.items())
-        elif self.target is not None:
-            yield (self.kind,), self.target
+        target = self.target
+        if isinstance(target, tuple):
+            return [((self.kind, index), word) for index, word in enumerate(target)]
+        if isinstance(target, HttpGet):
+            headers = [((self.kind, "headers", name), value) for name, value in target.headers.items()]
+            return [((self.kind, "url"), target.url), *headers]
+        return [((self.kind,), target)] if target is not None else []
 
 
 @attrs.frozen
@@ -120,23 +120,22 @@ class Service:
     group: str | None = None
     umask: int | None = None
 
-    def expanded_settings(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    def expanded_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every text in which ``${VAR}`` is expanded when the service runs, with its path in
         the service's table: what lint checks for variables with no value."""
-        for index, word in enumerate(self.command):
-            yield ("command", index), word
-        for key, value in self.environment.items():
-            yield ("environment", key), value
+        texts: list[tuple[tuple[str | int, ...], str]] = [
+            *((("command", index), word) for index, word in enumerate(self.command)),
+            *((("environment", key), value) for key, value in self.environment.items()),
+            *((("env_file", index), path) for index, path in enumerate(self.env_file)),
+            *((("listen", index), spec) for index, spec in enumerate(self.listen)),
+        ]
         for key in ("working_dir", "user", "group"):
             if getattr(self, key) is not None:
-                yield (key,), getattr(self, key)
-        for index, path in enumerate(self.env_file):
-            yield ("env_file", index), path
-        for index, spec in enumerate(self.listen):
-            yield ("listen", index), spec
+                texts.append(((key,), getattr(self, key)))
         for role, probe in (("ready", self.ready), ("check", self.check)):
             if probe is not None:
-                yield from (((role, *path), text) for path, text in probe.expanded_settings())
+                texts += [((role, *path), text) for path, text in probe.expanded_settings()]
+        return texts
 
     @property
     def verifiable(self) -> bool:
