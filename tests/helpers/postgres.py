@@ -46,6 +46,7 @@ class Cluster:
         self.data = directory / "data"
         self.password = secrets.token_urlsafe(16)
         self.as_root = os.geteuid() == 0
+        self.pid: int | None = None  # the server's, once started
         self._names = itertools.count(1)
 
     def _run(self, *command: str | Path) -> None:
@@ -82,24 +83,23 @@ class Cluster:
         )  # fmt: skip
         password_file.unlink()
         settings = f"-c listen_addresses='' -c unix_socket_directories='{self.directory}' -c fsync=off"
-        self._run(
-            binaries / "pg_ctl",
-            "-D",
-            self.data,
-            "-o",
-            settings,
-            "-l",
-            self.directory / "server.log",
-            "-w",
-            "start",
-        )
+        log = self.directory / "server.log"
+        self._run(binaries / "pg_ctl", "-D", self.data, "-o", settings, "-l", log, "-w", "start")
+        self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
 
     def stop(self, timeout: float = 30) -> None:
-        """Fast shutdown (SIGINT to the server, as ``pg_ctl -m fast`` sends), waiting for it to end."""
-        pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGINT)
+        """Fast shutdown (SIGINT to the server, as ``pg_ctl -m fast`` sends), waiting for it to end.
+
+        By the pid it had at start, not from its files: on a shared machine another pytest
+        session may have removed this one's directory meanwhile (the server then stops by itself
+        within a minute, finding its lock file gone).
+        """
+        try:
+            os.kill(self.pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
         deadline = time.monotonic() + timeout
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        while Path(f"/proc/{self.pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def url(self, database: str) -> str:

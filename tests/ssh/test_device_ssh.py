@@ -99,8 +99,11 @@ def test_canary_down_loses_device_ssh_with_the_proxy_s_line_until_it_is_back(obs
     observed.lost_with(line)
     entry = observed.device_ssh()
     assert entry["state"] in ("lost", "unavailable") and entry["last_check"]["output"] == f"ssh_probe: {line}"
-    probe = observed.run.unit_status("ssh-probe")
-    assert f"ssh_probe: {line}" in probe["output"]  # status shows the line for the unit too
+    wait_until(  # status shows it for the unit too, once its re-run has failed the same way
+        lambda: f"ssh_probe: {line}" in observed.run.unit_status("ssh-probe")["output"],
+        timeout=30,
+        what="the probe's line in the unit's output",
+    )
     assert observed.metric("supervisor_capability_available", capability="device-ssh") == 0
     assert observed.metric("supervisor_capability_check_failures_total", capability="device-ssh") >= 1
     assert observed.metric("ssh_proxy_sessions_total", result="device-unreachable") >= 1
