@@ -26,7 +26,6 @@ class Backpressure:
 
     def watch(self, tcp) -> None:
         """Bound what waits to be written on ``tcp`` (a TCP transport), and read it with the rest."""
-        tcp.bufferSize = OUTPUT_MARK  # Twisted's mark for pausing a transport's producer
         tcp.registerProducer(_Output(self, tcp), True)
         self.transports.append(tcp)
         if self.full:
@@ -47,17 +46,24 @@ class Backpressure:
                 each.resumeProducing()
 
 
+def _waiting(tcp) -> int:
+    """Bytes a Twisted transport holds to write: the sum its own ``_isSendBufferFull`` reads."""
+    return len(tcp.dataBuffer) - tcp.offset + tcp._tempDataLen
+
+
 @implementer(IPushProducer)
 @attrs.define(eq=False)
 class _Output:
-    """Registered as the producer of one transport: Twisted says when its output passes the mark
-    (pause) and when it has all been written (resume)."""
+    """Registered as the producer of one transport, Twisted tells it of every write while the
+    transport holds more than its ``bufferSize`` (64 KiB; also what it reads at once, so it is
+    left alone), and when all has been written."""
 
     session: Backpressure
     tcp: object
 
     def pauseProducing(self) -> None:
-        self.session._set(self.tcp, True)
+        if _waiting(self.tcp) > OUTPUT_MARK:
+            self.session._set(self.tcp, True)
 
     def resumeProducing(self) -> None:
         self.session._set(self.tcp, False)

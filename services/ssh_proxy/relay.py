@@ -13,8 +13,9 @@ forwarding (``ssh -L PATH:SOCKET``, ``-R SOCKET:...``: it would reach the device
 and nothing the proxy serves needs it; TCP forwarding stays, it is the device tunnel). Refused
 requests are answered by the proxy, in order with the replies that come from the far side.
 
-A peer that breaks the protocol past what may be a race (``UNKNOWN_CHANNEL_LIMIT``) gets a
-``ProtocolError``: the session ends that connection, and logs it once.
+A peer that breaks the protocol past what may be a race (``UNKNOWN_CHANNEL_LIMIT``), or has more
+than ``WAITING_LIMIT`` requests waiting for an answer, gets a ``ProtocolError``: the session ends
+that connection, and logs it once.
 """
 
 from collections import deque
@@ -30,6 +31,7 @@ Send = Callable[[int, bytes | tuple], None]  # a transport's sendPacket: see pac
 
 class ProtocolError(Exception):
     """A peer broke the connection protocol past what the proxy lets pass: its connection must end."""
+
 
 _REFUSED_GLOBAL = {
     b"hostkeys-00@openssh.com",
@@ -50,6 +52,9 @@ _REFUSED_CHANNEL_TYPES = {
 # peer's error; OpenSSH disconnects at the first. A few pass unremarked, one more ends the
 # connection: a peer can neither write a log line per packet nor keep the relay busy with them.
 UNKNOWN_CHANNEL_LIMIT = 10
+# Requests sent on and not yet answered, per connection and per channel: OpenSSH's client sends
+# one keep-alive at a time. Each waiting one is remembered until the far side answers it.
+WAITING_LIMIT = 1024
 
 _recipient = wire.u32.unpack_from
 _header = wire.u32.pack
@@ -64,6 +69,8 @@ class ReplyQueue:
         self._slots: deque[list] = deque()
 
     def expect(self) -> list:
+        if len(self._slots) >= WAITING_LIMIT:
+            raise ProtocolError(f"more than {WAITING_LIMIT} requests waiting for an answer")
         slot = [None]
         self._slots.append(slot)
         return slot

@@ -36,8 +36,11 @@ from services.ssh_proxy.settings import Settings
 _log = Logger()
 
 # What the user may send before the device is reached (requests, opens, data past a window),
-# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes.
+# held in memory to be replayed: a shell's pty-req, env and exec take a few hundred bytes. Each
+# message counts its size and what Python holds for it besides (a tuple, a list slot, the bytes
+# object's header): a flood of 4-byte messages would otherwise cost 25 times the limit.
 HELD_LIMIT = 1024 * 1024
+HELD_OVERHEAD = 100
 
 _SENT_WATCHED = {
     wire.CHANNEL_OPEN,
@@ -108,10 +111,24 @@ class UserConnection(service.SSHService):
                     return
             elif number in _RECEIVED_WATCHED:
                 self.channels.received(number, payload)
+        except ProtocolError as error:
+            self._user_broke(error)
+            return
+        self._deliver(number, payload)
+
+    def _deliver(self, number: int, payload: bytes) -> None:
+        """Pass a user's message to ``handle``; a protocol error in it ends the connection. What was
+        held is replayed through here too, and dropped once the user has left or been dropped."""
+        if self.stopped or self.transport.transport.disconnecting:
+            return
+        try:
             self.handle(number, payload)
         except ProtocolError as error:
-            self._broke_protocol("the user", error)
-            self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
+            self._user_broke(error)
+
+    def _user_broke(self, error: ProtocolError) -> None:
+        self._broke_protocol("the user", error)
+        self.transport.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, str(error).encode())
 
     def _from_device(self, number: int, payload: bytes) -> None:
         try:
@@ -150,7 +167,7 @@ class UserConnection(service.SSHService):
         """``hold``, counting what it holds against HELD_LIMIT."""
 
         def handle(number: int, payload: bytes) -> None:
-            self.held_bytes += len(payload)
+            self.held_bytes += len(payload) + HELD_OVERHEAD
             if self.held_bytes > HELD_LIMIT:
                 message = f"more than {HELD_LIMIT} bytes sent before the device was reached".encode()
                 self.transport.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, message)
@@ -162,6 +179,8 @@ class UserConnection(service.SSHService):
     def _close_later(self, problem: errors.ProxyError) -> None:
         """Disconnect with ``problem`` after no_device_timeout, unless the wait ends first."""
         self._stop_waiting()
+        if self.stopped:  # the user left while the device was being reached
+            return
         self.deadline = reactor.callLater(self.settings.limits.no_device_timeout, self._give_up, problem)
 
     def _stop_waiting(self) -> None:
@@ -207,14 +226,14 @@ class UserConnection(service.SSHService):
     def _relay_all(self, held: list[tuple[int, bytes]]) -> None:
         self.handle = self.relay.from_user
         for number, payload in held:
-            self.relay.from_user(number, payload)
+            self._deliver(number, payload)
 
     def _refuse(self, problem: errors.ProxyError, held: list[tuple[int, bytes]]) -> Refusal:
         self.record.result = problem.code
         refusal = Refusal(problem, self.to_user)
         self.handle = refusal.handle
         for number, payload in held:
-            refusal.handle(number, payload)
+            self._deliver(number, payload)
         self._close_later(problem)  # the user has that long to be told (``ssh -N``: never)
         return refusal
 
@@ -231,7 +250,7 @@ class UserConnection(service.SSHService):
 
         def ready() -> None:
             self.handle = self.relay.from_user
-            self.bridge.replay(self.relay.from_user)
+            self.bridge.replay(self._deliver)
 
         self._reach(uuid).addCallbacks(reached, lambda failure: self._refuse_bridge(failure.value))
 
@@ -239,7 +258,7 @@ class UserConnection(service.SSHService):
         link = self.bridge.link
         refusal = self._refuse(problem, [])
         refusal.adopt(link.local, link.peer)
-        self.bridge.replay(refusal.handle)
+        self.bridge.replay(self._deliver)
         if self.device is not None:
             self.device.transport.loseConnection()
 

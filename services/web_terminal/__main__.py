@@ -20,6 +20,16 @@ from services.web_terminal.settings import Limits, Settings
 
 NAME = "web_terminal"
 
+# Option, Limits field, type, help: the limits an operator may change (settings.Limits has all).
+_LIMIT_OPTIONS = (
+    ("--max-sessions", "sessions_per_user", arguments.count, "terminals per user"),
+    ("--idle-timeout", "idle_timeout", arguments.seconds, "seconds without keystroke or resize to close one"),
+    ("--ping-interval", "ping_interval", arguments.seconds, "between WebSocket pings (two unanswered close it)"),
+    ("--max-connections", "connections", arguments.count, "TCP connections at once, signed in or not"),
+    ("--max-connections-per-address", "connections_per_address", arguments.count, "of them from one address"),
+    ("--max-failed-sign-ins", "failed_sign_ins", arguments.count, "failed sign-ins per address, then one every 60/N s"),
+)  # fmt: skip
+
 
 def read_key(path: str):
     """The web terminal's own private key; ServiceError if it is absent, unreadable or RSA."""
@@ -54,51 +64,16 @@ def main() -> int:
         help="an Origin allowed besides the page's own (repeatable), e.g. behind a TLS proxy",
     )  # fmt: skip
     defaults = Limits()
-    parser.add_argument(
-        "--max-sessions", type=arguments.count, default=defaults.sessions_per_user, help="terminals per user"
-    )
-    parser.add_argument(
-        "--idle-timeout",
-        type=arguments.seconds,
-        default=defaults.idle_timeout,
-        help="seconds without a keystroke or resize before a terminal is closed",
-    )
-    parser.add_argument(
-        "--ping-interval",
-        type=arguments.seconds,
-        default=defaults.ping_interval,
-        help="seconds between WebSocket pings (two unanswered close the terminal)",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=arguments.count,
-        default=defaults.connections,
-        help="TCP connections at once, signed in or not, WebSockets included",
-    )
-    parser.add_argument(
-        "--max-connections-per-address",
-        type=arguments.count,
-        default=defaults.connections_per_address,
-        help="of them from one client address (behind a reverse proxy: all of them)",
-    )
-    parser.add_argument(
-        "--max-failed-sign-ins",
-        type=arguments.count,
-        default=defaults.failed_sign_ins,
-        help="failed sign-ins from one client address at once, then one more every minute / N",
-    )
+    for flag, field, kind, text in _LIMIT_OPTIONS:
+        default = getattr(defaults, field)
+        metavar = "SECONDS" if kind is arguments.seconds else "N"
+        help_text = f"{text}; default {default:g}"
+        parser.add_argument(flag, dest=field, type=kind, default=default, metavar=metavar, help=help_text)
     args = parser.parse_args()
 
     log.start(NAME)
 
-    limits = Limits(
-        sessions_per_user=args.max_sessions,
-        idle_timeout=args.idle_timeout,
-        ping_interval=args.ping_interval,
-        connections=args.max_connections,
-        connections_per_address=args.max_connections_per_address,
-        failed_sign_ins=args.max_failed_sign_ins,
-    )
+    limits = Limits(**{field: getattr(args, field) for _, field, *_ in _LIMIT_OPTIONS})
     host, port = args.proxy
     registry = open_store(args.registry)
     registry.check()  # a registry without tokens (schema 1) fails here, not per request

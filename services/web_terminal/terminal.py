@@ -129,11 +129,18 @@ class TerminalSession:
     # -- IPushProducer: the socket to the browser
 
     def pauseProducing(self) -> None:
+        """The socket to the browser is full: hold the device, and stop reading the browser too.
+
+        Twisted answers each of its pings with a pong, and after the upgrade nothing else stops
+        reading a browser that does not read: its pongs would pile up in memory.
+        """
         self.paused = True
+        self.http_channel.transport.pauseProducing()
         self._flow()
 
     def resumeProducing(self) -> None:
         self.paused = False
+        self.http_channel.transport.resumeProducing()
         self._flow()
 
     def stopProducing(self) -> None:

@@ -19,8 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from examples.demo.stack import GRAPH, PROFILE, Stack, capability, wait_until
 from services.ssh_proxy.errors import NO_IDENTITIES
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen
 from tests.helpers.supervisor import Supervisor
-from tests.ssh.conftest import SSHD, free_port, keygen
+from tests.ssh.conftest import SSHD
 from tests.ssh.proxy_stack import CLIENT_OPTIONS
 
 REPLICAS = ("ssh-proxy@1", "ssh-proxy@2")

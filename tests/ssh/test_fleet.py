@@ -15,11 +15,12 @@ import attrs
 import pytest
 from twisted.conch.ssh import keys
 
-from examples.demo.stack import GRAPH, PROFILE, Stack
+from examples.demo.stack import GRAPH, PROFILE, Stack, stop_process
 from services.shared import sshkeys
 from services.ssh_proxy import errors, hostkeys
+from tests.helpers.net import free_port
+from tests.helpers.services import keygen
 from tests.helpers.supervisor import Supervisor
-from tests.ssh.conftest import free_port, keygen, stop_process
 from tests.ssh.proxy_stack import CLIENT_OPTIONS, assert_refused, no_access
 from tests.ssh.tcp_relay import TcpRelay
 

@@ -13,8 +13,8 @@ from twisted.conch.ssh import keys
 from services.registry import open_store
 from services.shared import sshkeys
 from services.ssh_proxy import errors
+from tests.helpers.services import keygen
 from tests.ssh import proxy_stack
-from tests.ssh.conftest import keygen
 from tests.ssh.proxy_stack import assert_refused
 from tests.ssh.tcp_relay import TcpRelay
 

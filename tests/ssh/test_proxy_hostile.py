@@ -1,7 +1,8 @@
 """What a hostile client can still try once the limits of ``test_proxy_limits`` hold, each with its bytes.
 
-Raw packets from the hostile Conch client (``hostile_client``) or ``conch_client``, real OpenSSH
-where it can do it, and the worker's own stderr and audit lines read back.
+Raw packets from the hostile Conch client (``hostile_client``) or ``conch_client``, a hostile
+Conch device (``hostile_device``) for what a device could do to a user, real OpenSSH where it can
+do it, and the worker's own stderr, audit lines and peak memory read back.
 """
 
 import json
@@ -252,4 +253,36 @@ def test_a_user_that_does_not_read_cannot_make_the_worker_buffer(stack):
     before = peak_rss_mb(stack.worker.pid)
     assert 99 in attack(stack, [plan])[0]["received"]  # CHANNEL_SUCCESS: the exec ran
     grown = peak_rss_mb(stack.worker.pid) - before  # 545 MB when the proxy read on regardless
-    assert grown < 128, f"the worker grew by {grown:.0f} MB"  # a few MiB held, copies, and a full-speed end
+    assert grown < 64, f"the worker grew by {grown:.0f} MB"  # 8 to 11 MB measured: 4 MiB held, copies
+
+
+def test_requests_waiting_for_an_answer_are_bounded(stack):
+    """A device that never answers (this one ignores global requests) and a user who sends them
+    without waiting made the proxy remember each request, without end."""
+    uuid, device = hostile_device(stack, "refuse")
+    keepalive = ("packet", 80, NS(b"keepalive@openssh.com") + b"\x01")  # GLOBAL_REQUEST, want reply
+    try:
+        login = ("login", f"alice+{uuid}".encode())
+        result = attack(stack, [Connection(steps=(login, *[keepalive] * 1100, ("sleep", 5)))])[0]
+    finally:
+        stop_process(device)
+    assert result["login"] == "success" and result["closed_by_proxy"]
+    assert len(worker_lines(stack, "more than 1024 requests waiting for an answer")) == 1
+
+
+def test_a_user_leaving_while_the_device_is_reached_leaves_no_error(stack):
+    """What the user sent before leaving was replayed to a relay with no device: an error line."""
+    device = stack.device()
+    opened = ("packet", 90, NS(b"session") + struct.pack(">3L", 7, 2**21, 32768))  # not waiting for it
+    assert attack(stack, [Connection(steps=(("login", f"alice+{device.uuid}".encode()), opened))])
+    time.sleep(3)  # the device is reached after the user left
+    stack.stop()
+    assert stack.worker.stderr.read() == ""
+
+
+def test_what_is_held_counts_what_each_message_costs_not_only_its_bytes(stack):
+    """Before the device is reached, 1 MiB of 4-byte messages (the balena form before its exec)
+    was held as 262,144 tuples of bytes, 27 MB; each now counts its bookkeeping too."""
+    eof = ("packet", 96, struct.pack(">L", 0))  # CHANNEL_EOF on the session the proxy confirmed
+    steps = (("login", b"alice"), ("open", b"session", b""), *[eof] * 20_000, ("sleep", 2))
+    assert attack(stack, [Connection(steps=steps)])[0]["closed_by_proxy"]  # 80 KB of messages

@@ -9,10 +9,13 @@ import json
 import socket
 
 import pytest
+from wsproto.events import Ping, TextMessage
 
 from examples.demo.stack import wait_until
 from services.web_terminal.throttle import Failures
-from tests.web.test_web_security import origin
+from tests.helpers.wsclient import Client
+from tests.ssh.test_proxy_hostile import peak_rss_mb
+from tests.web.test_web_security import cookie_of, origin
 
 
 def connect(web, source: str) -> socket.socket:
@@ -92,3 +95,25 @@ def test_failed_sign_ins_are_forgiven_over_time_and_kept_for_a_bounded_number_of
     failures.failed("b")
     failures.failed("c")  # a third address: the one least recently failing ("a") is forgotten
     assert failures.addresses() == ["b", "c"]
+
+
+def test_a_browser_that_does_not_read_cannot_make_it_buffer(web):
+    """Twisted's WebSocket answers each ping with a pong, and the HTTP channel stops reading a
+    client that does not read only between requests (never, once upgraded): a browser sending
+    pings and never reading made the web terminal hold every pong."""
+    client = Client(web.port, web.device.uuid, cookie_of(web), origin(web))
+    ping = client.ws.send(Ping(b"p" * 125))
+    ack = client.ws.send(TextMessage('{"ack": 0}'))  # so that the bound on a message is not what ends it
+    before = peak_rss_mb(web.process.pid)
+    client.sock.settimeout(5)
+    sent = 0
+    try:
+        while sent < 60_000_000:  # stops when the web terminal stops reading (a full socket)
+            client.sock.sendall(ping * 100 + ack)
+            sent += 100 * len(ping) + len(ack)
+    except TimeoutError:
+        pass
+    finally:
+        client.close()
+    grown = peak_rss_mb(web.process.pid) - before
+    assert grown < 20, f"the web terminal grew by {grown:.0f} MB after {sent / 1e6:.0f} MB of pings"
