@@ -1,7 +1,7 @@
 """``supervisor start|stop|restart|shutdown``: act on a running graph through its control socket."""
 
+from supervisor.cli.connect import add_control_options, ask
 from supervisor.cli.output import console
-from supervisor.cli.status import add_control_option, ask
 
 _HELP = {
     "start": "start a stopped or failed service (or one replica, NAME@N)",
@@ -14,10 +14,10 @@ def add_parser(subcommands) -> None:
     for command, help in _HELP.items():
         parser = subcommands.add_parser(command, help=help)
         parser.add_argument("target", metavar="SERVICE", help="a service, or one replica as NAME@N")
-        add_control_option(parser)
+        add_control_options(parser)
         parser.set_defaults(handler=run, action=command)
     parser = subcommands.add_parser("shutdown", help="stop the whole graph in reverse order and exit")
-    add_control_option(parser)
+    add_control_options(parser)
     parser.set_defaults(handler=run, action="shutdown", target=None)
 
 
