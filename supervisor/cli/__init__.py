@@ -26,6 +26,7 @@ COMMANDS = {
     "status": "status",
     "logs": "logs",
     "events": "logs",
+    "top": "top",
     "start": "control",
     "stop": "control",
     "restart": "control",

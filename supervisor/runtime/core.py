@@ -177,8 +177,9 @@ class Runtime:
         for name in unit.service.provides:
             capability = self.capabilities[name]
             holders = [u for p in capability.providers for u in self.units_of(p) if u.proven]
+            capability.provider = holders[0].name if holders else None
             if holders and capability.state is not CapabilityState.AVAILABLE:
-                capability.state, capability.provider = CapabilityState.AVAILABLE, holders[0].name
+                capability.state = CapabilityState.AVAILABLE
                 capability.since = time.time()
                 self.log.event(unit.name, "available", f"capability {name} available")
             elif not holders and capability.state is CapabilityState.AVAILABLE:

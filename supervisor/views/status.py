@@ -143,7 +143,7 @@ def event_text(event: Event) -> Text:
     text.append(event.unit, style="bold")
     text.append(f" {event.kind}", style=EVENT_STYLE.get(event.kind, "bold"))
     if event.message:
-        text.append(f" {event.message}")
+        text.append(" " + event.message.replace("\n", " "))
     return text
 
 

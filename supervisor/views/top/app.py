@@ -1,0 +1,379 @@
+"""``top``'s main view: the units, the capabilities, the graph and the events of a running
+supervisor, kept current by one ``watch`` connection (the supervisor pushes every change).
+
+It holds the last status it was given (typed records) and redraws only what an update touches.
+When the supervisor goes away it says so, keeps the last picture, and reconnects.
+"""
+
+import asyncio
+import time
+from collections import Counter
+
+import attrs
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
+
+from supervisor.protocol import Lost
+from supervisor.status import CapabilityStatus, Event, GraphStatus, UnitStatus
+from supervisor.views.status import STYLE, capability_row, event_text, first_line, ordered, unit_row
+from supervisor.views.top.connection import Refused, request, watch
+from supervisor.views.top.graph import graph_tree
+from supervisor.views.top.screens import (
+    UNIT_KEYS,
+    ConfirmScreen,
+    DetailScreen,
+    ExplainScreen,
+    LogScreen,
+    unit_detail,
+)
+from supervisor.views.top.usage import Sampler, Usage, megabytes
+from supervisor.wording import join_names
+
+EVENTS_SHOWN = 500
+RECONNECT = (0.2, 5.0)
+"""First and longest wait between attempts to reach a supervisor that went away."""
+WIDE = 110
+"""From this many columns on, the unit table also shows each unit's last exit."""
+_COLUMNS = [("state", 8), ("pid", 7), ("up", 6), ("↻", 3), ("last exit", 10), ("cpu", 4), ("mem", 5)]
+
+
+class TopApp(App):
+    TITLE = "supervisor top"
+    CSS = """
+    #header { height: 2; padding: 0 1; background: $boost; }
+    #header.gone { background: $error 40%; }
+    #units { height: 1fr; }
+    #below { height: 45%; }
+    #filter { display: none; }
+    #filter.shown { display: block; }
+    """
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        *UNIT_KEYS,
+        Binding("slash", "filter", "filter"),
+        Binding("escape", "clear_filter", "clear filter", show=False),
+        Binding("1", "tab('capabilities-tab')", "capabilities", show=False),
+        Binding("2", "tab('events-tab')", "events", show=False),
+        Binding("3", "tab('graph-tab')", "graph", show=False),
+    ]
+
+    def __init__(self, path: str, interval: float = 2.0) -> None:
+        super().__init__()
+        self.path = path
+        self.interval = interval
+        self.status: GraphStatus | None = None
+        self.units: dict[str, UnitStatus] = {}
+        self.capabilities: dict[str, CapabilityStatus] = {}
+        self.usage: dict[int, Usage] = {}
+        self.sampler = Sampler()
+        self.filter = ""
+        self.gone: str | None = "connecting"
+        self.last_event = 0
+        self._graph_stale = True
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        yield DataTable(id="units", cursor_type="row", zebra_stripes=True)
+        yield Input(placeholder="filter units (name, state, reason); escape clears", id="filter")
+        with TabbedContent(id="below"):
+            with TabPane("1 capabilities", id="capabilities-tab"):
+                yield DataTable(id="capabilities", cursor_type="row")
+            with TabPane("2 events", id="events-tab"):
+                yield RichLog(id="events", max_lines=EVENTS_SHOWN, wrap=False)
+            with TabPane("3 graph", id="graph-tab"):
+                with VerticalScroll():
+                    yield Static(id="graph")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._columns()
+        self.query_one("#capabilities", DataTable).add_columns(
+            "capability", "state", "provider", "consumers", "last check"
+        )
+        self._header()
+        self.follow()
+        if self.interval > 0:
+            self.set_interval(self.interval, self.tick)
+
+    def on_resize(self) -> None:
+        self._columns()
+        self._rows()
+
+    def _columns(self) -> None:
+        """Fixed widths, so a cell never pushes the reason off the screen: the reason gets what
+        the terminal has left (cells are cut, the detail screen shows them whole)."""
+        table = self.query_one("#units", DataTable)
+        columns = [("unit", max([4, *(len(name) for name in self.units)])), *_COLUMNS]
+        if self.size.width < WIDE:
+            columns.remove(("last exit", 10))
+        used = sum(width + 2 * table.cell_padding for _, width in columns) + 2  # + the scrollbar
+        table.clear(columns=True)
+        for label, width in columns:
+            table.add_column(label, key=label, width=width)
+        table.add_column("reason", key="reason", width=max(20, self.size.width - used - 2 * table.cell_padding))
+
+    # -- the supervisor's updates ----------------------------------------------------------
+
+    @work(exclusive=True, group="watch")
+    async def follow(self) -> None:
+        """Watch the supervisor for as long as top runs, reconnecting when it goes away."""
+        delay = RECONNECT[0]
+        while True:
+            try:
+                async for update in watch(self.path, backlog=EVENTS_SHOWN):
+                    self.apply(update)
+                    delay = RECONNECT[0]
+            except (OSError, ValueError, KeyError, Refused) as error:
+                self._went_away(str(error) or type(error).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT[1])
+
+    def apply(self, update) -> None:
+        if isinstance(update, GraphStatus):
+            if self.status is None or update.pid != self.status.pid:
+                self.last_event = 0  # another supervisor: its events are numbered anew
+            self.status, self.gone = update, None
+            self.units = {unit.unit: unit for unit in ordered(update.services)}
+            self.capabilities = {c.name: c for c in update.capabilities}
+            self._columns()
+            self._rows()
+            self._capability_rows()
+        elif isinstance(update, UnitStatus):
+            self.units[update.unit] = update
+            self._unit_row(update)
+            self._show_detail(update.unit)
+        elif isinstance(update, CapabilityStatus):
+            self.capabilities[update.name] = update
+            self._capability_rows()
+        elif isinstance(update, Event):
+            if update.seq > self.last_event:
+                self.last_event = update.seq
+                self.query_one("#events", RichLog).write(event_text(update))
+        elif isinstance(update, Lost):
+            message = f"... {update.count} updates lost: top did not keep up; brought up to date"
+            self.query_one("#events", RichLog).write(Text(message, style="yellow"))
+        self._graph_stale = True
+        self._graph()
+        self._header()
+
+    def _went_away(self, why: str) -> None:
+        if self.gone is None:
+            self.query_one("#events", RichLog).write(Text(f"supervisor gone: {why}", style="bold red"))
+        self.gone = f"{why} at {time.strftime('%H:%M:%S')}" if self.gone is None else self.gone
+        self._header()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _header(self) -> None:
+        header = self.query_one("#header", Static)
+        header.set_class(self.gone is not None, "gone")
+        if self.status is None:
+            header.update(Text(f"connecting to {self.path} ...", style="bold"))
+            return
+        status = self.status
+        line = Text(f"graph {status.graph}", style="bold", no_wrap=True, overflow="ellipsis")
+        if status.profile:
+            line.append(f" ({status.profile})")
+        line.append(f" pid {status.pid}  ", style="dim")
+        counts = Counter(unit.state for unit in self.units.values())
+        line.append(f"{len(self.units)} units: ")
+        for index, (state, count) in enumerate(counts.items()):
+            line.append(", " if index else "")
+            line.append(f"{count} {state.value}", style=STYLE[state])
+        if self.gone is not None:
+            second = Text(f"supervisor gone ({self.gone}): reconnecting to {self.path}", style="bold")
+        else:
+            problems = self.current().problems()
+            if problems:
+                second = Text("not healthy: ", style="bold red") + Text(problems[0])
+                if len(problems) > 1:
+                    second.append(f" (+{len(problems) - 1} more)", style="dim")
+            else:
+                second = Text("healthy", style="green")
+        second.no_wrap, second.overflow = True, "ellipsis"
+        header.update(Group(line, second))
+
+    def current(self) -> GraphStatus:
+        """The last status with every update since applied."""
+        return attrs.evolve(
+            self.status, services=tuple(self.units.values()), capabilities=tuple(self.capabilities.values())
+        )
+
+    def _shown(self, unit: UnitStatus) -> bool:
+        words = f"{unit.unit} {unit.state.value} {unit.reason}".lower()
+        return self.filter.lower() in words
+
+    def _cells(self, unit: UnitStatus, now: float) -> list:
+        """The unit's cells in column order (the reason cut to one line: the detail has it all)."""
+        cells = unit_row(unit, now)
+        usage = self.usage.get(unit.pid) if unit.pid else None
+        resources = [f"{usage.cpu:.0f}%", megabytes(usage.rss)] if usage else ["", ""]
+        exit_cell = [cells[5]] if self.size.width >= WIDE else []
+        return [*cells[:5], *exit_cell, *resources, first_line(cells[6])]
+
+    def _rows(self) -> None:
+        table = self.query_one("#units", DataTable)
+        selected = self.selected()
+        table.clear()
+        now = time.time()
+        for unit in self.units.values():
+            if self._shown(unit):
+                table.add_row(*self._cells(unit, now), key=unit.unit)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+
+    def _unit_row(self, unit: UnitStatus) -> None:
+        table = self.query_one("#units", DataTable)
+        if self.filter or unit.unit not in table.rows:
+            self._rows()
+            return
+        keys = [column.key for column in table.ordered_columns]
+        for key, cell in zip(keys, self._cells(unit, time.time()), strict=True):
+            table.update_cell(unit.unit, key, cell)
+
+    def _capability_rows(self) -> None:
+        table = self.query_one("#capabilities", DataTable)
+        row = table.cursor_row
+        table.clear()
+        now = time.time()
+        for capability in self.capabilities.values():
+            table.add_row(*capability_row(capability, now, wide=True))
+        if self.capabilities:
+            table.move_cursor(row=min(row, len(self.capabilities) - 1))
+
+    def _graph(self) -> None:
+        """Redraw the graph tab when it shows and something changed since it was drawn."""
+        showing = self.query_one(TabbedContent).active == "graph-tab"
+        if self._graph_stale and self.status is not None and showing:
+            self.query_one("#graph", Static).update(graph_tree(self.current()))
+            self._graph_stale = False
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    @on(TabbedContent.TabActivated)
+    def _tab(self) -> None:
+        self._graph()
+
+    def tick(self) -> None:
+        """Every ``interval``: CPU and memory of the units' processes, uptimes and check ages."""
+        pids = {unit.pid for unit in self.units.values() if unit.pid}
+        self.usage = self.sampler.sample(pids)
+        table = self.query_one("#units", DataTable)
+        now = time.time()
+        for unit in self.units.values():
+            if unit.pid and unit.unit in table.rows:
+                keys = [column.key.value for column in table.ordered_columns]
+                cells = dict(zip(keys, self._cells(unit, now), strict=True))
+                for key in ("up", "cpu", "mem"):
+                    table.update_cell(unit.unit, key, cells[key])
+        self._capability_rows()
+
+    # -- the selected unit and what to do with it ------------------------------------------
+
+    def selected(self) -> str | None:
+        """The unit under the cursor, or the one a detail screen shows."""
+        if isinstance(self.screen, DetailScreen):
+            return self.screen.unit
+        table = self.query_one("#units", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+
+    @on(DataTable.RowSelected, "#units")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        self.push_screen(DetailScreen(event.row_key.value))
+
+    def show_detail(self, screen: DetailScreen) -> None:
+        self._show_detail(screen.unit)
+
+    def _show_detail(self, name: str) -> None:
+        if isinstance(self.screen, DetailScreen) and self.screen.unit == name and name in self.units:
+            self.screen.show(unit_detail(self.units[name], self.capabilities, time.time()))
+
+    def _dependents(self, name: str) -> list[str]:
+        unit = self.units[name]
+        return sorted({c for p in unit.provides if p in self.capabilities for c in self.capabilities[p].consumers})
+
+    def action_start(self) -> None:
+        if (name := self.selected()) is not None:
+            self.control("start", name)
+
+    def action_stop(self) -> None:
+        self._confirmed("stop")
+
+    def action_restart(self) -> None:
+        self._confirmed("restart")
+
+    def _confirmed(self, command: str) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        unit = self.units[name]
+        question = f"{command} {name}?"
+        if unit.provides:
+            question += f" It provides {join_names(unit.provides)}"
+            dependents = self._dependents(name)
+            question += f", which {join_names(dependents)} require." if dependents else "."
+        self.push_screen(ConfirmScreen(question), lambda yes: self.control(command, name) if yes else None)
+
+    @work(group="control")
+    async def control(self, command: str, name: str) -> None:
+        try:
+            answer = await request(self.path, {"command": command, "target": name})
+        except (OSError, Refused) as error:
+            self.notify(f"{command} {name}: {error}", severity="error")
+            return
+        self.notify(f"{command}: {', '.join(answer['units'])}")
+
+    def action_log(self) -> None:
+        if (name := self.selected()) is not None:
+            self.push_screen(LogScreen(name))
+
+    def action_explain(self) -> None:
+        """What breaks if the selected unit's service stops, as ``supervisor explain`` says it."""
+        name = self.selected()
+        if name is None or self.status is None:
+            return
+        from supervisor.graph.loader import GraphFileError, load_file
+        from supervisor.views.explain import explain, render
+
+        service = self.units[name].service
+        try:
+            graph = load_file(self.status.file).graph
+        except GraphFileError as error:
+            graph, why = None, str(error)
+        else:
+            why = f"{self.status.file} no longer loads as a graph"
+        if graph is None or service not in graph.services:
+            self.notify(f"cannot explain {service}: {why}", severity="error")
+            return
+        self.push_screen(ExplainScreen(render(explain(graph, service, self.status.profile))))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filtered(self, event: Input.Changed) -> None:
+        self.filter = event.value
+        self._rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#units", DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.query_one("#units", DataTable).focus()
