@@ -66,7 +66,13 @@ def watch_request(
     """A ``watch`` request: the status then its changes (``status``), new events (``events``, after
     the last ``backlog`` kept), and the lines ``output`` (a unit or service) writes (after the last
     ``lines`` kept of each unit)."""
-    request: dict = {"command": "watch", "status": status, "events": events, "backlog": backlog, "lines": lines}
+    request: dict = {
+        "command": "watch",
+        "status": status,
+        "events": events,
+        "backlog": backlog,
+        "lines": lines,
+    }
     if output is not None:
         request["output"] = output
     return request

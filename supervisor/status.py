@@ -120,7 +120,9 @@ class UnitStatus:
     """One unit as the supervisor sees it at one moment.
 
     ``output`` is the last few lines it wrote (for reasons); ``supervisor logs`` has more.
-    ``depth`` is its place in the graph (0: requires nothing), by which views sort.
+    ``depth`` is its place in the graph (0: requires nothing), by which views sort. ``cause``,
+    for a waiting or degraded unit, is the bottom of its ``reason``: the capability at the root
+    of what it lacks and that capability's provider, for a view with one line to spare.
     """
 
     unit: str
@@ -140,6 +142,13 @@ class UnitStatus:
     output: tuple[str, ...] = ()
     wanted: bool = True
     depth: int = 0
+    cause: str = ""
+
+    @property
+    def at_rest(self) -> bool:
+        """Stopped (or stopping) and meant to be: on request, or by its restart policy after a
+        clean exit. Not a fault, as a failed unit is."""
+        return not self.wanted and self.state in (UnitState.STOPPING, UnitState.STOPPED)
 
     def uptime(self, now: float) -> float | None:
         """Seconds its current process has run, None when it has none."""
@@ -166,6 +175,7 @@ class UnitStatus:
             "output": list(self.output),
             "wanted": self.wanted,
             "depth": self.depth,
+            "cause": self.cause,
         }
 
     @classmethod
@@ -188,6 +198,7 @@ class UnitStatus:
             output=tuple(data["output"]),
             wanted=data["wanted"],
             depth=data["depth"],
+            cause=data["cause"],
         )
 
 
@@ -289,18 +300,22 @@ class GraphStatus:
     def problems(self, capabilities: tuple[str, ...] = ()) -> list[str]:
         """What keeps the graph from being healthy, one sentence each (none: healthy).
 
-        With ``capabilities``, only whether those are available; else every wanted unit must
-        be ready or done, and every capability the profile offers available.
+        With ``capabilities``, only whether those are available; else every unit must be ready
+        or done (or at rest), and every capability the profile offers available.
         """
         states = {c.name: c for c in self.capabilities}
         if capabilities:
-            return [_not_available(name, states.get(name)) for name in capabilities if _missing(states.get(name))]
+            return [
+                _not_available(name, states.get(name)) for name in capabilities if _missing(states.get(name))
+            ]
         found = [
             f"{u.unit} is {u.state.value}" + (f": {u.reason}" if u.reason else "")
             for u in self.services
-            if u.wanted and not u.state.up
+            if not u.state.up and not u.at_rest
         ]
-        found += [_not_available(name, states.get(name)) for name in self.offers if _missing(states.get(name))]
+        found += [
+            _not_available(name, states.get(name)) for name in self.offers if _missing(states.get(name))
+        ]
         if self.stopping:
             found.insert(0, "the supervisor is stopping")
         return found

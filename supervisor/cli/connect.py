@@ -55,7 +55,9 @@ def control_path(args) -> str:
         )
     if len(running) > 1:
         names = ", ".join(path.parent.name for path in running)
-        raise UsageError(f"{len(running)} supervisors are running under {base} ({names}): pick one with --graph NAME")
+        raise UsageError(
+            f"{len(running)} supervisors are running under {base} ({names}): pick one with --graph NAME"
+        )
     return str(running[0])
 
 

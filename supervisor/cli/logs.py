@@ -16,12 +16,18 @@ def add_parser(subcommands) -> None:
         help="the last lines a unit wrote (kept by the supervisor), and with -f the ones that follow",
     )
     logs.add_argument("target", metavar="UNIT", help="a unit (NAME@N) or a service (all its replicas)")
-    logs.add_argument("-n", "--lines", type=int, default=20, metavar="N", help="lines to show first (default: 20)")
+    logs.add_argument(
+        "-n", "--lines", type=int, default=20, metavar="N", help="lines to show first (default: 20)"
+    )
     logs.add_argument("-f", "--follow", action="store_true", help="then print new lines as they come")
     add_control_options(logs)
     logs.set_defaults(handler=run_logs)
-    events = subcommands.add_parser("events", help="the supervisor's recent events, and with -f the ones that follow")
-    events.add_argument("-n", "--count", type=int, default=20, metavar="N", help="events to show first (default: 20)")
+    events = subcommands.add_parser(
+        "events", help="the supervisor's recent events, and with -f the ones that follow"
+    )
+    events.add_argument(
+        "-n", "--count", type=int, default=20, metavar="N", help="events to show first (default: 20)"
+    )
     events.add_argument("-f", "--follow", action="store_true", help="then print new events as they happen")
     events.add_argument("--json", action="store_true", help="one JSON object a line")
     add_control_options(events)
@@ -51,7 +57,9 @@ def run_events(args) -> int:
         next(stream)
         records = (update_from_json(message) for message in stream)
     else:
-        records = (Event.from_json(event) for event in ask(args, {"command": "events", "count": count})["events"])
+        records = (
+            Event.from_json(event) for event in ask(args, {"command": "events", "count": count})["events"]
+        )
     out = console()
     for record in records:
         if args.json:

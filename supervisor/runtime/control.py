@@ -30,9 +30,8 @@ import json
 import os
 import socket
 
-import trio
-
 import attrs
+import trio
 
 from supervisor.graph.durations import format_duration
 from supervisor.protocol import COMMANDS, LIMIT, Lost, encode, update_to_json
@@ -163,11 +162,13 @@ async def _stream(rt: Runtime, stream: trio.SocketStream, watch: Watch) -> None:
         rt.feed.watchers.discard(watcher)
 
 
-def _updates(rt: Runtime, lost: int, units: set[str], capabilities: set[str], lines: list[bytes]) -> list[bytes]:
+def _updates(
+    rt: Runtime, lost: int, units: set[str], capabilities: set[str], lines: list[bytes]
+) -> list[bytes]:
     if lost:
         units, capabilities = set(rt.units), set(rt.capabilities)
     updates = [encode(update_to_json(Lost(lost)))] if lost else []
-    updates += [encode(update_to_json(rt.units[name].snapshot())) for name in units if name in rt.units]
+    updates += [encode(update_to_json(rt.unit_status(rt.units[name]))) for name in units if name in rt.units]
     updates += [encode(update_to_json(rt.capabilities[name].snapshot())) for name in capabilities]
     return updates + lines
 

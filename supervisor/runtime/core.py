@@ -24,7 +24,14 @@ from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
 from supervisor.runtime.unit import PARKED, Unit
-from supervisor.status import CapabilityState, CapabilityStatus, CheckResult, GraphStatus, UnitState
+from supervisor.status import (
+    CapabilityState,
+    CapabilityStatus,
+    CheckResult,
+    GraphStatus,
+    UnitState,
+    UnitStatus,
+)
 
 EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
 
@@ -69,7 +76,9 @@ class Runtime:
         for service, replica in self.plan.units:
             unit = Unit(service, replica, depth=depths[service.name])
             self.units[unit.name] = unit
-        consumers = {c: tuple(s.name for s in self.plan.services if c in s.requires) for c in self.plan.capabilities}
+        consumers = {
+            c: tuple(s.name for s in self.plan.services if c in s.requires) for c in self.plan.capabilities
+        }
         self.capabilities = {
             c: Capability(c, providers, consumers[c]) for c, providers in self.plan.capabilities.items()
         }
@@ -104,10 +113,13 @@ class Runtime:
         """Move ``unit`` to ``state``; logs the event (``state`` unless named) when anything changed."""
         if (unit.state, unit.reason) == (state, reason) and event is None:
             return
-        if unit.state != state:
+        moved = unit.state != state
+        if moved:
             unit.since = time.time()
         unit.state, unit.reason = state, reason
         self.log.event(unit.name, event or state.value, reason)
+        if moved and unit.service.provides:
+            self._refresh_degraded()  # their reasons quote this unit's state
         if state is UnitState.FAILED and unit.service.critical and not self.stopping:
             self.log.event(
                 "supervisor", "failed", f"critical service {unit.name} failed ({reason}): stopping the graph"
@@ -210,8 +222,7 @@ class Runtime:
         """Why ``capability`` is not available, followed down through the providers to the root."""
         cap = self.capabilities[capability]
         state = "lost" if cap.state is CapabilityState.LOST else "unavailable"
-        providers = [u for p in cap.providers for u in self.units_of(p)]
-        unit = providers[0]
+        unit = self._provider(capability)
         text = f"{capability} ({state}): provider {unit.describe()}"
         if unit.state is UnitState.WAITING and unit.name not in seen:
             deeper = [self.why_unavailable(c, seen | {unit.name}) for c in self.missing(unit)]
@@ -219,15 +230,40 @@ class Runtime:
                 text += " for " + "; ".join(deeper)
         return text
 
+    def _provider(self, capability: str) -> Unit:
+        """The unit a missing capability's story is told through: its first provider's first unit."""
+        return next(u for p in self.capabilities[capability].providers for u in self.units_of(p))
+
+    def root_cause(self, unit: Unit, seen: frozenset[str] = frozenset()) -> str:
+        """The bottom of what ``unit`` lacks, on one line: ``CAPABILITY: provider STATE, last
+        exit``, followed down through waiting providers (empty when it lacks nothing)."""
+        for capability in self.missing(unit):
+            provider = self._provider(capability)
+            if provider.state is UnitState.WAITING and provider.name not in seen and self.missing(provider):
+                return self.root_cause(provider, seen | {unit.name})
+            return f"{capability}: {provider.describe()}"
+        return ""
+
+    def unit_status(self, unit: Unit) -> UnitStatus:
+        waiting = unit.state in (UnitState.WAITING, UnitState.DEGRADED)
+        return unit.snapshot(cause=self.root_cause(unit) if waiting else "")
+
     def waiting_reason(self, unit: Unit) -> str:
         return "waiting for " + "; ".join(self.why_unavailable(c) for c in self.missing(unit))
 
     def _refresh_degraded(self) -> None:
+        """Ready units that lost a requirement become degraded, and degraded ones whose
+        requirements are back ready; a degraded unit's reason follows its provider's state
+        quietly (no event: only the explanation changed)."""
         for unit in self.units.values():
             missing = self.missing(unit)
-            if unit.state is UnitState.READY and missing:
+            if unit.state in (UnitState.READY, UnitState.DEGRADED) and missing:
                 reason = "requires " + "; ".join(self.why_unavailable(c) for c in missing)
-                self.set_state(unit, UnitState.DEGRADED, reason)
+                if unit.state is UnitState.READY:
+                    self.set_state(unit, UnitState.DEGRADED, reason)
+                elif reason != unit.reason:
+                    unit.reason = reason
+                    self.feed.touch(units=(unit.name,))
             elif unit.state is UnitState.DEGRADED and not missing:
                 self.set_state(unit, UnitState.READY, "requirements are back", event="recovered")
 
@@ -252,6 +288,8 @@ class Runtime:
         """Ask ``unit`` to stop and wait until it has (its supervise task does the stopping)."""
         unit.wanted = False
         unit.stop_requested.set()
+        if unit.state is UnitState.FAILED:  # put down on request: no longer a fault to report
+            self.set_state(unit, UnitState.STOPPED, "stopped by request")
         self.feed.touch(units=(unit.name,))
         self.changed()
         await self.until(lambda: unit.state in PARKED)
@@ -283,7 +321,7 @@ class Runtime:
             graph=self.plan.graph.name,
             pid=os.getpid(),
             stopping=self.stopping,
-            services=tuple(u.snapshot() for u in self.units.values()),
+            services=tuple(self.unit_status(u) for u in self.units.values()),
             capabilities=tuple(c.snapshot() for c in self.capabilities.values()),
             file=str(Path(self.plan.graph.file).resolve()),
             profile=self.plan.variant.profile,

@@ -52,7 +52,7 @@ class Unit:
 
         A unit stopped on request is just that: its last exit (the stop signal) and output (an
         access log) say nothing about why its dependents are without it."""
-        if self.state in (UnitState.STOPPING, UnitState.STOPPED) and not self.wanted:
+        if self.state in (UnitState.STOPPING, UnitState.STOPPED) and self.stop_requested.is_set():
             return f"{self.name} stopped by request"
         text = f"{self.name} {'in ' if self.state is UnitState.BACKOFF else ''}{self.state.value}"
         if self.last_exit is not None and not self.state.up:
@@ -65,7 +65,7 @@ class Unit:
             return ""
         return ": " + " / ".join(f'"{line}"' for line in list(self.tail)[-lines:])
 
-    def snapshot(self) -> UnitStatus:
+    def snapshot(self, cause: str = "") -> UnitStatus:
         return UnitStatus(
             unit=self.name,
             service=self.service.name,
@@ -84,4 +84,5 @@ class Unit:
             output=tuple(self.tail),
             wanted=self.wanted,
             depth=self.depth,
+            cause=cause,
         )

@@ -78,33 +78,41 @@ def check_summary(check: CheckResult | None, now: float) -> Text:
     return text
 
 
+def short_reason(unit: UnitStatus) -> str:
+    """The reason on one line: for a waiting or degraded unit the root cause first (``needs
+    CAPABILITY: provider …``), which a cut keeps; else the reason's first line."""
+    return f"needs {unit.cause}" if unit.cause else first_line(unit.reason)
+
+
 def unit_row(unit: UnitStatus, now: float, wide: bool = False) -> list:
-    """The cells of one unit: unit, state, pid, uptime, restarts, last exit, then (wide) kind and
-    what it provides, then its reason."""
+    """The cells of one unit: unit, state, pid, uptime, restarts, then (wide) last exit, kind
+    and what it provides, then its reason (in full when wide, else :func:`short_reason`)."""
     cells = [
         unit.unit,
         styled(unit.state),
         str(unit.pid or ""),
         duration(unit.uptime(now)),
         str(unit.restarts),
-        unit.last_exit.short() if unit.last_exit else "",
     ]
     if wide:
-        cells += [unit.kind, ", ".join(unit.provides)]
-    return [*cells, unit.reason if wide else first_line(unit.reason)]
+        cells += [unit.last_exit.short() if unit.last_exit else "", unit.kind, ", ".join(unit.provides)]
+    return [*cells, unit.reason if wide else short_reason(unit)]
 
 
-UNIT_COLUMNS = ("unit", "state", "pid", "up", "restarts", "last exit")
+UNIT_COLUMNS = ("unit", "state", "pid", "up", "restarts")
 
 
 def units_table(status: GraphStatus, wide: bool = False, now: float | None = None) -> Table:
     """One row per unit; the reason cut to one line (``wide``: all of it, with kind and provides)."""
     now = time.time() if now is None else now
-    title = f"graph {escape(status.graph)}" + (f", profile {escape(status.profile)}" if status.profile else "")
+    title = f"graph {escape(status.graph)}" + (
+        f", profile {escape(status.profile)}" if status.profile else ""
+    )
     table = Table(title=f"{title} (supervisor pid {status.pid})", title_justify="left", expand=not wide)
     for column in UNIT_COLUMNS:
         table.add_column(column, no_wrap=True)
     if wide:
+        table.add_column("last exit", no_wrap=True)
         table.add_column("kind", no_wrap=True)
         table.add_column("provides")
     table.add_column("reason", overflow="fold" if wide else "ellipsis", no_wrap=not wide, ratio=1)

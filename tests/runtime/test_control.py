@@ -77,7 +77,9 @@ def test_stop_marks_dependents_degraded_and_start_recovers(supervisor):
     assert sup.unit_status("provider")["state"] == "stopped"
     assert sup.unit_status("provider")["reason"] == "stopped by request"
     assert sup.unit_status("user")["state"] == "degraded"
-    assert sup.unit_status("user")["reason"] == "requires p (unavailable): provider provider stopped by request"
+    assert (
+        sup.unit_status("user")["reason"] == "requires p (unavailable): provider provider stopped by request"
+    )
     assert sup.ctl("start", "provider").returncode == 0
     sup.wait_event("user", "recovered")
     old = sup.unit_status("provider")["pid"]

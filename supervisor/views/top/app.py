@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedCon
 
 from supervisor.protocol import Lost
 from supervisor.status import CapabilityStatus, Event, GraphStatus, UnitStatus
-from supervisor.views.status import STYLE, capability_row, event_text, first_line, ordered, unit_row
+from supervisor.views.status import STYLE, capability_row, event_text, ordered, unit_row
 from supervisor.views.top.connection import Refused, request, watch
 from supervisor.views.top.graph import graph_tree
 from supervisor.views.top.screens import (
@@ -118,7 +118,9 @@ class TopApp(App):
         table.clear(columns=True)
         for label, width in columns:
             table.add_column(label, key=label, width=width)
-        table.add_column("reason", key="reason", width=max(20, self.size.width - used - 2 * table.cell_padding))
+        table.add_column(
+            "reason", key="reason", width=max(20, self.size.width - used - 2 * table.cell_padding)
+        )
 
     # -- the supervisor's updates ----------------------------------------------------------
 
@@ -216,8 +218,8 @@ class TopApp(App):
         cells = unit_row(unit, now)
         usage = self.usage.get(unit.pid) if unit.pid else None
         resources = [f"{usage.cpu:.0f}%", megabytes(usage.rss)] if usage else ["", ""]
-        exit_cell = [cells[5]] if self.size.width >= WIDE else []
-        return [*cells[:5], *exit_cell, *resources, first_line(cells[6])]
+        exit_cell = [unit.last_exit.short() if unit.last_exit else ""] if self.size.width >= WIDE else []
+        return [*cells[:5], *exit_cell, *resources, cells[5]]
 
     def _rows(self) -> None:
         table = self.query_one("#units", DataTable)
@@ -301,7 +303,9 @@ class TopApp(App):
 
     def _dependents(self, name: str) -> list[str]:
         unit = self.units[name]
-        return sorted({c for p in unit.provides if p in self.capabilities for c in self.capabilities[p].consumers})
+        return sorted(
+            {c for p in unit.provides if p in self.capabilities for c in self.capabilities[p].consumers}
+        )
 
     def action_start(self) -> None:
         if (name := self.selected()) is not None:
