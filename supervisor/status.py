@@ -108,11 +108,22 @@ class CheckResult:
 
     @classmethod
     def from_json(cls, data: dict) -> "CheckResult":
-        return cls(data["ok"], data["time"], data["output"], data.get("duration"))
+        return cls(data["ok"], data["time"], data["output"], **_present(data, duration=_same))
 
 
-def _optional(data: Any, read):
-    return None if data is None else read(data)
+def _optional(read):
+    return lambda data: None if data is None else read(data)
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _present(data: dict, **read) -> dict:
+    """The fields ``data`` holds, each read by its reader. A field it lacks keeps the record's
+    default: a client reads a supervisor older than itself, which never sent the fields added
+    since."""
+    return {name: reader(data[name]) for name, reader in read.items() if name in data}
 
 
 @attrs.frozen
@@ -166,8 +177,8 @@ class UnitStatus:
             "restarts": self.restarts,
             "last_exit": self.last_exit.to_json() if self.last_exit else None,
             "since": round(self.since, 3),
-            "started_at": _optional(self.started_at, lambda t: round(t, 3)),
-            "uptime": _optional(uptime, lambda t: round(t, 3)),
+            "started_at": None if self.started_at is None else round(self.started_at, 3),
+            "uptime": None if uptime is None else round(uptime, 3),
             "reason": self.reason,
             "status": self.status,
             "provides": list(self.provides),
@@ -186,19 +197,22 @@ class UnitStatus:
             replica=data["replica"],
             kind=data["kind"],
             state=UnitState(data["state"]),
-            reason=data["reason"],
-            pid=data["pid"],
-            since=data["since"],
-            started_at=data["started_at"],
-            restarts=data["restarts"],
-            last_exit=_optional(data["last_exit"], Exit.from_json),
-            status=data["status"],
-            provides=tuple(data["provides"]),
-            requires=tuple(data["requires"]),
-            output=tuple(data["output"]),
-            wanted=data["wanted"],
-            depth=data["depth"],
-            cause=data["cause"],
+            **_present(
+                data,
+                reason=str,
+                pid=_same,
+                since=float,
+                started_at=_same,
+                restarts=int,
+                last_exit=_optional(Exit.from_json),
+                status=str,
+                provides=tuple,
+                requires=tuple,
+                output=tuple,
+                wanted=bool,
+                depth=int,
+                cause=str,
+            ),
         )
 
 
@@ -230,11 +244,14 @@ class CapabilityStatus:
         return cls(
             name=data["name"],
             state=CapabilityState(data["state"]),
-            provider=data["provider"],
-            providers=tuple(data["providers"]),
-            consumers=tuple(data["consumers"]),
-            since=data["since"],
-            last_check=_optional(data["last_check"], CheckResult.from_json),
+            **_present(
+                data,
+                provider=_same,
+                providers=tuple,
+                consumers=tuple,
+                since=float,
+                last_check=_optional(CheckResult.from_json),
+            ),
         )
 
 
@@ -340,9 +357,7 @@ class GraphStatus:
             stopping=data["stopping"],
             services=tuple(UnitStatus.from_json(u) for u in data["services"]),
             capabilities=tuple(CapabilityStatus.from_json(c) for c in data["capabilities"]),
-            file=data["file"],
-            profile=data["profile"],
-            offers=tuple(data["offers"]),
+            **_present(data, file=str, profile=_same, offers=tuple),
         )
 
 

@@ -191,3 +191,35 @@ def test_a_watcher_gets_only_what_it_asked_for():
     lost, changed_units, changed_capabilities, queued = lines_only.take()
     assert (changed_units, changed_capabilities) == (set(), set())  # it asked for no status
     assert [json.loads(line)["output"]["line"] for line in queued] == ["followed"]
+
+
+def test_a_status_from_an_older_supervisor_reads_with_defaults():
+    """A client newer than the running supervisor (just upgraded) still reads its status: the
+    fields added since keep their defaults."""
+    old = {
+        "graph": "g",
+        "pid": 7,
+        "stopping": False,
+        "services": [
+            {
+                "name": "db",
+                "unit": "db",
+                "replica": None,
+                "kind": "longrun",
+                "state": "ready",
+                "pid": 9,
+                "restarts": 0,
+                "last_exit": None,
+                "since": 1.0,
+                "uptime": 2.0,
+                "reason": "up",
+                "status": "",
+                "provides": ["sql"],
+                "output": [],
+            },
+        ],
+        "capabilities": [{"name": "sql", "state": "available", "provider": "db", "last_check": None}],
+    }
+    status = GraphStatus.from_json(old)
+    assert status.services[0].state is UnitState.READY and status.services[0].requires == ()
+    assert status.capabilities[0].provider == "db" and status.offers == ()

@@ -9,13 +9,15 @@ as "not running".
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from supervisor.cli.errors import NoSupervisor, UsageError
 from supervisor.runtime import client
 from supervisor.runtime.rundir import default_runtime_dir
 
+T = TypeVar("T")
 TIMEOUT = 30.0
 _PROBE = 2.0
 """How long a supervisor found by looking may take to accept a connection."""
@@ -91,6 +93,19 @@ def ask(args, message: dict, timeout: float = TIMEOUT) -> dict:
         raise NoSupervisor(str(error)) from None
     except client.ControlError as error:
         raise UsageError(str(error)) from None
+
+
+def parsed(parse: Callable[[dict], T], messages: Iterable[dict]) -> Iterator[T]:
+    """Each message read into its record; one this client cannot read (a supervisor of another
+    version) is a one-line UsageError, not a traceback."""
+    for message in messages:
+        try:
+            record = parse(message)
+        except (KeyError, ValueError, TypeError) as error:
+            raise UsageError(
+                f"cannot read the supervisor's answer ({error!r}): is it another version of graph-supervisor?"
+            ) from None
+        yield record
 
 
 def follow(args, message: dict) -> Iterator[dict]:

@@ -3,7 +3,7 @@ output and of its events, and (``-f``) what comes next, pushed as it happens (a 
 
 import json
 
-from supervisor.cli.connect import add_control_options, ask, follow
+from supervisor.cli.connect import add_control_options, ask, follow, parsed
 from supervisor.cli.output import console
 from supervisor.protocol import Lost, update_from_json, update_to_json, watch_request
 from supervisor.status import Event, OutputLine
@@ -39,11 +39,11 @@ def run_logs(args) -> int:
     if args.follow:
         stream = follow(args, watch_request(status=False, events=False, output=args.target, lines=lines))
         units = next(stream)["output"]
-        records = (update_from_json(message) for message in stream)
+        records = parsed(update_from_json, stream)
     else:
         answer = ask(args, {"command": "logs", "target": args.target, "lines": lines})
         units = answer["units"]
-        records = (OutputLine.from_json(line) for line in answer["lines"])
+        records = parsed(OutputLine.from_json, answer["lines"])
     out = console()
     for record in records:
         out.print(output_text(record, len(units) > 1) if isinstance(record, OutputLine) else _lost(record))
@@ -55,11 +55,9 @@ def run_events(args) -> int:
     if args.follow:
         stream = follow(args, watch_request(status=False, backlog=count))
         next(stream)
-        records = (update_from_json(message) for message in stream)
+        records = parsed(update_from_json, stream)
     else:
-        records = (
-            Event.from_json(event) for event in ask(args, {"command": "events", "count": count})["events"]
-        )
+        records = parsed(Event.from_json, ask(args, {"command": "events", "count": count})["events"])
     out = console()
     for record in records:
         if args.json:

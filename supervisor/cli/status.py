@@ -9,7 +9,7 @@ imports nothing it does not need (no rich), so a probe run every few seconds sta
 import json
 import sys
 
-from supervisor.cli.connect import add_control_options, ask
+from supervisor.cli.connect import add_control_options, ask, parsed
 from supervisor.status import GraphStatus
 
 EXIT_UNHEALTHY = 1
@@ -38,7 +38,7 @@ def add_parser(subcommands) -> None:
 
 def run(args) -> int:
     answer = ask(args, {"command": "status"})["status"]
-    status = GraphStatus.from_json(answer)
+    (status,) = parsed(GraphStatus.from_json, [answer])
     problems = status.problems(tuple(args.ready or ()))
     if args.ready is not None:
         print("\n".join(problems) if problems else "ready")

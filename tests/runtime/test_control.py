@@ -195,6 +195,6 @@ def test_status_names_a_real_time_signal_that_killed_a_unit(supervisor):
     assert sup.wait_event("rt", "failed")["message"] == "killed by SIGRTMIN+1"
     assert sup.unit_status("rt")["last_exit"] == {"code": None, "signal": "SIGRTMIN+1"}
     table = sup.ctl("status")
-    assert table.returncode == 0 and "SIGRTMIN+1" in table.stdout, table.stderr
+    assert table.returncode == 1 and "SIGRTMIN+1" in table.stdout, table.stderr  # 1: rt failed
     assert sup.unit_status("other")["state"] == "ready"
     assert sup.stop() == 0

@@ -133,8 +133,10 @@ class TopApp(App):
                 async for update in watch(self.path, backlog=EVENTS_SHOWN):
                     self.apply(update)
                     delay = RECONNECT[0]
-            except (OSError, ValueError, KeyError, Refused) as error:
+            except (OSError, Refused) as error:
                 self._went_away(str(error) or type(error).__name__)
+            except (KeyError, ValueError, TypeError) as error:
+                self._went_away(f"cannot read its answer ({error!r}): another version of graph-supervisor?")
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT[1])
 
