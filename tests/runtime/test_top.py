@@ -12,10 +12,11 @@ import signal
 import time
 
 from rich.console import Console
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from supervisor.views.top.app import TopApp
 from supervisor.views.top.screens import ConfirmScreen, DetailScreen, ExplainScreen, LogScreen
+from supervisor.views.top.table import RowTable
 
 GRAPH = """
 version = 1
@@ -54,8 +55,8 @@ async def until(pilot, predicate, timeout: float = 15.0, what: str = "condition"
 
 
 def cell(app: TopApp, unit: str, column: str) -> str:
-    table = app.query_one("#units", DataTable)
-    return str(table.get_cell(unit, column)) if unit in table.rows else ""
+    table = app.query_one("#units", RowTable)
+    return table.cell(unit, column) if unit in table.keys else ""
 
 
 def events(app: TopApp) -> str:
@@ -67,9 +68,9 @@ def header(app: TopApp) -> str:
 
 
 async def select(app: TopApp, pilot, unit: str) -> None:
-    table = app.query_one("#units", DataTable)
+    table = app.query_one("#units", RowTable)
     table.focus()
-    table.move_cursor(row=table.get_row_index(unit))
+    table.move_to(unit)
     await pilot.pause()
 
 
@@ -81,7 +82,7 @@ def test_top_shows_a_killed_unit_and_its_event_within_2s(supervisor):
     async def scenario(app, pilot):
         await pilot.press("2")  # the events tab
         await until(pilot, lambda: cell(app, "worker", "state") == "ready", what="the first status")
-        assert list(app.query_one("#units", DataTable).rows) == ["db", "worker", "web"]  # by depth
+        assert app.query_one("#units", RowTable).keys == ["db", "worker", "web"]  # by depth
         pid = int(cell(app, "worker", "pid"))
         os.kill(pid, signal.SIGKILL)
         seen = await until(
@@ -160,9 +161,9 @@ def test_detail_log_and_what_breaks(supervisor):
         text = _plain(app.screen.query_one(Static))
         assert "impact of switching db off" in text and "web cannot start" in text
         await pilot.press("escape", "slash", "w", "e", "b")
-        assert list(app.query_one("#units", DataTable).rows) == ["web"]
+        assert app.query_one("#units", RowTable).keys == ["web"]
         await pilot.press("escape")
-        assert list(app.query_one("#units", DataTable).rows) == ["db", "worker", "web"]
+        assert app.query_one("#units", RowTable).keys == ["db", "worker", "web"]
 
     run_top(sup, scenario)
     assert sup.stop() == 0

@@ -19,9 +19,9 @@ class Tmux:
         self.socket = socket
 
     def __call__(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=20, check=True
-        ).stdout
+        result = subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=20)
+        assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
+        return result.stdout
 
     def running(self) -> bool:
         return (

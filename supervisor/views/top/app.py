@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
 from supervisor.protocol import Lost
@@ -32,12 +31,15 @@ from supervisor.views.top.screens import (
     LogScreen,
     unit_detail,
 )
+from supervisor.views.top.table import RowTable
 from supervisor.views.top.usage import Sampler, Usage, megabytes
 from supervisor.wording import join_names
 
 EVENTS_SHOWN = 500
 RECONNECT = (0.2, 5.0)
 """First and longest wait between attempts to reach a supervisor that went away."""
+REDRAW = 0.25
+"""Seconds from an update to its redraw: what else arrives meanwhile is drawn with it."""
 WIDE = 110
 """From this many columns on, the unit table also shows each unit's last exit."""
 _COLUMNS = [("state", 8), ("pid", 7), ("up", 6), ("↻", 3), ("last exit", 10), ("cpu", 4), ("mem", 5)]
@@ -76,12 +78,15 @@ class TopApp(App):
         self.gone: str | None = "connecting"
         self.last_event = 0
         self._graph_stale = True
+        self._capabilities_stale = False
+        self._stale_units: set[str] = set()
+        self._redraw_pending = False
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static(id="header")
-        yield DataTable(id="units", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="units")
         yield Input(placeholder="filter units (name, state, reason); escape clears", id="filter")
         with TabbedContent(id="below"):
             with TabPane("1 capabilities", id="capabilities-tab"):
@@ -110,17 +115,10 @@ class TopApp(App):
     def _columns(self) -> None:
         """Fixed widths, so a cell never pushes the reason off the screen: the reason gets what
         the terminal has left (cells are cut, the detail screen shows them whole)."""
-        table = self.query_one("#units", DataTable)
-        columns = [("unit", max([4, *(len(name) for name in self.units)])), *_COLUMNS]
+        columns = [("unit", max([4, *(len(name) for name in self.units)])), *_COLUMNS, ("reason", 0)]
         if self.size.width < WIDE:
             columns.remove(("last exit", 10))
-        used = sum(width + 2 * table.cell_padding for _, width in columns) + 2  # + the scrollbar
-        table.clear(columns=True)
-        for label, width in columns:
-            table.add_column(label, key=label, width=width)
-        table.add_column(
-            "reason", key="reason", width=max(20, self.size.width - used - 2 * table.cell_padding)
-        )
+        self.query_one("#units", RowTable).set_columns(columns)
 
     # -- the supervisor's updates ----------------------------------------------------------
 
@@ -141,6 +139,8 @@ class TopApp(App):
             delay = min(delay * 2, RECONNECT[1])
 
     def apply(self, update) -> None:
+        """Take one update into the model; what it changes on screen is redrawn a moment later
+        (``REDRAW``), together with whatever else changed meanwhile."""
         if isinstance(update, GraphStatus):
             if self.status is None or update.pid != self.status.pid:
                 self.last_event = 0  # another supervisor: its events are numbered anew
@@ -149,14 +149,13 @@ class TopApp(App):
             self.capabilities = {c.name: c for c in update.capabilities}
             self._columns()
             self._rows()
-            self._capability_rows()
+            self._capabilities_stale = True
         elif isinstance(update, UnitStatus):
             self.units[update.unit] = update
-            self._unit_row(update)
-            self._show_detail(update.unit)
+            self._stale_units.add(update.unit)
         elif isinstance(update, CapabilityStatus):
             self.capabilities[update.name] = update
-            self._capability_rows()
+            self._capabilities_stale = True
         elif isinstance(update, Event):
             if update.seq > self.last_event:
                 self.last_event = update.seq
@@ -165,6 +164,20 @@ class TopApp(App):
             message = f"... {update.count} updates lost: top did not keep up; brought up to date"
             self.query_one("#events", RichLog).write(Text(message, style="yellow"))
         self._graph_stale = True
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(REDRAW, self._redraw)
+
+    def _redraw(self) -> None:
+        """Draw what changed since the last redraw: a table redraws all its visible rows for any
+        change, so a burst of updates (a restart is four or five) is drawn once, not each time."""
+        self._redraw_pending = False
+        stale, self._stale_units = self._stale_units, set()
+        for name in stale:
+            self._unit_row(self.units[name])
+            self._show_detail(name)
+        if self._capabilities_stale:
+            self._capability_rows()
         self._graph()
         self._header()
 
@@ -180,7 +193,7 @@ class TopApp(App):
         header = self.query_one("#header", Static)
         header.set_class(self.gone is not None, "gone")
         if self.status is None:
-            header.update(Text(f"connecting to {self.path} ...", style="bold"))
+            header.update(Text(f"connecting to {self.path} ...", style="bold"), layout=False)
             return
         status = self.status
         line = Text(f"graph {status.graph}", style="bold", no_wrap=True, overflow="ellipsis")
@@ -203,7 +216,7 @@ class TopApp(App):
             else:
                 second = Text("healthy", style="green")
         second.no_wrap, second.overflow = True, "ellipsis"
-        header.update(Group(line, second))
+        header.update(Group(line, second), layout=False)  # two lines, whatever they say
 
     def current(self) -> GraphStatus:
         """The last status with every update since applied."""
@@ -224,26 +237,19 @@ class TopApp(App):
         return [*cells[:5], *exit_cell, *resources, cells[5]]
 
     def _rows(self) -> None:
-        table = self.query_one("#units", DataTable)
-        selected = self.selected()
-        table.clear()
         now = time.time()
-        for unit in self.units.values():
-            if self._shown(unit):
-                table.add_row(*self._cells(unit, now), key=unit.unit)
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
+        rows = [(unit.unit, self._cells(unit, now)) for unit in self.units.values() if self._shown(unit)]
+        self.query_one("#units", RowTable).set_rows(rows)
 
     def _unit_row(self, unit: UnitStatus) -> None:
-        table = self.query_one("#units", DataTable)
-        if self.filter or unit.unit not in table.rows:
+        table = self.query_one("#units", RowTable)
+        if (unit.unit in table.keys) != self._shown(unit):  # the filter takes it in or out
             self._rows()
-            return
-        keys = [column.key for column in table.ordered_columns]
-        for key, cell in zip(keys, self._cells(unit, time.time()), strict=True):
-            table.update_cell(unit.unit, key, cell)
+        elif unit.unit in table.keys:
+            table.update_row(unit.unit, self._cells(unit, time.time()))
 
     def _capability_rows(self) -> None:
+        self._capabilities_stale = False
         table = self.query_one("#capabilities", DataTable)
         row = table.cursor_row
         table.clear()
@@ -268,18 +274,15 @@ class TopApp(App):
         self._graph()
 
     def tick(self) -> None:
-        """Every ``interval``: CPU and memory of the units' processes, uptimes and check ages."""
-        pids = {unit.pid for unit in self.units.values() if unit.pid}
-        self.usage = self.sampler.sample(pids)
-        table = self.query_one("#units", DataTable)
-        now = time.time()
-        for unit in self.units.values():
-            if unit.pid and unit.unit in table.rows:
-                keys = [column.key.value for column in table.ordered_columns]
-                cells = dict(zip(keys, self._cells(unit, now), strict=True))
-                for key in ("up", "cpu", "mem"):
-                    table.update_cell(unit.unit, key, cells[key])
-        self._capability_rows()
+        """Every ``interval``: CPU and memory of the processes of the units on screen (only those:
+        a sample is a few /proc reads each), their uptimes, and the capabilities' check ages."""
+        visible = [self.units[key] for key in self.query_one("#units", RowTable).visible_keys()]
+        self.usage = self.sampler.sample({unit.pid for unit in visible if unit.pid})
+        for unit in visible:
+            if unit.pid:
+                self._unit_row(unit)
+        if self.query_one(TabbedContent).active == "capabilities-tab":
+            self._capability_rows()
 
     # -- the selected unit and what to do with it ------------------------------------------
 
@@ -287,14 +290,11 @@ class TopApp(App):
         """The unit under the cursor, or the one a detail screen shows."""
         if isinstance(self.screen, DetailScreen):
             return self.screen.unit
-        table = self.query_one("#units", DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return self.query_one("#units", RowTable).cursor_key
 
-    @on(DataTable.RowSelected, "#units")
-    def _open(self, event: DataTable.RowSelected) -> None:
-        self.push_screen(DetailScreen(event.row_key.value))
+    @on(RowTable.Selected, "#units")
+    def _open(self, event: RowTable.Selected) -> None:
+        self.push_screen(DetailScreen(event.key))
 
     def show_detail(self, screen: DetailScreen) -> None:
         self._show_detail(screen.unit)
@@ -376,10 +376,10 @@ class TopApp(App):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one("#units", DataTable).focus()
+        self.query_one("#units", RowTable).focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
         box.remove_class("shown")
-        self.query_one("#units", DataTable).focus()
+        self.query_one("#units", RowTable).focus()
