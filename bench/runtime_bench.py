@@ -31,10 +31,13 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: bench.measure is imported as the other benches do
+
+from bench.measure import cpu_seconds  # noqa: E402
+
 SUPERVISORD_VENV = ROOT / "bench" / ".venv-supervisord"
 SUPERVISORD_VERSION = "4.3.0"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> set[int]:
@@ -65,11 +68,6 @@ def _parent_and_state(pid: int) -> tuple[int, str]:
 
 def rss_mb(pid: int) -> float:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def wait_for(predicate, timeout: float, poll: float = 0.005):

@@ -11,6 +11,7 @@ import os
 import signal
 import time
 
+import pytest
 from rich.console import Console
 from textual.widgets import RichLog, Static
 
@@ -33,6 +34,15 @@ provides = ["http"]
 command = ["sleep", "600"]
 restart = "never"
 """
+
+
+@pytest.fixture
+def shop(supervisor):
+    """A supervisor running GRAPH, every unit up."""
+    sup = supervisor(GRAPH)
+    sup.wait_event("web", "ready")
+    sup.wait_event("worker", "ready")
+    return sup
 
 
 def run_top(sup, scenario, size=(110, 32)) -> None:
@@ -74,10 +84,7 @@ async def select(app: TopApp, pilot, unit: str) -> None:
     await pilot.pause()
 
 
-def test_top_shows_a_killed_unit_and_its_event_within_2s(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("web", "ready")
-    sup.wait_event("worker", "ready")
+def test_top_shows_a_killed_unit_and_its_event_within_2s(shop):
 
     async def scenario(app, pilot):
         await pilot.press("2")  # the events tab
@@ -101,20 +108,18 @@ def test_top_shows_a_killed_unit_and_its_event_within_2s(supervisor):
             with open(os.environ["TOP_SCREENSHOT"], "w") as svg:
                 svg.write(app.export_screenshot(title="supervisor top"))
 
-    run_top(sup, scenario)
-    assert sup.stop() == 0
+    run_top(shop, scenario)
+    assert shop.stop() == 0
 
 
-def test_stop_restart_and_start_from_the_keys(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("web", "ready")
+def test_stop_restart_and_start_from_the_keys(shop):
 
     async def scenario(app, pilot):
         await until(pilot, lambda: cell(app, "web", "state") == "ready", what="the first status")
         first = cell(app, "db", "pid")
         await select(app, pilot, "db")
         await pilot.press("x")
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the ConfirmScreen")
         await pilot.press("n")  # asked, and nothing happens on no
         await pilot.pause(0.3)
         assert cell(app, "db", "state") == "ready"
@@ -131,25 +136,26 @@ def test_stop_restart_and_start_from_the_keys(supervisor):
         await until(pilot, lambda: cell(app, "db", "pid") not in ("", first, second), what="db restarted")
         await until(pilot, lambda: cell(app, "db", "state") == "ready", what="db ready again")
 
-    run_top(sup, scenario)
-    assert sup.stop() == 0
+    run_top(shop, scenario)
+    assert shop.stop() == 0
 
 
-def test_detail_log_and_what_breaks(supervisor):
-    sup = supervisor(GRAPH)
-    sup.wait_event("web", "ready")
+def test_detail_log_and_what_breaks(shop):
 
     async def scenario(app, pilot):
         await until(pilot, lambda: cell(app, "db", "state") == "ready", what="the first status")
         await select(app, pilot, "db")
         await pilot.press("enter")
-        assert isinstance(app.screen, DetailScreen)
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen), what="the DetailScreen")
         detail = app.screen.query_one("#detail", Static)
         await until(pilot, lambda: "provides: sql available (db)" in _plain(detail), what="the detail")
         lines = app.screen.query_one("#lines", Static)
         await until(pilot, lambda: "| tick" in _plain(lines), what="its last lines")
+        assert shop.ctl("stop", "worker").returncode == 0  # a change while the detail shows
+        await until(pilot, lambda: cell(app, "worker", "state") == "stopped", what="the main view kept")
+        assert isinstance(app.screen, DetailScreen)
         await pilot.press("l")  # its log, following
-        assert isinstance(app.screen, LogScreen)
+        await until(pilot, lambda: isinstance(app.screen, LogScreen), what="the LogScreen")
         log = app.screen.query_one(RichLog)
         await until(pilot, lambda: "| tick" in _log(log), what="the log's first lines")
         last = _last_tick(log)
@@ -157,7 +163,7 @@ def test_detail_log_and_what_breaks(supervisor):
         await pilot.press("escape", "escape")
         assert not isinstance(app.screen, DetailScreen | LogScreen)
         await pilot.press("e")
-        assert isinstance(app.screen, ExplainScreen)
+        await until(pilot, lambda: isinstance(app.screen, ExplainScreen), what="the ExplainScreen")
         text = _plain(app.screen.query_one(Static))
         assert "impact of switching db off" in text and "web cannot start" in text
         await pilot.press("escape", "slash", "w", "e", "b")
@@ -165,8 +171,8 @@ def test_detail_log_and_what_breaks(supervisor):
         await pilot.press("escape")
         assert app.query_one("#units", RowTable).keys == ["db", "worker", "web"]
 
-    run_top(sup, scenario)
-    assert sup.stop() == 0
+    run_top(shop, scenario)
+    assert shop.stop() == 0
 
 
 def test_top_says_when_the_supervisor_goes_away_and_reconnects(supervisor):

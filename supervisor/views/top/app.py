@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
 from supervisor.protocol import Lost
@@ -173,13 +174,16 @@ class TopApp(App):
         change, so a burst of updates (a restart is four or five) is drawn once, not each time."""
         self._redraw_pending = False
         stale, self._stale_units = self._stale_units, set()
-        for name in stale:
-            self._unit_row(self.units[name])
-            self._show_detail(name)
-        if self._capabilities_stale:
-            self._capability_rows()
-        self._graph()
-        self._header()
+        try:
+            for name in stale:
+                self._unit_row(self.units[name])
+                self._show_detail(name)
+            if self._capabilities_stale:
+                self._capability_rows()
+            self._graph()
+            self._header()
+        except NoMatches:  # the timer fired as top closes: its widgets are already gone
+            return
 
     def _went_away(self, why: str) -> None:
         if self.gone is None:

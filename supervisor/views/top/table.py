@@ -74,7 +74,9 @@ class RowTable(ScrollView, can_focus=True):
         self._cells = dict(rows)
         self._strips.clear()
         self.virtual_size = Size(self.size.width, len(self.keys) + 1)
-        self.cursor = self.keys.index(current) if current in self._cells else min(self.cursor, len(self.keys) - 1)
+        self.cursor = (
+            self.keys.index(current) if current in self._cells else min(self.cursor, len(self.keys) - 1)
+        )
         self.refresh()
 
     def update_row(self, key: str, cells: list[Cell]) -> None:
