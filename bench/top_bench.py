@@ -7,6 +7,7 @@ One supervisor runs ``--services`` ``sleep`` longruns; a driver makes one state 
 /proc (user + system CPU time over ``--seconds``, as % of one core), the load average printed
 with each:
 
+0. ``supervisor status --ready`` (a health probe): its wall time, median of 21 runs;
 1. the supervisor alone, with the driver: the baseline;
 2. the same with 5 watchers attached (``watch`` connections reading status and events): the
    supervisor's rise over the baseline is what watchers cost it (target: under 1% of a core);
@@ -35,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: bench.measure is imported as the other benches do
 
-from bench.measure import cpu_seconds  # noqa: E402
+from bench.measure import cpu_seconds, percentile  # noqa: E402
 from bench.runtime_bench import Ours  # noqa: E402
 from supervisor.runtime.client import request  # noqa: E402
 
@@ -146,8 +147,18 @@ def top_in_tmux(tmp: Path, control: str, interval: float) -> tuple[str, int]:
     return tmux, pid
 
 
-def row(what: str, value: float, target: str = "") -> None:
-    print(f"{what:46} {value:6.2f}%  {target:13} {load()}", flush=True)
+def row(what: str, value: float, target: str = "", unit: str = "%") -> None:
+    print(f"{what:46} {value:6.2f}{unit:3} {target:13} {load()}", flush=True)
+
+
+def median_ms(command: list[str], runs: int = 21) -> float:
+    """Median wall time of ``command``, start to exit, in ms."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, capture_output=True)
+        times.append((time.perf_counter() - started) * 1000)
+    return percentile(times, 0.5)
 
 
 def main() -> None:
@@ -166,6 +177,9 @@ def main() -> None:
             time.sleep(2)
             print(f"{args.services} services ready; CPU over {seconds:g} s, as % of one core", flush=True)
             row("supervisor, nothing changing, no watcher", cpu_percent(supervisor.pid, seconds))
+            ready = [sys.executable, "-m", "supervisor", "status", "--ready", "--control", control]
+            row("status --ready, median of 21 runs", median_ms(ready), "target < 100", " ms")
+            row("  python -c pass, for scale", median_ms([sys.executable, "-c", "pass"]), "", " ms")
             driver = Driver(control)
             driver.start()
             time.sleep(2)
