@@ -5,7 +5,8 @@ The runtime builds these records from its units, the control protocol carries th
 (``supervisor status``'s table, ``supervisor top``) read them. States are enums, records are
 frozen: a view cannot misspell a state or change what the supervisor said.
 
-Nothing here imports trio or rich: ``supervisor status --ready`` loads this and the protocol only.
+A watch streams these records as updates (:func:`update_to_json`), one key saying which record
+each is. Nothing here imports trio or rich.
 """
 
 import enum
@@ -369,3 +370,40 @@ def _not_available(name: str, capability: CapabilityStatus | None) -> str:
     if capability is None:
         return f"capability {name} has no provider running here"
     return f"capability {name} is {capability.state.value}"
+
+
+@attrs.frozen
+class Lost:
+    """The watcher fell behind and ``count`` updates were dropped for it; the updates that follow
+    bring every unit and capability up to date again (events and lines in between are gone)."""
+
+    count: int
+
+
+Update = UnitStatus | CapabilityStatus | Event | OutputLine | GraphStatus | Lost
+_KEYS = {
+    UnitStatus: "unit",
+    CapabilityStatus: "capability",
+    Event: "event",
+    OutputLine: "output",
+    GraphStatus: "status",
+}
+_TYPES = {key: kind for kind, key in _KEYS.items()}
+
+
+def update_to_json(update: Update) -> dict:
+    """``{"unit": UNIT}``, ``{"capability": CAP}``, ``{"event": EVENT}``, ``{"output": LINE}``,
+    ``{"status": STATUS}`` or ``{"lost": N}``."""
+    if isinstance(update, Lost):
+        return {"lost": update.count}
+    return {_KEYS[type(update)]: update.to_json()}
+
+
+def update_from_json(message: dict) -> Update:
+    """The typed update of one stream line (ValueError if it is none)."""
+    if "lost" in message:
+        return Lost(message["lost"])
+    for key, kind in _TYPES.items():
+        if key in message:
+            return kind.from_json(message[key])
+    raise ValueError(f"not a watch update: {sorted(message)}")

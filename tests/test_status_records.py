@@ -10,7 +10,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supervisor.protocol import Lost, encode, update_from_json, update_to_json
+from supervisor.protocol import encode
 from supervisor.runtime.feed import LINES_KEPT, WATCH_BUFFER, Feed, Ring, Watcher
 from supervisor.status import (
     CapabilityState,
@@ -19,9 +19,12 @@ from supervisor.status import (
     Event,
     Exit,
     GraphStatus,
+    Lost,
     OutputLine,
     UnitState,
     UnitStatus,
+    update_from_json,
+    update_to_json,
 )
 
 names = st.text("abcdefgh-", min_size=1, max_size=8)

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from supervisor.cli.errors import NoSupervisor, UsageError
 from supervisor.runtime import client
-from supervisor.runtime.rundir import default_runtime_dir
 
 T = TypeVar("T")
 TIMEOUT = 30.0
@@ -25,22 +24,31 @@ _PROBE = 2.0
 
 def runtime_base() -> Path:
     """Where ``supervisor run`` puts a graph's runtime directory unless told otherwise."""
+    from supervisor.runtime.rundir import default_runtime_dir  # only when looking: probes skip it
+
     return default_runtime_dir("-")[1].parent
 
 
+class _Base:
+    """The runtime base in ``--help``, found only when help is shown."""
+
+    def __str__(self) -> str:
+        return str(runtime_base())
+
+
 def add_control_options(parser) -> None:
-    base = runtime_base()
-    parser.add_argument(
+    control = parser.add_argument(
         "--control",
         metavar="PATH",
         help="the supervisor's control socket (default: $SUPERVISOR_CONTROL, else the one of --graph, "
-        f"else the only supervisor running under {base})",
+        "else the only supervisor running under %(base)s)",
     )
-    parser.add_argument(
+    graph = parser.add_argument(
         "--graph",
         metavar="NAME|FILE",
-        help=f"the supervisor running this graph (a graph file, or its name): {base}/NAME/control.sock",
+        help="the supervisor running this graph (a graph file, or its name): %(base)s/NAME/control.sock",
     )
+    control.base = graph.base = _Base()  # argparse fills %(base)s from the action's attributes
 
 
 def control_path(args) -> str:

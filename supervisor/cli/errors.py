@@ -1,13 +1,11 @@
 """How a command that cannot go on ends: an exception that knows its exit status and message.
 
-Kept apart from :mod:`supervisor.cli.common` and free of rich at import time, so that the
-commands that only talk to a running supervisor (``status --ready`` as a health probe) start
-without loading the graph reader or the views.
+Kept apart from :mod:`supervisor.cli.common` and free of rich and attrs at import time, so that
+the commands that only talk to a running supervisor (``status --ready`` as a health probe)
+start without loading the graph reader, the views or the records.
 """
 
 import sys
-
-import attrs
 
 EXIT_USAGE = 2
 EXIT_NO_SUPERVISOR = 3
@@ -21,30 +19,28 @@ class CommandError(Exception):
         raise NotImplementedError
 
 
-def print_error(message: str) -> None:
-    from supervisor.cli.output import error_console
+class _Said(CommandError):
+    """A one-line message and the exit status that goes with it."""
 
-    error_console().print(f"[bold red]error:[/] {message}", highlight=False)
-    sys.stderr.flush()
+    status = EXIT_USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def report(self) -> int:
+        from supervisor.cli.output import error_console
+
+        error_console().print(f"[bold red]error:[/] {self.message}", highlight=False)
+        sys.stderr.flush()
+        return self.status
 
 
-@attrs.frozen
-class UsageError(CommandError):
+class UsageError(_Said):
     """The command was asked something impossible: exit 2 with this message."""
 
-    message: str
 
-    def report(self) -> int:
-        print_error(self.message)
-        return EXIT_USAGE
-
-
-@attrs.frozen
-class NoSupervisor(CommandError):
+class NoSupervisor(_Said):
     """No supervisor answers where the command looked for one: exit 3 with this message."""
 
-    message: str
-
-    def report(self) -> int:
-        print_error(self.message)
-        return EXIT_NO_SUPERVISOR
+    status = EXIT_NO_SUPERVISOR

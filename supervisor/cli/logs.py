@@ -5,8 +5,8 @@ import json
 
 from supervisor.cli.connect import add_control_options, ask, follow, parsed
 from supervisor.cli.output import console
-from supervisor.protocol import Lost, update_from_json, update_to_json, watch_request
-from supervisor.status import Event, OutputLine
+from supervisor.protocol import watch_request
+from supervisor.status import Event, Lost, OutputLine, update_from_json, update_to_json
 from supervisor.views.status import event_text, output_text
 
 

@@ -1,16 +1,16 @@
 """``supervisor status``: the running graph's units and capabilities, and whether it is healthy.
 
-The exit status is a health check a container probe can use: 0 when every wanted unit is
-ready or done and every capability the profile offers is available, 1 otherwise (with a line
-for each thing that is not), 3 when no supervisor answers. ``--ready`` answers only that, and
-imports nothing it does not need (no rich), so a probe run every few seconds stays cheap.
+The exit status is a health check a container probe can use: 0 when every unit is ready or
+done (or at rest) and every capability the profile offers is available, 1 otherwise (with a
+line for each thing that is not), 3 when no supervisor answers. ``--ready`` answers only that:
+the supervisor says what is wrong (a ``health`` request, a few lines however large the graph),
+and the command loads neither rich nor attrs, so a probe run every few seconds stays cheap.
 """
 
 import json
 import sys
 
 from supervisor.cli.connect import add_control_options, ask, parsed
-from supervisor.status import GraphStatus
 
 EXIT_UNHEALTHY = 1
 
@@ -19,9 +19,9 @@ def add_parser(subcommands) -> None:
     parser = subcommands.add_parser(
         "status",
         help="show the running graph's services and capabilities; exit 0 healthy, 1 not, 3 not running",
-        description="Show the running graph's units and capabilities. Exit 0 when every wanted unit is "
-        "ready or done and every capability the profile offers is available, 1 otherwise, 3 when no "
-        "supervisor answers.",
+        description="Show the running graph's units and capabilities. Exit 0 when every unit is ready or "
+        "done (or stopped on request) and every capability the profile offers is available, 1 otherwise "
+        "(saying what is not), 3 when no supervisor answers.",
     )
     add_control_options(parser)
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -37,22 +37,25 @@ def add_parser(subcommands) -> None:
 
 
 def run(args) -> int:
-    answer = ask(args, {"command": "status"})["status"]
-    (status,) = parsed(GraphStatus.from_json, [answer])
-    problems = status.problems(tuple(args.ready or ()))
     if args.ready is not None:
+        problems = ask(args, {"command": "health", "capabilities": args.ready})["problems"]
         print("\n".join(problems) if problems else "ready")
         return EXIT_UNHEALTHY if problems else 0
+    from supervisor.status import GraphStatus
+
+    answer = ask(args, {"command": "status"})["status"]
+    (status,) = parsed(GraphStatus.from_json, [answer])
+    problems = status.problems()
     if args.json:
         print(json.dumps(answer, indent=2))
         if problems:
             print("\n".join(problems), file=sys.stderr)
-        return EXIT_UNHEALTHY if problems else 0
-    _print_tables(status, args.wide, problems)
+    else:
+        _print_tables(status, args.wide, problems)
     return EXIT_UNHEALTHY if problems else 0
 
 
-def _print_tables(status: GraphStatus, wide: bool, problems: list[str]) -> None:
+def _print_tables(status, wide: bool, problems: list[str]) -> None:
     import time
 
     from rich.markup import escape

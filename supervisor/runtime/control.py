@@ -11,7 +11,9 @@ gets one object a line back, in order, on the same connection:
 - ``{"command": "logs", "target": T, "lines": N}`` and ``{"command": "events", "count": N}`` →
   what the supervisor kept of them (``feed``).
 - ``{"command": "watch", ...}`` → ``{"ok": true, "status": ...}``, then the connection streams
-  updates as they happen until either side closes it (``supervisor.protocol``).
+  updates as they happen until either side closes it (``supervisor.status.update_to_json``).
+- ``{"command": "health", "capabilities": [...]}`` → ``{"ok": true, "problems": [...]}``: what
+  keeps the graph (or those capabilities) from being healthy, for ``status --ready``.
 
 Anything else gets ``{"ok": false, "error": "..."}``. docs/control-protocol.md has the details;
 ``supervisor.runtime.client`` is the client.
@@ -34,9 +36,10 @@ import attrs
 import trio
 
 from supervisor.graph.durations import format_duration
-from supervisor.protocol import COMMANDS, LIMIT, Lost, encode, update_to_json
+from supervisor.protocol import COMMANDS, LIMIT, encode
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.feed import EVENTS_KEPT, LINES_KEPT, Watcher
+from supervisor.status import Lost, update_to_json
 
 SEND_TIMEOUT = 5.0
 """How long an answer may wait for its client to read it; then the connection is closed."""
@@ -105,6 +108,11 @@ async def _handle(rt: Runtime, request: dict) -> dict | Watch:
         rt.log.event("supervisor", "shutdown", "requested on the control socket")
         rt.shutdown_requested.set()
         return {"ok": True}
+    if command == "health":
+        capabilities = request.get("capabilities", [])
+        if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
+            raise RequestError("capabilities must be a list of capability names")
+        return {"ok": True, "problems": rt.status().problems(tuple(capabilities))}
     if command == "events":
         events = rt.feed.events.last(_count(request, "count", EVENTS_KEPT))
         return {"ok": True, "events": [event.to_json() for event in events]}

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 import attrs
 import trio
 
-from supervisor.protocol import encode, update_to_json
-from supervisor.status import Event, OutputLine
+from supervisor.protocol import encode
+from supervisor.status import Event, OutputLine, update_to_json
 
 EVENTS_KEPT = 1000
 EVENT_BYTES = 1 << 20

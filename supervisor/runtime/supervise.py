@@ -241,9 +241,7 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             if result.ok:
                 break
             if trio.current_time() + probe.interval >= deadline:
-                message = (
-                    f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
-                )
+                message = f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
                 await _fail_run(rt, unit, exited, outcome, message)
                 return
             await trio.sleep(probe.interval)

@@ -1,5 +1,5 @@
 """What each command loads: ``run`` (PID 1 in a container) never loads ``top``'s Textual or psutil,
-and ``status --ready`` (a health probe run every few seconds) not even rich."""
+and ``status --ready`` (a health probe run every few seconds) not even rich or attrs."""
 
 import subprocess
 
@@ -24,7 +24,7 @@ def test_run_loads_neither_textual_nor_psutil(tmp_path):
     assert "trio" in modules and not {"textual", "psutil"} & modules
 
 
-def test_a_health_probe_loads_no_rich(supervisor):
+def test_a_health_probe_loads_neither_rich_nor_attrs(supervisor):
     sup = supervisor("""
     version = 1
     [services.s]
@@ -32,5 +32,5 @@ def test_a_health_probe_loads_no_rich(supervisor):
     """)
     sup.wait_event("s", "ready")
     modules = imported("status", "--ready", "--control", sup.control)
-    assert "supervisor" in modules and not {"rich", "textual", "psutil", "trio"} & modules
+    assert "supervisor" in modules and not {"attrs", "attr", "rich", "textual", "psutil", "trio"} & modules
     assert sup.stop() == 0

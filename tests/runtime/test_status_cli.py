@@ -4,9 +4,11 @@ import json
 import os
 import subprocess
 
+import pytest
 from conftest import PY, ROOT
 
 from supervisor.cli import connect
+from supervisor.runtime.client import ControlError, request
 
 GRAPH = """
 version = 1
@@ -46,6 +48,12 @@ def test_exit_status_says_whether_the_graph_is_healthy(supervisor):
     assert whole.returncode == 1
     assert whole.stdout.splitlines()[0] == "broken is failed: exit 3"
     assert "web is waiting: waiting for cache (unavailable): provider broken failed" in whole.stdout
+    assert request(sup.control, {"command": "health", "capabilities": ["sql"]}) == {
+        "ok": True,
+        "problems": [],
+    }
+    with pytest.raises(ControlError, match="capabilities must be a list of capability names"):
+        request(sup.control, {"command": "health", "capabilities": "sql"})
     assert status("--ready", "sql", *control).stdout == "ready\n"
     assert status("--ready", "sql", *control).returncode == 0
     assert status("--ready", "cache", "nope", *control).stdout.splitlines() == [

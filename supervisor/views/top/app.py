@@ -19,8 +19,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
-from supervisor.protocol import Lost
-from supervisor.status import CapabilityStatus, Event, GraphStatus, UnitStatus
+from supervisor.status import CapabilityStatus, Event, GraphStatus, Lost, UnitStatus
 from supervisor.views.status import STYLE, capability_row, event_text, ordered, unit_row
 from supervisor.views.top.connection import Refused, request, watch
 from supervisor.views.top.graph import graph_tree

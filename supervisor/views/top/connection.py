@@ -1,7 +1,7 @@
 """The control protocol over asyncio, for ``top``: a watch that yields typed updates, and
 one-off requests (stop, restart, logs) on connections of their own.
 
-The same messages as every other client (:mod:`supervisor.protocol`); only the transport is
+The same messages as every other client (:mod:`supervisor.protocol`, :mod:`supervisor.status`); only the transport is
 asyncio's, because Textual runs on it. A watch holds no timer: it waits on its socket.
 """
 
@@ -9,8 +9,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from supervisor.protocol import Update, encode, update_from_json, watch_request
-from supervisor.status import GraphStatus
+from supervisor.protocol import encode, watch_request
+from supervisor.status import GraphStatus, Update, update_from_json
 
 LONGEST_LINE = 64 << 20
 """A status line grows with the graph (a few hundred bytes a unit); the supervisor is trusted."""
