@@ -162,6 +162,14 @@ class UnitStatus:
         clean exit. Not a fault, as a failed unit is."""
         return not self.wanted and self.state in (UnitState.STOPPING, UnitState.STOPPED)
 
+    @property
+    def summary(self) -> str:
+        """The reason on one line: for a waiting or degraded unit the root cause first (``needs
+        CAPABILITY: provider …``), which a cut keeps; else the reason's first line."""
+        if self.cause:
+            return f"needs {self.cause}"
+        return self.reason.strip().splitlines()[0] if self.reason.strip() else ""
+
     def uptime(self, now: float) -> float | None:
         """Seconds its current process has run, None when it has none."""
         return now - self.started_at if self.pid and self.started_at else None
@@ -327,7 +335,7 @@ class GraphStatus:
                 _not_available(name, states.get(name)) for name in capabilities if _missing(states.get(name))
             ]
         found = [
-            f"{u.unit} is {u.state.value}" + (f": {u.reason}" if u.reason else "")
+            f"{u.unit} is {u.state.value}" + (f": {u.summary}" if u.summary else "")
             for u in self.services
             if not u.state.up and not u.at_rest
         ]

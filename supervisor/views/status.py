@@ -78,15 +78,9 @@ def check_summary(check: CheckResult | None, now: float) -> Text:
     return text
 
 
-def short_reason(unit: UnitStatus) -> str:
-    """The reason on one line: for a waiting or degraded unit the root cause first (``needs
-    CAPABILITY: provider …``), which a cut keeps; else the reason's first line."""
-    return f"needs {unit.cause}" if unit.cause else first_line(unit.reason)
-
-
 def unit_row(unit: UnitStatus, now: float, wide: bool = False) -> list:
     """The cells of one unit: unit, state, pid, uptime, restarts, then (wide) last exit, kind
-    and what it provides, then its reason (in full when wide, else :func:`short_reason`)."""
+    and what it provides, then its reason (in full when wide, else its ``summary``)."""
     cells = [
         unit.unit,
         styled(unit.state),
@@ -96,7 +90,7 @@ def unit_row(unit: UnitStatus, now: float, wide: bool = False) -> list:
     ]
     if wide:
         cells += [unit.last_exit.short() if unit.last_exit else "", unit.kind, ", ".join(unit.provides)]
-    return [*cells, unit.reason if wide else short_reason(unit)]
+    return [*cells, unit.reason if wide else unit.summary]
 
 
 UNIT_COLUMNS = ("unit", "state", "pid", "up", "restarts")

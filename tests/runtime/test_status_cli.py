@@ -47,7 +47,9 @@ def test_exit_status_says_whether_the_graph_is_healthy(supervisor):
     whole = status("--ready", *control)
     assert whole.returncode == 1
     assert whole.stdout.splitlines()[0] == "broken is failed: exit 3"
-    assert "web is waiting: waiting for cache (unavailable): provider broken failed" in whole.stdout
+    assert (
+        'web is waiting: needs cache: broken failed, last exit 3: "cannot open' in whole.stdout
+    )  # root first
     assert request(sup.control, {"command": "health", "capabilities": ["sql"]}) == {
         "ok": True,
         "problems": [],
