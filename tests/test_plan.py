@@ -45,6 +45,18 @@ def test_the_stop_order_stops_dependents_before_their_providers():
     assert plan.stop_order == (("web-terminal",), ("ssh-probe",), ("ssh-proxy",), ("registry", "ssh-agent"))
 
 
+def test_depth_puts_providers_before_the_services_that_need_them():
+    assert dict(Plan.compile(FIXED, selected(FIXED)).depths) == {
+        "ssh-agent": 0,
+        "registry": 0,
+        "key-loader": 1,
+        "ssh-proxy": 2,
+        "web-terminal": 3,
+    }
+    # The registry switched off: the proxy's depth comes from the providers that are on.
+    assert Plan.compile(FIXED, selected(FIXED, None, ["registry", "key-loader"])).depths["ssh-proxy"] == 1
+
+
 def test_plans_are_values_compared_by_graph_and_variant():
     again = load_file(str(GRAPHS / "device-proxy.toml")).graph
     first = Plan.compile(FIXED, selected(FIXED, "cli-ssh"))

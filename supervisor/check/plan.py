@@ -136,6 +136,27 @@ class Plan:
                 del left[name]
         return tuple(generations)
 
+    @cached_property
+    def depths(self) -> frozendict[str, int]:
+        """Service on -> its depth: 0 if it requires nothing from a service on here, else one more
+        than its deepest provider (a cycle, which lint refuses, is cut where it closes). Views
+        list units by it, providers before the services that need them."""
+        providers: dict[str, set[str]] = {s.name: set() for s in self.services}
+        for edge in self.edges:
+            if edge.live and edge.provider != edge.consumer:
+                providers[edge.consumer].add(edge.provider)
+        depths: dict[str, int] = {}
+
+        def depth(name: str, path: frozenset[str]) -> int:
+            if name not in depths:
+                below = [depth(p, path | {name}) for p in providers[name] if p not in path]
+                depths[name] = 1 + max(below) if below else 0
+            return depths[name]
+
+        for name in providers:
+            depth(name, frozenset())
+        return frozendict(depths)
+
     @property
     def offers(self) -> tuple[str, ...]:
         """What the variant's profile offers (nothing for the base graph)."""

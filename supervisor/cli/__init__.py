@@ -1,8 +1,8 @@
 """The ``supervisor`` command line: one subcommand a module under ``supervisor.cli``.
 
 Exit statuses follow one convention everywhere: 0 success, 1 the check failed (lint errors, a
-breaking diff), 2 usage errors (no such file, bad flag, unknown profile), 78 (EX_CONFIG) when
-``run`` refuses a graph.
+breaking diff, an unhealthy ``status``), 2 usage errors (no such file, bad flag, unknown
+profile), 3 no supervisor answers, 78 (EX_CONFIG) when ``run`` refuses a graph.
 """
 
 import argparse
@@ -12,13 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.cli.common import (
-    EXIT_USAGE,
-    Unloadable,
-    UsageError,
-    report_unloadable,
-    report_usage_error,
-)
+from supervisor.cli.errors import EXIT_USAGE, CommandError
 
 # Subcommand -> the module under supervisor.cli that implements it. Only the module of the
 # command being run is imported: `supervisor run` (PID 1 in a container) and `supervisor status`
@@ -31,6 +25,9 @@ COMMANDS = {
     "schema": "schema",
     "run": "run",
     "status": "status",
+    "logs": "logs",
+    "events": "logs",
+    "top": "top",
     "start": "control",
     "stop": "control",
     "restart": "control",
@@ -73,10 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as error:
-        return report_usage_error(error)
-    except Unloadable as error:
-        return report_unloadable(error)
+    except CommandError as error:
+        return error.report()
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

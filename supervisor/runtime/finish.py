@@ -9,12 +9,13 @@ service, or of the first unit that failed (see :meth:`Unit.exit_status`), as ``d
 """
 
 from supervisor.runtime.core import Runtime
-from supervisor.runtime.unit import PARKED, Unit
+from supervisor.runtime.unit import Unit
+from supervisor.status import UnitState
 
 
 def ended(unit: Unit) -> bool:
     """Whether ``unit`` has ended for good: done, or parked with no restart wanted."""
-    return unit.state == "done" or (unit.state in PARKED and not unit.wanted)
+    return unit.state is UnitState.DONE or (unit.state.parked and not unit.wanted)
 
 
 async def finish_when_ended(rt: Runtime) -> None:
@@ -30,7 +31,7 @@ async def finish_when_ended(rt: Runtime) -> None:
     await rt.until(lambda: stopped_otherwise() or all(ended(u) for u in watched))
     if stopped_otherwise():
         return
-    failed = [u for u in watched if u.state == "failed"]
+    failed = [u for u in watched if u.state is UnitState.FAILED]
     rt.exit_code = (failed or watched)[0].exit_status()
     what = "the main service" if exit_when == "main-ended" else "every unit"
     rt.log.event("supervisor", "finished", f"{what} ended (exit_when = {exit_when}): stopping the graph")

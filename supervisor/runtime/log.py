@@ -3,6 +3,8 @@
 Text goes through rich with a coloured name prefix (colour only on a terminal); ``json`` writes
 one object a line for log collectors. Environment values are never logged, and commands are
 logged as written in the graph, before expansion, so secrets passed in the environment stay out.
+Whatever is logged is also handed to ``feed`` (the runtime's :class:`~supervisor.runtime.feed.Feed`),
+which keeps the recent past and pushes it to watchers.
 """
 
 import datetime
@@ -15,7 +17,7 @@ import attrs
 
 FORMATS = ("text", "json")
 _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green")
-_EVENT_STYLE = {
+EVENT_STYLE = {  # the views colour events the same way
     "ready": "green",
     "done": "green",
     "available": "green",
@@ -71,6 +73,7 @@ class Log:
     _console: object = attrs.field(init=False, default=None)
     _width: int = 10
     _gone: bool = False
+    feed: object = None
 
     def __attrs_post_init__(self) -> None:
         if self.format == "text":  # rich only when it is used: the runtime stays small
@@ -83,6 +86,8 @@ class Log:
         self._width = max([self._width, *(len(n) for n in names)])
 
     def output(self, unit: str, stream: str, line: str) -> None:
+        if self.feed is not None:
+            self.feed.output(unit, stream, line)
         if self.format == "json":
             self._json({"unit": unit, "stream": stream, "line": line}, "info")
             return
@@ -90,10 +95,12 @@ class Log:
         self._text(unit, f"[dim]{mark}[/] {_escape(line)}")
 
     def event(self, unit: str, event: str, message: str = "", **fields) -> None:
+        if self.feed is not None:
+            self.feed.event(unit, event, message)
         if self.format == "json":
             self._json({"unit": unit, "event": event, "message": message, **fields}, _EVENT_LEVEL.get(event, "info"))
             return
-        style = _EVENT_STYLE.get(event, "bold")
+        style = EVENT_STYLE.get(event, "bold")
         self._text(unit, f"[{style}]{event}[/] {_escape(message)}")
 
     def _text(self, unit: str, body: str) -> None:

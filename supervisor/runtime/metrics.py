@@ -32,6 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.main import MetricsError
 from supervisor.runtime.unit import Unit
+from supervisor.status import CapabilityState
 
 _LIVE_GAUGE = re.compile(r"gauge_live\w+_(\d+)\.db")
 # A check runs a probe: from a socket connect (milliseconds) to an SSH session (seconds).
@@ -56,7 +57,7 @@ class RuntimeCollector:
         now = time.time()
         for unit in list(self.runtime.units.values()):
             names = [unit.name, unit.service.name]
-            state.add_metric([*names, unit.state], 1)
+            state.add_metric([*names, unit.state.value], 1)
             restarts.add_metric(names, unit.restarts)
             running = unit.pid is not None and unit.started_at is not None
             uptime.add_metric(names, now - unit.started_at if running else 0)
@@ -64,7 +65,7 @@ class RuntimeCollector:
             "supervisor_capability_available", "1 while the capability is proven", labels=["capability"]
         )
         for capability in list(self.runtime.capabilities.values()):
-            available.add_metric([capability.name], 1 if capability.state == "available" else 0)
+            available.add_metric([capability.name], 1 if capability.state is CapabilityState.AVAILABLE else 0)
         yield from (state, restarts, uptime, available)
 
 
