@@ -15,6 +15,8 @@ from pathlib import Path
 
 from examples.demo.stack import ROOT, wait_until
 
+PY = sys.executable  # the supervisor and the services run on the tests' own Python
+
 
 class Supervisor:
     def __init__(
@@ -111,7 +113,7 @@ class Supervisor:
 
     def ctl(self, *args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "supervisor", *args, "--control", self.control],
+            [PY, "-m", "supervisor", *args, "--control", self.control],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -3,7 +3,8 @@ and ``status --ready`` (a health probe run every few seconds) not even rich or a
 
 import subprocess
 
-from conftest import PY, ROOT
+from examples.demo.stack import ROOT
+from tests.helpers.supervisor import PY
 
 
 def imported(*args: str) -> set[str]:

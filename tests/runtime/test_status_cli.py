@@ -5,10 +5,11 @@ import os
 import subprocess
 
 import pytest
-from conftest import PY, ROOT
 
+from examples.demo.stack import ROOT
 from supervisor.cli import connect
 from supervisor.runtime.client import ControlError, request
+from tests.helpers.supervisor import PY
 
 GRAPH = """
 version = 1

@@ -8,8 +8,10 @@ import subprocess
 import time
 
 import pytest
-from conftest import PY, ROOT
-from test_top import GRAPH
+
+from examples.demo.stack import ROOT
+from tests.helpers.supervisor import PY
+from tests.runtime.test_top import GRAPH
 
 
 class Tmux:

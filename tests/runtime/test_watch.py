@@ -12,7 +12,8 @@ import socket
 import subprocess
 import time
 
-from conftest import PY, ROOT, wait_until
+from examples.demo.stack import ROOT, wait_until
+from tests.helpers.supervisor import PY
 
 GRAPH = """
 version = 1
