@@ -11,8 +11,10 @@ class Limits:
     """Every resource a browser can make the web terminal spend, bounded."""
 
     sessions_per_user: int = 4  # terminals open at once
-    connections: int = 256  # TCP connections at once (HTTP and WebSocket), signed in or not
-    connections_per_address: int = 32  # of them from one client address
+    # TCP connections at once (HTTP and WebSocket), signed in or not: with the SSH connection to
+    # the proxy each terminal also holds, 256 stay well inside the usual 1024 file descriptors.
+    connections: int = 256
+    connections_per_address: int = 64  # of them from one client address
     failed_sign_ins: int = 10  # per client address at once, then one more a minute / this
     sign_in_failure_period: float = 60.0
     failing_addresses: int = 10_000  # addresses whose failed sign-ins are remembered (an LRU)
