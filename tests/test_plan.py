@@ -51,7 +51,8 @@ def test_depth_puts_providers_before_the_services_that_need_them():
         "registry": 0,
         "key-loader": 1,
         "ssh-proxy": 2,
-        "web-terminal": 3,
+        "ssh-probe": 3,
+        "web-terminal": 4,
     }
     # The registry switched off: the proxy's depth comes from the providers that are on.
     assert Plan.compile(FIXED, selected(FIXED, None, ["registry", "key-loader"])).depths["ssh-proxy"] == 1

@@ -19,7 +19,7 @@ from twisted.conch.ssh import channel, common, connection, keys, session, transp
 from twisted.internet import defer, endpoints, error, protocol
 
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms
+from services.ssh_proxy import algorithms, packets
 from services.web_terminal.settings import Settings
 
 TERM = b"xterm-256color"
@@ -156,7 +156,7 @@ class ShellChannel(channel.SSHChannel):
             self.conn.adjustWindow(self, owed)
 
 
-class ProxyTransport(transport.SSHClientTransport):
+class ProxyTransport(packets.PacketLayer, transport.SSHClientTransport):
     """A client's transport to the proxy: trimmed algorithms, and only the proxy's host keys
     (``host_keys``, read from ``directory``); ``refused(problem)`` is told of any other."""
 

@@ -14,6 +14,9 @@ def add_parser(subcommands) -> None:
     logs = subcommands.add_parser(
         "logs",
         help="the last lines a unit wrote (kept by the supervisor), and with -f the ones that follow",
+        description="Print the last N lines UNIT (or every replica of a service) wrote on stdout and stderr, "
+        "from the bounded ring the running supervisor keeps for each unit; with -f, go on printing new "
+        "lines as they come, until interrupted.",
     )
     logs.add_argument("target", metavar="UNIT", help="a unit (NAME@N) or a service (all its replicas)")
     logs.add_argument(
@@ -23,7 +26,11 @@ def add_parser(subcommands) -> None:
     add_control_options(logs)
     logs.set_defaults(handler=run_logs)
     events = subcommands.add_parser(
-        "events", help="the supervisor's recent events, and with -f the ones that follow"
+        "events",
+        help="the supervisor's recent events, and with -f the ones that follow",
+        description="Print the running supervisor's last N events (starts, readiness, exits, restarts, "
+        "capabilities lost and back), as text or, with --json, one JSON object a line; with -f, go on "
+        "printing new events as they happen, until interrupted.",
     )
     events.add_argument(
         "-n", "--count", type=int, default=20, metavar="N", help="events to show first (default: 20)"

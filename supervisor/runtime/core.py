@@ -291,7 +291,9 @@ class Runtime:
         """Ask ``unit`` to stop and wait until it has (its supervise task does the stopping)."""
         unit.wanted = False
         unit.stop_requested.set()
-        if unit.state is UnitState.FAILED:  # put down on request: no longer a fault to report
+        if unit.state is UnitState.FAILED and not self.stopping:
+            # Put down on an operator's request: no longer a fault to report. Not at shutdown,
+            # where a failed unit stays what it was for the last word on the graph.
             self.set_state(unit, UnitState.STOPPED, "stopped by request")
         self.feed.touch(units=(unit.name,))
         self.changed()
