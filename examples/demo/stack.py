@@ -90,7 +90,8 @@ def start_device(directory: Path, port: int, trusted: str) -> subprocess.Popen:
 
 
 def status(control: Path) -> dict | None:
-    """``supervisor status --json``, or None while the supervisor does not answer (yet)."""
+    """``supervisor status --json``, or None while the supervisor does not answer (yet). It exits
+    1 while the graph is not healthy, with the status all the same."""
     answer = subprocess.run(
         [sys.executable, "-m", "supervisor", "status", "--json", "--control", str(control)],
         cwd=ROOT,
@@ -98,7 +99,7 @@ def status(control: Path) -> dict | None:
         text=True,
         timeout=10,
     )
-    return json.loads(answer.stdout) if answer.returncode == 0 else None
+    return json.loads(answer.stdout) if answer.returncode in (0, 1) and answer.stdout else None
 
 
 def capability(control: Path, name: str) -> dict | None:
