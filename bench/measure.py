@@ -1,6 +1,9 @@
-"""What the SSH proxy and web terminal benches both measure with: percentiles and a process's RSS."""
+"""What several benches measure with: percentiles, a process's RSS and the CPU time it used."""
 
+import os
 from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int) -> int:
@@ -15,3 +18,9 @@ def percentile(values: list[float], fraction: float) -> float:
     """The value at ``fraction`` (0.5 median, 0.99 p99) of ``values``, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS

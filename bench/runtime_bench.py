@@ -33,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
+from bench.measure import cpu_seconds  # noqa: E402
 from examples.demo.stack import wait_until  # noqa: E402
 
 SUPERVISORD_VENV = ROOT / "bench" / ".venv-supervisord"
 SUPERVISORD_VERSION = "4.3.0"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> set[int]:
@@ -71,9 +71,6 @@ def rss_mb(pid: int) -> float:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class Ours:

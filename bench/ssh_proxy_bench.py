@@ -1,32 +1,43 @@
-"""SSH proxy benchmark: the device proxy (2 Conch workers) against the same sshd reached directly.
+"""SSH proxy benchmark: the device proxy (Conch workers) against the same sshd reached directly.
 
-    .venv/bin/python bench/ssh_proxy_bench.py [--runs 30] [--rounds 4] [--megabytes 200]
-        [--sessions 200] [--slow-seconds 10]
+    .venv/bin/python bench/ssh_proxy_bench.py [--runs 20] [--megabytes 200] [--repeat 3]
+        [--rate-seconds 20] [--rate-clients 8] [--sessions 1000] [--slow-seconds 10]
+        [--settle 180] [--quiet-load 0.5]
 
 Everything runs on 127.0.0.1, in a temporary directory, and every loop and wait is bounded. The
 stack is the real one: ``supervisor run graphs/device-proxy.toml --profile cli-ssh`` (ssh-agent,
 key-loader loading an Ed25519 identity, the registry oneshot, and ``ssh-proxy`` with
 ``replicas = 2`` sharing the supervisor's ``listen`` socket), in front of one device, the real
 OpenSSH sshd started by ``examples.demo.device_sshd``. The device trusts both the proxy's identity and
-the user's key, so the direct path is the same client, key and sshd without the proxy.
+the user's key, so the direct path is the same client, key and sshd without the proxy. The
+figures about one worker use a third worker started alone on its own port, with the stack's
+agent, registry and host keys.
 
-Both paths use the OpenSSH client (``-F /dev/null``, BatchMode) with curve25519-sha256,
-aes128-ctr and hmac-sha2-256: Conch has no chacha20-poly1305, AES-GCM, EtM MACs or sntrup761, so
-the client's defaults cannot be used through the proxy, and the direct path is held to the same
-algorithms (OpenSSH 9.2's default sntrup761x25519 key exchange alone adds about 130 ms here).
+Clients run in two ways: on their **defaults** (``-F /dev/null``: OpenSSH 9.2 picks
+chacha20-poly1305 with both the proxy and sshd, and sntrup761x25519 with sshd, which the proxy
+does not offer, so curve25519 with it), and **pinned** alike on both paths (curve25519-sha256,
+aes128-ctr, hmac-sha2-256), as this bench measured before the proxy had AEAD ciphers.
 
-Figures, proxy beside direct, with the issue's targets:
+Figures, each a ratio measured in the same run, with the issue's targets:
 
-1. set-up: connect, authenticate, run ``true``, close; one client at a time (``--runs``) and 8
-   at once (``--rounds`` rounds of 8); median and p90 of the wall time of each ``ssh``.
-2. throughput: ``--megabytes`` MB up (stdin to ``wc -c`` on the device) and down
-   (``head -c`` of /dev/zero on the device); median MB/s of 3 runs, byte counts checked.
-3. memory per session: ``--sessions`` concurrent idle sessions (each ``ssh … 'echo up; sleep'``,
-   opened in batches of 8, a session counting once ``up`` arrives); the two workers' VmRSS
-   summed before and with all open; failures counted. Measured before the bulk transfers, whose
-   freed buffers would otherwise hold the sessions inside RSS already counted.
-4. slow reader: ``cat /dev/zero`` on the device read at about 1 MB/s for ``--slow-seconds``;
-   the workers' RSS sampled every second: first, max, last.
+1. throughput, defaults: ``--megabytes`` MB up (to ``wc -c``) and down (``head -c`` of
+   /dev/zero), timed from the remote command's start to its last byte, so the connection's
+   set-up is not counted; median of ``--repeat``. Beside it, CPU seconds per GB: the proxy's
+   workers, and the device's sshd processes (on the direct path, and behind the proxy).
+2. throughput, pinned: the same, reported without a target.
+3. set-up: ``--runs`` sequential ``ssh … true`` on each path, median and p99 (wall time).
+4. new sessions per second one worker sustains: ``--rate-clients`` OpenSSH clients each running
+   ``ssh … true`` in a loop for ``--rate-seconds``, against the one worker and against sshd
+   (the clients stay under sshd's MaxStartups of 10 unauthenticated connections); and that
+   worker's RSS with ``--sessions`` idle sessions open (each an authenticated connection with a
+   session, ``echo up; exec sleep``, opened 8 at a time).
+5. slow reader: ``cat /dev/zero`` through the stack read at about 1 MB/s for ``--slow-seconds``;
+   the two workers' RSS sampled every second: first, max, last.
+
+The machine's load average is printed before each figure, after waiting up to ``--settle``
+seconds for the 1-minute load to fall below ``--quiet-load``. A target is judged only when the
+load was below that mark; otherwise the figure is printed with "loaded: no claim", because the
+direct path is slowed as much as the proxy and a ratio from such a run proves nothing.
 """
 
 import argparse
@@ -41,6 +52,7 @@ import threading
 import time
 from pathlib import Path
 
+import attrs
 from rich.console import Console
 from rich.table import Table
 
@@ -52,7 +64,6 @@ from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
     keypair,
-    start_device,
     status,
     stop_process,
     wait_until,
@@ -62,39 +73,94 @@ from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
 
 DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 USER = "bench"
-CIPHER, MAC, KEX = "aes128-ctr", "hmac-sha2-256", "curve25519-sha256"
+DEFAULTS: tuple[str, ...] = ()
+PINNED = ("-o", "KexAlgorithms=curve25519-sha256", "-c", "aes128-ctr", "-m", "hmac-sha2-256")
 BATCH = 8  # sshd's MaxStartups begins dropping unauthenticated connections past 10
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name: state, ppid, ... (None once the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """User plus system CPU seconds of each process still running."""
+    found = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            found[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return found
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two ``cpu_seconds`` snapshots (a new process counts from 0)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def sshd_processes(root: int) -> list[int]:
+    """The device's sshd: the listener and every sshd process below it (not the commands run)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _stat(int(stat.parent.name))
+        if fields is not None:
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "sshd":
+                found.append(pid)
+        except OSError:
+            continue
+        pending += children.get(pid, [])
+    return found
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 class Stack:
-    """The device sshd, and the device-proxy graph under ``supervisor run``.
+    """The device sshd, the device-proxy graph under ``supervisor run``, and one worker alone.
 
     Keys, registry, environment and ssh options are the demo's (``examples/demo/stack.py``); what
-    is the bench's own is the device trusting the user's key too, and the workers' pids.
+    is the bench's own is the device trusting the user's key too, the workers' pids, and the
+    single worker.
     """
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self.device_port = free_port()
+        self.single_port = free_port()
         self.harness = ProxyStack(home, free_port())
         self.user_key = home / "user" / "id_ed25519"
         self.device: subprocess.Popen | None = None
         self.supervisor: subprocess.Popen | None = None
+        self.single: subprocess.Popen | None = None
         self.control = home / "run" / "control.sock"
         self.pids: list[int] = []
-
-    @property
-    def proxy_port(self) -> int:
-        return self.harness.proxy_port
 
     def start(self) -> None:
         home = self.home
         identity = self.harness.identity()
         user_public = keypair(self.user_key)
         device_dir = home / "device"
+        device_dir.mkdir()
         # the proxy's identity and the user's key: the direct path is the same client, key and sshd
-        self.device = start_device(device_dir, self.device_port, f"{identity}\n{user_public.read_text()}")
-        wait_until(lambda: accepts_ssh(self.device_port), 30, "the device's sshd")
+        (device_dir / "authorized_keys").write_text(f"{identity}\n{user_public.read_text()}")
+        self.device = subprocess.Popen(
+            [sys.executable, "-m", "examples.demo.device_sshd", "--dir", str(device_dir)]
+            + ["--port", str(self.device_port), "--authorized-keys", str(device_dir / "authorized_keys")],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(home / "sshd.log").open("w"),
+        )
+        wait_until(lambda: accepts_ssh(self.device_port), 30, "the device's sshd not ready")
 
         self.harness.fresh_registry()
         self.harness.add_user(USER, user_public)
@@ -109,8 +175,19 @@ class Stack:
             stdout=(home / "supervisor.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: len(self.workers()) == 2, 90, "the proxy's two workers")
-        wait_until(lambda: self.run(True, "true").returncode == 0, 30, "the proxy")
+        wait_until(lambda: len(self.workers()) == 2, 90, "the proxy's two workers not ready")
+        wait_until(lambda: self.run(True, "true").returncode == 0, 30, "the proxy not ready")
+        self.pids = self.workers()
+        # One more worker, alone on its port, sharing the stack's agent, registry and host keys.
+        self.single = subprocess.Popen(
+            [sys.executable, "-m", "services.ssh_proxy", "--agent", str(home / "run" / "agent.sock")]
+            + ["--registry", str(self.harness.db), "--host-keys", str(self.harness.state / "host-keys")]
+            + ["--listen", f"127.0.0.1:{self.single_port}"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(home / "single.log").open("w"),
+        )
+        wait_until(lambda: accepts_ssh(self.single_port), 30, "the single worker not ready")
 
     def workers(self) -> list[int]:
         """The ssh-proxy workers' pids, once both are ready."""
@@ -129,105 +206,162 @@ class Stack:
     def rss(self) -> int:
         return sum(rss_kb(pid) for pid in self.pids)
 
-    def command(self, proxy: bool, *remote: str, options: tuple[str, ...] = ()) -> list[str]:
-        port = self.proxy_port if proxy else self.device_port
-        login = f"{USER}+{DEVICE}" if proxy else getpass.getuser()
-        reach = self.harness.ssh_options(self.user_key)[:-2] + ["-p", str(port)]  # its -p is last
+    def command(self, port: int | None, *remote: str, algorithms: tuple[str, ...] = PINNED) -> list[str]:
+        """``ssh`` to the device, through the proxy listening on ``port`` or directly (None)."""
+        login = f"{USER}+{DEVICE}" if port else getpass.getuser()
+        reach = self.harness.ssh_options(self.user_key)[:-2] + ["-p", str(port or self.device_port)]
         return [
             "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
-            "-o", f"KexAlgorithms={KEX}", "-c", CIPHER, "-m", MAC, *reach, "-T", *options,
-            f"{login}@127.0.0.1", *remote,
+            *algorithms, *reach, "-T", f"{login}@127.0.0.1", *remote,
         ]  # fmt: skip
+
+    def port(self, proxy: bool) -> int | None:
+        return self.harness.proxy_port if proxy else None
 
     def run(self, proxy: bool, *remote: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(
-            self.command(proxy, *remote), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+            self.command(self.port(proxy), *remote),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
         )
 
     def stop(self) -> None:
+        stop_process(self.single, 30)
         stop_process(self.supervisor, 30)
         stop_process(self.device, 30)
 
 
-# 1. set-up -------------------------------------------------------------------------------------
+def killed_after(process: subprocess.Popen, seconds: float) -> threading.Timer:
+    """Bound every blocking read on ``process``: it is killed (its pipes close) after ``seconds``."""
+    timer = threading.Timer(seconds, process.kill)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
-def one_setup(stack: Stack, proxy: bool, failures: list) -> float:
-    started = time.perf_counter()
-    result = stack.run(proxy, "true", timeout=60)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        failures.append(result.stderr.decode(errors="replace").strip())
-    return elapsed
+# set-up and new sessions per second -------------------------------------------------------------
 
 
-def setup_times(stack: Stack, proxy: bool, clients: int, rounds: int) -> tuple[list[float], list]:
-    times: list[float] = []
-    failures: list = []
-    for _ in range(rounds):
-        threads = [
-            threading.Thread(target=lambda: times.append(one_setup(stack, proxy, failures)))
-            for _ in range(clients)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-    return times, failures
+def setup_times(stack: Stack, proxy: bool, runs: int, algorithms: tuple[str, ...]) -> tuple[list, int]:
+    """Wall time of ``runs`` sequential ``ssh … true``; and how many failed."""
+    times, failed = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run(
+            stack.command(stack.port(proxy), "true", algorithms=algorithms),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+        )
+        times.append(time.perf_counter() - started)
+        failed += result.returncode != 0
+    return times, failed
 
 
-# 2. throughput ---------------------------------------------------------------------------------
+def session_rate(command: list[str], clients: int, seconds: float) -> tuple[float, int]:
+    """Sessions completed a second by ``clients`` looping on ``command`` for ``seconds``; failures."""
+    done, failed, lock = [0], [0], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def loop() -> None:
+        while time.monotonic() < stop:
+            result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            with lock:
+                (done if result.returncode == 0 else failed)[0] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 120)
+    return done[0] / (time.monotonic() - started), failed[0]
 
 
-def upload(stack: Stack, proxy: bool, size: int) -> float:
-    source = subprocess.Popen(["head", "-c", str(size), "/dev/zero"], stdout=subprocess.PIPE)
-    started = time.perf_counter()
-    result = subprocess.run(
-        stack.command(proxy, "wc -c"), stdin=source.stdout, capture_output=True, timeout=300
-    )
-    elapsed = time.perf_counter() - started
-    source.stdout.close()
-    source.wait(10)
-    received = result.stdout.decode().strip()
-    if result.returncode != 0 or received != str(size):
-        raise SystemExit(f"bench: upload sent {size} bytes, device counted {received!r}: {result.stderr!r}")
-    return size / elapsed / 1e6
+# throughput with CPU per GB -------------------------------------------------------------------
 
 
-def download(stack: Stack, proxy: bool, size: int) -> float:
-    started = time.perf_counter()
+@attrs.frozen
+class Transfer:
+    rate: float  # MB/s
+    worker_cpu: float  # seconds, all workers
+    sshd_cpu: float  # seconds, the device's sshd processes
+
+
+def transfer(stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tuple[str, ...]) -> Transfer:
+    """One transfer, timed from the remote command's start to its last byte.
+
+    The remote command sleeps a second after the data, so its sshd processes are still there to
+    be measured when the last byte arrives.
+    """
+    remote = "echo start; wc -c; sleep 1" if upload else f"head -c {size} /dev/zero; sleep 1"
     client = subprocess.Popen(
-        stack.command(proxy, f"head -c {size} /dev/zero"),
-        stdin=subprocess.DEVNULL,
+        stack.command(stack.port(proxy), remote, algorithms=algorithms),
+        stdin=subprocess.PIPE if upload else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        bufsize=0,
     )
-    received = 0
-    buffer = bytearray(1 << 20)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        n = client.stdout.readinto(buffer)
-        if not n:
-            break
-        received += n
-    status = client.wait(30)
-    elapsed = time.perf_counter() - started
-    if status != 0 or received != size:
-        raise SystemExit(f"bench: download of {size} bytes got {received}, ssh exited {status}")
-    return size / elapsed / 1e6
+    timer = killed_after(client, 300)
+
+    def snapshot() -> tuple[float, dict, dict]:
+        return time.perf_counter(), cpu_seconds(stack.pids), cpu_seconds(sshd_processes(stack.device.pid))
+
+    try:
+        if upload:
+            if client.stdout.readline() != b"start\n":
+                raise SystemExit("bench: the upload's remote command did not start")
+            first = snapshot()
+            moved = size
+            writer = threading.Thread(target=_write_zeros, args=(client.stdin, size))
+            writer.start()
+            counted = client.stdout.readline().strip()
+            last = snapshot()
+            writer.join(60)
+            if counted != str(size).encode():
+                raise SystemExit(f"bench: upload sent {size} bytes, device counted {counted!r}")
+        else:
+            buffer = bytearray(1 << 20)
+            received = client.stdout.readinto(buffer)
+            first = snapshot()
+            moved = size - received  # timed from the first chunk's arrival
+            while received < size:
+                n = client.stdout.readinto(buffer)
+                if not n:
+                    raise SystemExit(f"bench: download of {size} bytes got {received}")
+                received += n
+            last = snapshot()
+        if client.wait(30) != 0:
+            raise SystemExit(f"bench: ssh exited {client.returncode}")
+    finally:
+        timer.cancel()
+        client.kill()
+        client.wait(10)
+    workers = spent(first[1], last[1]) if proxy else 0.0
+    return Transfer(moved / (last[0] - first[0]) / 1e6, workers, spent(first[2], last[2]))
 
 
-# 3. memory per idle session --------------------------------------------------------------------
+def _write_zeros(pipe, size: int) -> None:
+    chunk = memoryview(bytes(1 << 20))
+    try:
+        for offset in range(0, size, len(chunk)):
+            pipe.write(chunk[: min(len(chunk), size - offset)])
+    finally:
+        pipe.close()
 
 
-def open_sessions(stack: Stack, count: int) -> tuple[list[subprocess.Popen], int]:
-    """``count`` idle sessions through the proxy, opened BATCH at a time; (processes, failures)."""
+# idle sessions and the slow reader --------------------------------------------------------------
+
+
+def open_sessions(stack: Stack, port: int, count: int) -> tuple[list[subprocess.Popen], int]:
+    """``count`` idle sessions through the worker on ``port``, BATCH at a time; (processes, failures)."""
     opened: list[subprocess.Popen] = []
     failures = 0
     while len(opened) + failures < count:
         batch = [
             subprocess.Popen(
-                stack.command(True, "echo up; exec sleep 300"),
+                stack.command(port, "echo up; exec sleep 1800"),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -235,23 +369,17 @@ def open_sessions(stack: Stack, count: int) -> tuple[list[subprocess.Popen], int
             for _ in range(min(BATCH, count - len(opened) - failures))
         ]
         for process in batch:
-            line = read_line(process, 30)
+            timer = killed_after(process, 60)
+            line = process.stdout.readline()
+            timer.cancel()
             if line == b"up\n":
                 opened.append(process)
             else:
                 failures += 1
                 process.kill()
                 process.wait(10)
+                process.stdout.close()
     return opened, failures
-
-
-def read_line(process: subprocess.Popen, timeout: float) -> bytes:
-    """The first line of ``process``'s stdout, or b"" after ``timeout`` seconds."""
-    found: list[bytes] = []
-    reader = threading.Thread(target=lambda: found.append(process.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return found[0] if found else b""
 
 
 def close_sessions(processes: list[subprocess.Popen]) -> None:
@@ -266,18 +394,16 @@ def close_sessions(processes: list[subprocess.Popen]) -> None:
         process.stdout.close()
 
 
-# 4. slow reader --------------------------------------------------------------------------------
-
-
 def slow_reader(stack: Stack, seconds: float) -> tuple[list[int], int]:
     """RSS samples (KB, one a second) while a client reads ``cat /dev/zero`` at about 1 MB/s."""
     client = subprocess.Popen(
-        stack.command(True, "cat /dev/zero"),
+        stack.command(stack.port(True), "cat /dev/zero"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         bufsize=0,
     )
+    timer = killed_after(client, seconds + 60)
     received = 0
     samples = [stack.rss()]
     started = time.monotonic()
@@ -289,6 +415,7 @@ def slow_reader(stack: Stack, seconds: float) -> tuple[list[int], int]:
             samples.append(stack.rss())
             next_sample += 1
     samples.append(stack.rss())
+    timer.cancel()
     client.kill()
     client.wait(10)
     client.stdout.close()
@@ -298,127 +425,181 @@ def slow_reader(stack: Stack, seconds: float) -> tuple[list[int], int]:
 # -----------------------------------------------------------------------------------------------
 
 
+class Report:
+    """The table, and whether a target may be judged: only when the machine was quiet."""
+
+    def __init__(self, console: Console, settle: float, quiet: float) -> None:
+        self.console, self.settle, self.quiet = console, settle, quiet
+        self.table = Table(title="SSH proxy vs direct sshd, 127.0.0.1, each ratio from one run")
+        for column in ("figure", "load", "direct", "proxy", "proxy / direct", "target", "met"):
+            self.table.add_column(column, justify="left" if column in ("figure", "target") else "right")
+        self.loaded_at = 0.0
+
+    def before(self, what: str) -> None:
+        """Wait (bounded) for a quiet machine, then print the load average before ``what``."""
+        deadline = time.monotonic() + self.settle
+        while os.getloadavg()[0] >= self.quiet and time.monotonic() < deadline:
+            time.sleep(5)
+        self.loaded_at = os.getloadavg()[0]
+        self.console.print(f"load average before {what}: {load()}")
+
+    def row(self, figure, direct, proxy, ratio="", target="", met=None, timing=True) -> None:
+        """One figure; ``met`` judged unless it is a timing and the machine was loaded."""
+        if met is None:
+            verdict = ""
+        elif timing and self.loaded_at >= self.quiet:
+            verdict = "loaded: no claim"
+        else:
+            verdict = "yes" if met else "NO"
+        self.table.add_row(figure, f"{self.loaded_at:.2f}", direct, proxy, ratio, target, verdict)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="set-up runs with one client")
-    parser.add_argument("--rounds", type=int, default=4, help="set-up rounds of 8 concurrent clients")
+    parser.add_argument("--runs", type=int, default=20, help="sequential set-up runs per path")
     parser.add_argument("--megabytes", type=int, default=200, help="bulk transfer size each way")
     parser.add_argument("--repeat", type=int, default=3, help="bulk transfers per direction and path")
-    parser.add_argument("--sessions", type=int, default=200, help="concurrent idle sessions")
+    parser.add_argument("--rate-seconds", type=float, default=20, help="how long clients open sessions")
+    parser.add_argument("--rate-clients", type=int, default=8, help="clients opening sessions at once")
+    parser.add_argument("--sessions", type=int, default=1000, help="concurrent idle sessions on one worker")
     parser.add_argument("--slow-seconds", type=float, default=10, help="slow reader duration")
+    parser.add_argument("--settle", type=float, default=180, help="seconds to wait for a quiet machine")
+    parser.add_argument(
+        "--quiet-load", type=float, default=0.5, help="1-minute load below which targets are judged"
+    )
     args = parser.parse_args()
     for tool in ("ssh", "ssh-keygen", "ssh-agent", "/usr/sbin/sshd"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: {tool} not found")
 
-    console = Console(width=120)
+    console = Console(width=140)
     home = Path(tempfile.mkdtemp(prefix="sshbench-"))
     stack = Stack(home)
+    report = Report(console, args.settle, args.quiet_load)
     try:
         console.print("starting the device sshd and supervisor run graphs/device-proxy.toml (cli-ssh) …")
         stack.start()
-        stack.pids = stack.workers()
-        console.print(f"workers {stack.pids}, proxy :{stack.proxy_port}, device :{stack.device_port}")
+        console.print(
+            f"workers {stack.pids}, proxy :{stack.harness.proxy_port}, single worker"
+            f" {stack.single.pid} :{stack.single_port}, device :{stack.device_port}; {os.cpu_count()} CPUs"
+        )
         for proxy in (False, True):  # warm both paths (page cache, the proxy's imports)
             for _ in range(3):
                 stack.run(proxy, "true")
 
-        table = Table(title=f"SSH proxy (2 Conch workers) vs direct sshd: {KEX}, {CIPHER}, {MAC}; 127.0.0.1")
-        for column in ("figure", "direct", "proxy", "proxy / direct", "target", "met"):
-            table.add_column(column, justify="left" if column in ("figure", "target") else "right")
-
-        # 1. set-up
-        for clients, rounds in ((1, args.runs), (8, args.rounds)):
-            measured = {}
-            for proxy in (False, True):
-                times, failures = setup_times(stack, proxy, clients, rounds)
-                measured[proxy] = (times, failures)
+        # 1 and 2: throughput and CPU per GB
+        size = args.megabytes * 1_000_000
+        for mode, algorithms in (("defaults", DEFAULTS), ("pinned", PINNED)):
+            for upload in (True, False):
+                name = f"{'upload' if upload else 'download'} {args.megabytes} MB, {mode}"
+                report.before(name)
+                runs = {
+                    proxy: [transfer(stack, proxy, upload, size, algorithms) for _ in range(args.repeat)]
+                    for proxy in (False, True)
+                }
+                rate = {proxy: statistics.median(t.rate for t in runs[proxy]) for proxy in runs}
                 console.print(
-                    f"set-up x{clients} {'proxy' if proxy else 'direct'}: {len(times)} runs,"
-                    f" {len(failures)} failed" + (f" ({failures[0]})" if failures else "")
+                    f"{name}: direct {[round(t.rate) for t in runs[False]]} MB/s,"
+                    f" proxy {[round(t.rate) for t in runs[True]]} MB/s"
                 )
-            for label, fraction in (("median", 0.5), ("p90", 0.9)):
+                share = rate[True] / rate[False]
+                target = mode == "defaults"
+                report.row(
+                    f"{name} (MB/s)",
+                    f"{rate[False]:.0f}",
+                    f"{rate[True]:.0f}",
+                    f"{share:.0%}",
+                    "≥ 90%" if target else "",
+                    share >= 0.9 if target else None,
+                )
+                gigabytes = size * args.repeat / 1e9
+                sshd = sum(t.sshd_cpu for t in runs[False]) / gigabytes
+                worker = sum(t.worker_cpu for t in runs[True]) / gigabytes
+                behind = sum(t.sshd_cpu for t in runs[True]) / gigabytes
+                console.print(
+                    f"  CPU s/GB: sshd direct {sshd:.2f}; through the proxy: workers {worker:.2f},"
+                    f" device sshd {behind:.2f}"
+                )
+                report.row(
+                    "  CPU s/GB: sshd (direct) vs workers (proxy)",
+                    f"{sshd:.2f}",
+                    f"{worker:.2f}",
+                    f"{worker / sshd:.2f}x",
+                    "≤ 1.5x" if target else "",
+                    worker / sshd <= 1.5 if target else None,
+                )
+
+        # 3: set-up
+        for mode, algorithms in (("defaults", DEFAULTS), ("pinned", PINNED)):
+            report.before(f"set-up, {mode}")
+            measured = {proxy: setup_times(stack, proxy, args.runs, algorithms) for proxy in (False, True)}
+            failed = measured[False][1] + measured[True][1]
+            for label, fraction in (("median", 0.5), ("p99", 0.99)):
                 direct = percentile(measured[False][0], fraction) * 1000
                 proxied = percentile(measured[True][0], fraction) * 1000
-                ratio = proxied / direct
-                table.add_row(
-                    f"set-up, {clients} client{'s' if clients > 1 else ''} ({label}, ms)",
+                report.row(
+                    f"set-up {mode}, {label} of {args.runs} (ms)" + (f", {failed} failed" if failed else ""),
                     f"{direct:.0f}",
                     f"{proxied:.0f}",
-                    f"{ratio:.2f}x",
-                    "≤ 1.5x",
-                    "yes" if ratio <= 1.5 else "NO",
+                    f"{proxied / direct:.2f}x",
+                    "≤ 1.0x",
+                    proxied <= direct and not failed,
                 )
 
-        # 3. memory per idle session
-        time.sleep(1)
-        before = stack.rss()
+        # 4: new sessions per second, one worker, and its RSS with many idle sessions
+        report.before("new sessions per second")
+        rates = {
+            port: session_rate(stack.command(port, "true"), args.rate_clients, args.rate_seconds)
+            for port in (None, stack.single_port)
+        }
+        (direct, direct_failed), (proxied, proxy_failed) = rates[None], rates[stack.single_port]
+        report.row(
+            f"new sessions/s, {args.rate_clients} clients for {args.rate_seconds:g} s, one worker"
+            + (f" ({direct_failed} / {proxy_failed} failed)" if direct_failed or proxy_failed else ""),
+            f"{direct:.1f}",
+            f"{proxied:.1f}",
+            f"{proxied / direct:.2f}x",
+        )
+        report.before(f"{args.sessions} idle sessions")
+        before = rss_kb(stack.single.pid)
         started = time.monotonic()
-        sessions, failures = open_sessions(stack, args.sessions)
+        sessions, failures = open_sessions(stack, stack.single_port, args.sessions)
         opened_in = time.monotonic() - started
         time.sleep(2)
-        with_open = stack.rss()
+        with_open = rss_kb(stack.single.pid)
         alive = sum(process.poll() is None for process in sessions)
         close_sessions(sessions)
-        per_session = (with_open - before) / max(1, len(sessions))
         console.print(
-            f"idle sessions: {len(sessions)} opened in {opened_in:.1f}s, {failures} failed,"
-            f" {alive} still open at the measurement; workers' RSS {before} KB -> {with_open} KB"
+            f"idle sessions: {len(sessions)} opened in {opened_in:.0f}s, {failures} failed, {alive} still"
+            f" open at the measurement; the worker's RSS {before} KB -> {with_open} KB"
         )
-        table.add_row(
-            f"memory per idle session, {args.sessions} open (KB)",
+        report.row(
+            f"one worker's RSS, {args.sessions} idle sessions (MB; KB each)",
             "",
-            f"{per_session:.0f}",
+            f"{with_open / 1024:.0f}; {(with_open - before) / max(1, len(sessions)):.0f}",
             "",
-            "< 300 KB",
-            "yes" if per_session < 300 else "NO",
-        )
-        table.add_row(
-            f"failures opening {args.sessions} idle sessions",
-            "",
-            f"{failures + len(sessions) - alive}",
-            "",
-            "0",
-            "yes" if failures == 0 and alive == len(sessions) else "NO",
+            "0 failed",
+            failures == 0 and alive == len(sessions),
+            timing=False,
         )
 
-        # 2. throughput
-        size = args.megabytes * 1_000_000
-        for name, transfer in (("upload", upload), ("download", download)):
-            rates = {}
-            for proxy in (False, True):
-                rates[proxy] = statistics.median(transfer(stack, proxy, size) for _ in range(args.repeat))
-            share = rates[True] / rates[False]
-            table.add_row(
-                f"{name} {args.megabytes} MB (MB/s)",
-                f"{rates[False]:.0f}",
-                f"{rates[True]:.0f}",
-                f"{share:.0%}",
-                "≥ 60%",
-                "yes" if share >= 0.6 else "NO",
-            )
-
-        # 4. slow reader
-        time.sleep(2)
+        # 5: slow reader
+        report.before("the slow reader")
         samples, received = slow_reader(stack, args.slow_seconds)
-        growth = (samples[-1] - samples[0]) / 1024
         console.print(
             f"slow reader: {received / 1e6:.1f} MB read in {args.slow_seconds:g}s; workers' RSS (KB)"
             f" each second: {' '.join(str(s) for s in samples)}"
         )
-        table.add_row(
-            f"workers' RSS, slow reader {args.slow_seconds:g} s (MB)",
+        report.row(
+            f"workers' RSS, slow reader {args.slow_seconds:g} s (MB: first / max / last)",
             "",
             f"{samples[0] / 1024:.1f} / {max(samples) / 1024:.1f} / {samples[-1] / 1024:.1f}",
-            "first / max / last",
+            "",
             "flat (< 4 MB)",
-            "yes" if (max(samples) - samples[0]) / 1024 < 4 else "NO",
+            (max(samples) - samples[0]) / 1024 < 4,
+            timing=False,
         )
-        console.print(table)
-        console.print(
-            f"{os.cpu_count()} CPUs; workers' RSS before the idle sessions"
-            f" {before / 1024:.1f} MB (two workers); growth under the slow reader {growth:+.1f} MB"
-        )
+        console.print(report.table)
         return 0
     except TimeoutError as late:
         raise SystemExit(f"bench: {late}") from None

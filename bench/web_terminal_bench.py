@@ -95,6 +95,7 @@ class Bench:
         stack.add_device(
             DEVICE, self.device_port, getpass.getuser(), device_dir / "host_key.pub", users=tuple(self.users)
         )
+        stack.add_canary(self.device_port, getpass.getuser(), device_dir / "host_key.pub")  # device-ssh's check
         first, *others = self.users
         self.tokens = {first: stack.enable_web_terminal(first)}
         self.tokens.update((user, stack.registry("add-token", user).stdout.strip()) for user in others)

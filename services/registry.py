@@ -1,8 +1,10 @@
 """The device registry: its read interface for the proxy, and the admin command.
 
-``python -m services.registry --db PATH COMMAND``. ``init`` is the graph's oneshot (create or
-migrate the schema) and ``check`` its health check; the other commands are for the operator. Each
-change is one transaction: bad input leaves the database as it was and prints one error line.
+``python -m services.registry --db PATH|URL COMMAND``: a SQLite file, or a ``postgresql://``
+URL for a registry shared by a fleet of proxy pods (the same schema, migrations and commands).
+``init`` is the graph's oneshot (create or migrate the schema) and ``check`` its health check;
+the other commands are for the operator. Each change is one transaction: bad input leaves the
+registry as it was and prints one error line.
 """
 
 import argparse
@@ -12,9 +14,28 @@ import sys
 import attrs
 
 from services.shared import access_tokens, errors, sshkeys
-from services.shared.registry_store import Delegate, Device, Listing, RegistryError, SQLiteStore, Store, User
+from services.shared.registry_store import (
+    Delegate,
+    Device,
+    Listing,
+    RegistryError,
+    SQLiteStore,
+    Store,
+    User,
+    open_store,
+)
 
-__all__ = ["Delegate", "Device", "Listing", "RegistryError", "SQLiteStore", "Store", "User", "main"]
+__all__ = [
+    "Delegate",
+    "Device",
+    "Listing",
+    "RegistryError",
+    "SQLiteStore",
+    "Store",
+    "User",
+    "main",
+    "open_store",
+]
 
 
 def host_key_line(path: str, what: str = "host key") -> str:
@@ -58,11 +79,13 @@ def print_listing(listing: Listing, as_json: bool) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    store = SQLiteStore(options.db)
+    store = open_store(options.db)
     command = options.command
     if command == "init":
         before, now = store.init()
-        print(f"registry {options.db}: schema version {now}" + (f" (from {before})" if before != now else ""))
+        print(
+            f"registry {store.where}: schema version {now}" + (f" (from {before})" if before != now else "")
+        )
     elif command == "check":
         store.check()
     elif command == "add-user":
@@ -106,7 +129,9 @@ def run(options: argparse.Namespace) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m services.registry", description=__doc__.split("\n")[0])
-    parser.add_argument("--db", required=True, help="the SQLite registry file")
+    parser.add_argument(
+        "--db", required=True, metavar="PATH|URL", help="the registry: a SQLite file, or a postgresql:// URL"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create or migrate the schema (idempotent)")
     commands.add_parser("check", help="exit 0 if the registry is readable with the current schema")

@@ -5,4 +5,5 @@ Services declare what they ``provide`` and what they ``require``. The graph mode
 provider for everything it needs; the runtime (``supervisor.runtime``) builds on the same model.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it (dynamic version)
+__distribution__ = "graph-supervisor"  # tells this package from supervisord's, which has the same name

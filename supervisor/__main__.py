@@ -1,5 +1,6 @@
-"""``python -m supervisor`` is the same program as the ``supervisor`` console script."""
+"""``python -m supervisor`` is the same program as the ``supervisor`` console script, and makes the
+same check that ``supervisor`` is this package (see graph_supervisor)."""
 
-from supervisor.cli import main
+from graph_supervisor import main
 
 raise SystemExit(main())

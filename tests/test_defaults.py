@@ -34,8 +34,8 @@ def test_a_service_that_sets_nothing_gets_the_schema_defaults(write_graph, kind)
             actual = {"initial": actual.initial, "max": actual.max}
         assert actual == expected, key
     for probe, table in ((service.ready, schema.READY), (service.check, schema.CHECK)):
-        assert probe.timeout == schema.parse_duration(table.fields["timeout"].default)
-        assert probe.interval == schema.parse_duration(table.fields["interval"].default)
+        for key in _defaulted(table.fields):
+            assert getattr(probe, key) == table.fields[key].read(table.fields[key].default), key
     assert service.restart == ("always" if kind == "longrun" else "on-failure")
 
 
@@ -76,11 +76,9 @@ def test_readme_states_each_service_default_the_schema_declares(key):
 
 def test_readme_states_the_probe_defaults():
     paragraph = README[README.index("**Probes**") :].split("\n\n")[0]
-    durations = re.findall(r"default\s+`([^`]+)`", paragraph)
-    declared = [
-        t.fields[key].default for t in (schema.READY, schema.CHECK) for key in ("timeout", "interval")
-    ]
-    assert durations == declared
+    written = re.findall(r"default\s+`([^`]+)`", paragraph)
+    declared = [str(t.fields[key].default) for t in (schema.READY, schema.CHECK) for key in _defaulted(t.fields)]
+    assert written == declared
 
 
 def test_the_runtime_runs_every_probe_kind_the_schema_declares():

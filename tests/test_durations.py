@@ -13,7 +13,7 @@ def test_parse(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["10", "10 s", "s", "-1s", "1d", ""])
+@pytest.mark.parametrize("text", ["10", "10 s", "s", "-1s", "1d", "", " 10s", "10s ", "10s\n"])
 def test_bad_durations_say_what_to_write(text):
     with pytest.raises(ValueError, match='such as "250ms"'):
         parse_duration(text)

@@ -75,7 +75,7 @@ def test_odd_names_are_escaped_in_dot_and_mermaid(capsys, tmp_path):
     assert '"end" -> "missing:ghost"' in dot
     _, mermaid, _ = run_graph(capsys, str(path), "--format", "mermaid")
     lines = [line.strip() for line in mermaid.splitlines()]
-    assert lines[:2] == ["```mermaid", "flowchart LR"] and lines[-1] == "```"
+    assert lines[0] == "flowchart LR" and "```" not in mermaid  # plain, as mmdc takes it
     assert 'n1["end (longrun, cannot start)"]' in lines
     assert 'n1 -->|"cap.x-y_z"| n0' in lines
     assert 'n1 -.->|"ghost"| m0' in lines
@@ -116,3 +116,11 @@ def test_a_file_that_does_not_load_exits_1_with_its_findings(capsys, tmp_path):
     status, out, err = run_graph(capsys, str(path), "--format", "json")
     assert status == 1 and out == ""
     assert "syntax" in err and "bad.toml" in err
+
+
+def test_mermaid_is_fenced_for_markdown_only_when_asked(capsys):
+    _, plain, _ = run_graph(capsys, FIXED, "--format", "mermaid")
+    _, markdown, _ = run_graph(capsys, FIXED, "--format", "mermaid", "--fenced")
+    assert markdown == f"```mermaid\n{plain.rstrip()}\n```\n"
+    status, _, err = run_graph(capsys, FIXED, "--fenced")
+    assert status == 2 and "--fenced goes with --format mermaid" in err

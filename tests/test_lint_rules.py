@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -325,9 +326,14 @@ def test_profile_flag_narrows_to_one_variant(write_graph, lint_json, cli):
     assert status == 2 and "no profile 'c'" in err
 
 
+def _runnable(graph: str) -> str:
+    """``graph`` with every one-word command made ``true``, which this machine can run."""
+    return re.sub(r'^command = "[\w-]+"$', 'command = "true"', graph, flags=re.MULTILINE)
+
+
 # One small graph per rule, each producing that rule and nothing more severe, so that the rule's
 # severity alone decides lint's exit status. A new rule adds its graph here.
-TRIGGERS = {
+_TRIGGERS = {
     "syntax": "version = 1\n[services.a\n",
     "schema": 'version = 1\n[services.a]\ncomand = "a"\n',
     "unknown-service": BASE + '[profiles.p]\ndisable = ["ghost"]\noffers = ["agent"]\n',
@@ -336,16 +342,20 @@ TRIGGERS = {
     + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
     "offer-unavailable": BASE + '[profiles.p]\noffers = ["agent", "web"]\n',
     "cycle": 'version = 1\n[services.a]\ncommand = "a"\nrequires = ["x"]\nprovides = ["x"]\n',
+    "listen-conflict": BASE + '[services.b]\ncommand = "b"\nlisten = ["tcp:127.0.0.1:80", "tcp:0.0.0.0:80"]\n',
     "coupled-provider": BASE.replace('provides = ["agent"]', 'provides = ["agent", "keys"]')
     + '[services.b]\ncommand = "b"\nrequires = ["keys"]\n[profiles.p]\noffers = ["agent"]\n',
     "unverified-capability": 'version = 1\n[services.a]\ncommand = "a"\nprovides = ["x"]\n'
     '[services.b]\ncommand = "b"\nrequires = ["x"]\n',
     "not-optional": 'version = 1\n[services.a]\ncommand = "a"\n[profiles.p]\ndisable = ["a"]\n',
+    "command-not-found": 'version = 1\n[services.a]\ncommand = ["no-such-program-xyz"]\n',
     "multiple-providers": BASE
     + BASE.replace("version = 1", "").replace("services.agent", "services.agent2")
     + '[services.b]\ncommand = "b"\nrequires = ["agent"]\n',
     "unused-capability": BASE,
+    "unset-variable": 'version = 1\n[services.a]\ncommand = ["sleep", "${SECONDS_TO_SLEEP}"]\n',
 }
+TRIGGERS = {rule: _runnable(graph) for rule, graph in _TRIGGERS.items()}
 
 
 @pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.id)
@@ -380,7 +390,12 @@ def test_a_rules_severity_decides_how_lint_reports_and_exits(rule, write_graph, 
     assert {r["level"] for r in log["results"] if r["ruleId"] == rule.id} == {_SARIF_LEVEL[severity]}
 
 
-_CHECKED = {Scope.FILE: "the file", Scope.GRAPH: "once", Scope.VARIANT: "per variant"}
+_CHECKED = {
+    Scope.FILE: "the file",
+    Scope.GRAPH: "once",
+    Scope.VARIANT: "per variant",
+    Scope.SERVICE: "per service",
+}
 
 
 def test_the_readme_lists_every_rule_as_registered():
@@ -412,3 +427,127 @@ def test_a_run_variant_names_what_the_command_line_switched_off(write_graph):
     # Only the variant that runs is checked: the other profile's typo is not this run's problem.
     plan = Plan.compile(graph, selected(graph))
     assert not [f for f in lint_plans([plan]) if f.severity.value == "error"]
+
+
+def test_listen_conflict_between_services_that_run_together(write_graph, lint_json):
+    graph = """
+    version = 1
+    [services.a]
+    command = "a"
+    listen = ["tcp:0.0.0.0:8080", "unix:/run/a.sock"]
+    [services.b]
+    command = "b"
+    listen = ["tcp:127.0.0.1:${PORT:-8080}", "tcp:127.0.0.2:9090"]
+    [services.c]
+    command = "c"
+    listen = ["tcp:127.0.0.1:9090", "unix:/run/a.sock"]
+    """
+    status, findings = lint_json(write_graph(graph))
+    assert status == 1
+    conflicts = rules_of(findings, "listen-conflict")
+    assert [(f["service"], f["line"], f["column"]) for f in conflicts] == [("b", 7, 11), ("c", 10, 33)]
+    assert conflicts[0]["message"] == (
+        "b listens on tcp:127.0.0.1:8080, where a listens on tcp:0.0.0.0:8080: only one socket can have "
+        "that address. Give one of them another port or path"
+    )
+    assert "c listens on unix:/run/a.sock, where a listens on unix:/run/a.sock" in conflicts[1]["message"]
+
+
+UNSET = """
+version = 1
+[defaults]
+environment = { TOKEN = "${TOKEN}" }
+[services.a]
+command = ["sleep", "${NAP}", "${FIRST:-${SECOND}}", "${GRAPH_DIR}"]
+"""
+
+
+def test_unset_variable_is_info_where_it_is_used(write_graph, lint_json):
+    status, findings = lint_json(write_graph(UNSET))
+    assert status == 0
+    found = [(f["severity"], f["line"], f["column"], f["message"].split(",")[0]) for f in findings]
+    assert found == [
+        ("info", 3, 17, "a's environment.TOKEN uses ${TOKEN}"),
+        ("info", 5, 21, "a's command[1] uses ${NAP}"),
+        ("info", 5, 31, "a's command[2] uses ${SECOND}"),
+    ]
+    assert "or write ${NAP:-default} (lint takes the values a deployment uses with --set NAP=VALUE" in (
+        findings[1]["message"]
+    )
+
+
+def test_lint_takes_a_deployments_values(write_graph, lint_json, cli, tmp_path):
+    path = write_graph(UNSET)
+    env = tmp_path / "prod.env"
+    env.write_text("# production\nexport TOKEN='secret value'\nNAP=1\nSECOND=\n")
+    assert lint_json("--env-file", str(env), path) == (0, [])
+    status, findings = lint_json("--set", "NAP=2", "--set", "TOKEN=t", path)
+    assert [f["message"].split(",")[0] for f in findings] == ["a's command[2] uses ${SECOND}"]
+    assert lint_json("--set", "FIRST=x", "--set", "NAP=2", "--set", "TOKEN=t", path) == (0, [])
+    status, _, err = cli("lint", "--env-file", str(tmp_path / "missing.env"), path)
+    assert status == 2 and "--env-file " in err and "missing.env: no such file" in err
+    env.write_text("A=1\nnot an assignment\n")
+    status, _, err = cli("lint", "--env-file", str(env), path)
+    assert status == 2 and "prod.env:2: not NAME=VALUE" in err
+    with pytest.raises(SystemExit) as exit:
+        cli("lint", "--set", "NOVALUE", path)
+    assert exit.value.code == 2
+
+
+def test_command_not_found_looks_as_the_command_would_run(write_graph, lint_json, tmp_path):
+    """The program on the PATH the service runs with, a relative one in its working_dir, and a
+    ``python -m`` module as that Python finds it there, without importing (running) anything."""
+    app = tmp_path / "app"
+    (app / "pkg").mkdir(parents=True)
+    (app / "pkg" / "__init__.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w')\n")
+    (app / "pkg" / "__main__.py").write_text("")
+    (app / "nomain").mkdir()
+    (app / "nomain" / "__init__.py").write_text("")
+    (app / "serve").write_text("#!/bin/sh\n")
+    (app / "serve").chmod(0o755)
+    (app / "notexec").write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tool").write_text("#!/bin/sh\n")
+    (bin_dir / "tool").chmod(0o755)
+    status, findings = lint_json(
+        write_graph(f"""
+        version = 1
+        [defaults]
+        working_dir = "{app}"
+        [services.relative]
+        command = "./serve"
+        ready = {{ exec = ["./notexec"] }}
+        [services.modules]
+        command = ["python3", "-X", "dev", "-m", "pkg"]
+        check = {{ exec = ["python3", "-m", "nomain"] }}
+        [services.own-path]
+        command = ["tool"]
+        environment = {{ PATH = "{bin_dir}" }}
+        [services.other-path]
+        command = ["tool"]
+        """)
+    )
+    assert status == 0
+    assert [(f["service"], f["line"], f["message"]) for f in rules_of(findings, "command-not-found")] == [
+        (
+            "relative",
+            6,
+            "relative's ready.exec runs ./notexec, but './notexec' is not executable: install it where the "
+            "graph runs, or correct ready.exec",
+        ),
+        (
+            "modules",
+            9,
+            f"modules's check.exec runs python -m nomain, but {shutil.which('python3')} finds no module nomain "
+            f"in {app} (not installed for that Python, or not on its sys.path): install it where the graph "
+            "runs, or correct check.exec",
+        ),
+        (
+            "other-path",
+            14,
+            "other-path's command runs tool, but 'tool' is not on PATH: install it where the graph runs, or "
+            "correct command",
+        ),
+    ]
+    assert not (tmp_path / "imported").exists()

@@ -47,9 +47,11 @@ def test_unknown_setting_suggests_the_known_one():
         ('provides = ["x", "x"]', 3, 18, "lists 'x' twice"),
         ('requires = ["bad name"]', 3, 13, "capability names start with"),
         ('stop_signal = "TERMINATE"', 3, 1, "name a signal"),
-        ('listen = ["udp:1.2.3.4:5"]', 3, 11, 'write "tcp:HOST:PORT" or "unix:PATH"'),
-        ("environment = { A = 1 }", 3, 17, "must be a string"),
+        ('listen = ["udp:1.2.3.4:5"]', 3, 11, 'write "tcp:HOST:PORT" (a port from 0 to 65535) or "unix:PATH"'),
+        ('ready = { tcp = "127.0.0.1:99999" }', 3, 11, "a port from 0 to 65535"),
+        ("environment = { A = 1.5 }", 3, 17, "must be a string, an integer or a boolean, not a number (1.5)"),
         ("ready = { notify = false }", 3, 11, "must be true"),
+        ("check = { notify = true }", 3, 11, "move notify = true to ready"),
         ('working_dir = "${HOME"', 3, 1, "not a reference"),
         ('kind = "daemon"', 3, 1, "'longrun', 'oneshot'"),
     ],
@@ -114,3 +116,21 @@ def test_empty_file_is_a_schema_finding():
         "the file has no 'version': add version = …",
         "the file has no 'services': add services = …",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('exit_when = "main-ended"\n[services.a]\ncommand = "true"\n', 2, 'no service is main: add main = true'),
+        ('[services.a]\ncommand = "true"\nmain = true\n', 4, 'only matters with exit_when = "main-ended"'),
+        (
+            'exit_when = "main-ended"\n[services.a]\ncommand = "true"\nmain = true\n[services.b]\ncommand = "true"\nmain = true\n',
+            8,
+            "a and b are both main: keep one",
+        ),
+    ],
+)
+def test_main_and_exit_when_go_together(text, line, words):
+    finding = only(load_bytes(f"version = 1\n{text}".encode(), "g.toml").findings)
+    assert finding.rule.id == "schema" and words in finding.message
+    assert finding.location.line == line

@@ -16,11 +16,13 @@ def test_a_plan_holds_what_runs_in_its_variant():
         ("key-loader", None),
         ("ssh-proxy", 1),
         ("ssh-proxy", 2),
+        ("ssh-probe", None),
     ]
     assert dict(plan.capabilities) == {
         "ssh-agent": ("ssh-agent",),
         "ssh-identity-keys": ("key-loader",),
-        "device-ssh": ("ssh-proxy",),
+        "ssh-workers": ("ssh-proxy",),
+        "device-ssh": ("ssh-probe",),
     }
     assert Edge("ssh-proxy", "device-registry", "registry", False) in plan.edges
     assert not [e for e in plan.edges if e.consumer == "web-terminal"]  # off: it needs nothing
@@ -33,13 +35,27 @@ def test_the_stop_order_stops_dependents_before_their_providers():
     plan = Plan.compile(FIXED, selected(FIXED))
     assert plan.stop_order == (
         ("web-terminal",),
+        ("ssh-probe",),
         ("ssh-proxy",),
         ("key-loader", "registry"),
         ("ssh-agent",),
     )
     # Switched off, key-loader no longer holds ssh-agent back behind it.
     plan = Plan.compile(FIXED, selected(FIXED, None, ["key-loader"]))
-    assert plan.stop_order == (("web-terminal",), ("ssh-proxy",), ("registry", "ssh-agent"))
+    assert plan.stop_order == (("web-terminal",), ("ssh-probe",), ("ssh-proxy",), ("registry", "ssh-agent"))
+
+
+def test_depth_puts_providers_before_the_services_that_need_them():
+    assert dict(Plan.compile(FIXED, selected(FIXED)).depths) == {
+        "ssh-agent": 0,
+        "registry": 0,
+        "key-loader": 1,
+        "ssh-proxy": 2,
+        "ssh-probe": 3,
+        "web-terminal": 4,
+    }
+    # The registry switched off: the proxy's depth comes from the providers that are on.
+    assert Plan.compile(FIXED, selected(FIXED, None, ["registry", "key-loader"])).depths["ssh-proxy"] == 1
 
 
 def test_plans_are_values_compared_by_graph_and_variant():

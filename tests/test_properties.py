@@ -62,11 +62,11 @@ def _subset(pool: list[str], min_size: int = 0) -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from(pool), unique=True, min_size=min_size, max_size=3)
 
 
-_PROBES = st.one_of(
+_CHECKS = st.one_of(
     st.builds(lambda port: {"tcp": f"127.0.0.1:{port}"}, st.integers(1, 65535)),
     st.just({"exec": ["probe", "--quick"], "timeout": "2s"}),
-    st.just({"notify": True}),
 )
+_PROBES = st.one_of(_CHECKS, st.just({"notify": True}))  # notify answers readiness only
 
 
 @st.composite
@@ -82,7 +82,7 @@ def services(draw) -> dict:
         ("requires", _subset(CAPABILITIES)),
         ("optional", st.booleans()),
         ("ready", _PROBES),
-        ("check", _PROBES),
+        ("check", _CHECKS),
     ):
         if draw(st.booleans()):
             table[key] = draw(value)

@@ -245,3 +245,24 @@ def test_run_heads_its_findings_with_the_variant_it_runs(cli, tmp_path):
     assert lines[index].endswith("error missing-provider (the base graph with web-terminal switched off)")
     assert lines[index + 1].strip().startswith("in the base graph with web-terminal switched off, ssh-proxy")
     assert not (tmp_path / "rt").exists()  # refused before anything was set up
+
+
+def test_lint_reads_a_graph_from_standard_input(tmp_path):
+    """``supervisor lint -``: a generated graph piped in, reported as <stdin>, beside a file."""
+    other = tmp_path / "other.toml"
+    other.write_text('version = 1\n[services.b]\ncommand = "true"\n')
+    graph = b'version = 1\n[services.a]\ncommand = "true"\nrequires = ["x"]\n'
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor", "lint", "--format", "json", str(other), "-"],
+        input=graph,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["file"], f["rule"], f["line"]) for f in findings] == [("<stdin>", "missing-provider", 4)]
+    twice = subprocess.run(
+        [sys.executable, "-m", "supervisor", "lint", "-", "-"], input=graph, capture_output=True, cwd=ROOT, timeout=60
+    )
+    assert twice.returncode == 2 and b"standard input (-) can be read once" in twice.stderr

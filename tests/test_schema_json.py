@@ -64,6 +64,7 @@ INVALID = {
     "unknown probe setting": _with(("services", "agent", "ready", "retries"), 3),
     "bad duration": _with(("services", "agent", "stop_timeout"), "10 seconds"),
     "duration without unit": _with(("services", "agent", "ready", "timeout"), "5"),
+    "duration with a space": _with(("services", "agent", "stop_timeout"), " 10s"),
     "duration as a number": _with(("services", "agent", "restart_window"), 60),
     "two probe kinds": _with(("services", "agent", "ready"), {"unix": "/run/a.sock", "exec": ["true"]}),
     "no probe kind": _with(("services", "agent", "check"), {"interval": "10s"}),
@@ -78,12 +79,30 @@ INVALID = {
     "bad service name": _with(("services", "-agent"), {"command": ["x"]}),
     "bad capability name": _with(("services", "agent", "provides"), ["ssh agent"]),
     "capability listed twice": _with(("services", "proxy", "requires"), ["ssh-agent", "ssh-agent"]),
+    "notify in a check": _with(("services", "proxy", "check"), {"notify": True}),
     "notify false": _with(("services", "proxy", "ready"), {"notify": False}),
+    "tcp port out of range": _with(("services", "proxy", "check"), {"tcp": "127.0.0.1:99999"}),
+    "listen port out of range": _with(("services", "proxy", "listen"), ["tcp:127.0.0.1:65536"]),
+    "http port out of range": _with(("services", "proxy", "check"), {"http": "http://127.0.0.1:99999/"}),
+    "http table without url": _with(("services", "proxy", "check"), {"http": {"status": [200]}}),
+    "http status out of range": _with(("services", "proxy", "check"), {"http": {"url": "http://a/", "status": [99]}}),
+    "http header with a line break": _with(
+        ("services", "proxy", "check"), {"http": {"url": "http://a/", "headers": {"X-A": "a\r\nX-B: b"}}}
+    ),
+    "http header name with a space": _with(
+        ("services", "proxy", "check"), {"http": {"url": "http://a/", "headers": {"X A": "a"}}}
+    ),
+    "http insecure not a boolean": _with(
+        ("services", "proxy", "check"), {"http": {"url": "https://a/", "insecure": "yes"}}
+    ),
+    "unknown exit_when": _with(("exit_when",), "main"),
+    "main in defaults": _with(("defaults", "main"), True),
     "tcp without port": _with(("services", "proxy", "check"), {"tcp": "localhost"}),
     "http without scheme": _with(("services", "proxy", "check"), {"http": "localhost/healthz"}),
     "bad listen": _with(("services", "proxy", "listen"), ["udp:0.0.0.0:53"]),
     "optional not boolean": _with(("services", "proxy", "optional"), "yes"),
-    "environment value not a string": _with(("services", "proxy", "environment"), {"PORT": 2222}),
+    "environment value a number with a point": _with(("services", "proxy", "environment"), {"RATIO": 1.5}),
+    "environment value an array": _with(("services", "proxy", "environment"), {"HOSTS": ["a", "b"]}),
     "command in defaults": _with(("defaults", "command"), ["x"]),
     "unknown profile setting": _with(("profiles", "cli", "disables"), ["proxy"]),
     "services not a table": _with(("services",), ["agent"]),
@@ -96,12 +115,37 @@ VALID_VARIANTS = {
     "notify probe": _with(("services", "proxy", "ready"), {"notify": True, "timeout": "20s"}),
     "exec probe as a string": _with(("services", "proxy", "check"), {"exec": "probe --quick"}),
     "http probe": _with(("services", "proxy", "check"), {"http": "https://127.0.0.1/healthz"}),
+    "tcp probe with variables": _with(
+        ("services", "proxy", "check"), {"tcp": "${HOST:-127.0.0.1}:${PORT:-2222}"}
+    ),
+    "http probe with a port variable": _with(
+        ("services", "proxy", "check"), {"http": "http://[::1]:${PORT:-8080}/healthz?full=1"}
+    ),
+    "http probe table": _with(
+        ("services", "proxy", "check"),
+        {
+            "http": {
+                "url": "https://127.0.0.1:${PORT:-8443}/healthz",
+                "status": [200, 204],
+                "headers": {"Authorization": "Bearer ${TOKEN}", "Host": "example.org"},
+                "insecure": True,
+            }
+        },
+    ),
+    "a main service": {
+        **_with(("services", "proxy", "main"), True),
+        "exit_when": "main-ended",
+    },
+    "all-ended": _with(("exit_when",), "all-ended"),
     "most replicas": _with(("services", "proxy", "replicas"), 1024),
     "restart on-failure": _with(("services", "proxy", "restart"), "on-failure"),
     "oneshot": _with(("services", "agent", "kind"), "oneshot"),
     "defaults": _with(("defaults",), {"stop_timeout": "5s", "backoff": {"initial": "1s", "max": "1m"}}),
     "listen sockets": _with(("services", "proxy", "listen"), ["tcp:0.0.0.0:2222", "unix:/run/p.sock"]),
     "environment": _with(("services", "proxy", "environment"), {"PORT": "${PORT:-2222}"}),
+    "environment numbers and booleans": _with(
+        ("services", "proxy", "environment"), {"PORT": 2222, "DEBUG": True, "OFFSET": -1}
+    ),
     "profile disables an optional service": _with(
         ("profiles", "lite"), {"disable": ["proxy"], "description": "agent only"}
     ),

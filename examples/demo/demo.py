@@ -81,6 +81,7 @@ def main() -> int:
         stack.fresh_registry()  # the demo's registry is made afresh from the files above
         stack.add_user(USER, user_pub)
         stack.add_device(DEVICE_UUID, device_port, login, device_dir / "host_key.pub", users=(USER,))
+        stack.add_canary(device_port, login, device_dir / "host_key.pub")  # the one device is the canary too
         token = stack.enable_web_terminal(USER) if args.profile == "web" else None
 
         runtime = home / "run"

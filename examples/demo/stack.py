@@ -1,7 +1,7 @@
 """The device proxy's stack under ``supervisor run``: the set-up the demo, the tests and the benches share.
 
 All of them bring up the same thing: the proxy's identity keys in KEYS_DIR, a registry in STATE_DIR
-naming users and devices, and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
+naming users and devices (one of them the canary that proves device-ssh), and ``graphs/device-proxy.toml`` in profile ``cli-ssh`` with the proxy
 on 127.0.0.1 (or in profile ``web``, with the web terminal's key registered as a delegate). Doing
 it in one place means the tests prove the demo's way of running the stack, not a copy of it.
 Processes are the caller's: the demo runs one interactive supervisor, the tests and benches run
@@ -90,7 +90,8 @@ def start_device(directory: Path, port: int, trusted: str) -> subprocess.Popen:
 
 
 def status(control: Path) -> dict | None:
-    """``supervisor status --json``, or None while the supervisor does not answer (yet)."""
+    """``supervisor status --json``, or None while the supervisor does not answer (yet). It exits
+    1 while the graph is not healthy, with the status all the same."""
     answer = subprocess.run(
         [sys.executable, "-m", "supervisor", "status", "--json", "--control", str(control)],
         cwd=ROOT,
@@ -98,7 +99,7 @@ def status(control: Path) -> dict | None:
         text=True,
         timeout=10,
     )
-    return json.loads(answer.stdout) if answer.returncode == 0 else None
+    return json.loads(answer.stdout) if answer.returncode in (0, 1) and answer.stdout else None
 
 
 def capability(control: Path, name: str) -> dict | None:
@@ -124,6 +125,7 @@ class Stack:
     home: Path
     proxy_port: int
     web_port: int = 8080
+    registry_url: str | None = None  # a postgresql:// URL shared by several stacks; else STATE_DIR's file
 
     @property
     def keys(self) -> Path:
@@ -139,6 +141,11 @@ class Stack:
     def db(self) -> Path:
         return self.state / "registry.sqlite3"
 
+    @property
+    def registry_location(self) -> str:
+        """REGISTRY: what the services and the admin command are given, a URL or the file."""
+        return self.registry_url or str(self.db)
+
     def identity(self, kind: str = "ed25519") -> str:
         """The proxy's identity of type ``kind`` (made if absent): its public key line."""
         return keypair(self.keys / f"proxy_{kind}", kind).read_text().strip()
@@ -153,7 +160,18 @@ class Stack:
         return f"http://127.0.0.1:{self.web_port}/"
 
     def registry(self, *args: str) -> subprocess.CompletedProcess:
-        return sh(sys.executable, "-m", "services.registry", "--db", str(self.db), *args, cwd=ROOT)
+        return sh(sys.executable, "-m", "services.registry", "--db", self.registry_location, *args, cwd=ROOT)
+
+    @property
+    def probe_key(self) -> Path:
+        """PROBE_KEY: the key of user ``probe``, whom ssh-probe (device-ssh's check) logs in as."""
+        return self.home / "probe" / "id_ed25519"
+
+    def add_canary(self, port: int, login: str, host_key: Path) -> None:
+        """Register the device on 127.0.0.1:``port`` as ``canary``, granted to user ``probe``: the
+        device ssh-probe reaches. Without a canary, device-ssh is never proven."""
+        self.add_user("probe", keypair(self.probe_key))
+        self.add_device("canary", port, login, host_key, users=("probe",))
 
     def enable_web_terminal(self, user: str) -> str:
         """Make the web terminal's key, register it as a delegate, and issue ``user`` a token."""
@@ -162,8 +180,10 @@ class Stack:
         return self.registry("add-token", user).stdout.strip()
 
     def fresh_registry(self) -> None:
-        """A new, empty registry, so what it holds comes only from this run's calls."""
-        self.db.unlink(missing_ok=True)
+        """A new, empty registry, so what it holds comes only from this run's calls (on PostgreSQL
+        the caller gives a new database)."""
+        if self.registry_url is None:
+            self.db.unlink(missing_ok=True)
         self.registry("init")
 
     def add_user(self, name: str, public_key: Path) -> None:
@@ -191,11 +211,13 @@ class Stack:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "KEYS_DIR": str(self.keys),
             "STATE_DIR": str(self.state),
+            "REGISTRY": self.registry_location,
             "PROXY_HOST": "127.0.0.1",
             "PROXY_PORT": str(self.proxy_port),
             "WEB_HOST": "127.0.0.1",
             "WEB_PORT": str(self.web_port),
             "WEB_KEY": str(self.web_key),
+            "PROBE_KEY": str(self.probe_key),
         }
 
     def ssh_options(self, user_key: Path) -> list[str]:

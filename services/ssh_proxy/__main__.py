@@ -1,4 +1,4 @@
-"""``python -m services.ssh_proxy --agent SOCK --registry DB --host-keys DIR [--listen HOST:PORT] [limits]``.
+"""``python -m services.ssh_proxy --agent SOCK --registry PATH|URL --host-keys DIR [--listen HOST:PORT] [limits]``.
 
 Serves until SIGTERM. Audit lines go to stdout; warnings and errors go to stderr, one safe line
 each (``services.shared.log``: peer bytes are escaped and never formatted). The limits
@@ -54,7 +54,12 @@ def main() -> int:
     parser.add_argument(
         "--agent", required=True, help="the ssh-agent socket holding the proxy's identity keys"
     )
-    parser.add_argument("--registry", required=True, help="the registry database (users, devices, grants)")
+    parser.add_argument(
+        "--registry",
+        required=True,
+        metavar="PATH|URL",
+        help="the registry (users, devices, grants): a SQLite file, or a postgresql:// URL shared by a fleet",
+    )
     parser.add_argument(
         "--host-keys", required=True, help="directory of the proxy's host keys (made if absent)"
     )
@@ -71,7 +76,7 @@ def main() -> int:
 
     log.start("ssh_proxy", LogLevel.levelWithName(args.log_level))
 
-    settings = Settings(Registry.sqlite(args.registry), args.agent, _limits(args))
+    settings = Settings(Registry.open(args.registry), args.agent, _limits(args))
     proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys))
     status = []
 

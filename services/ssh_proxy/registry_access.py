@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import attrs
 
-from services.registry import RegistryError, SQLiteStore, Store
+from services.registry import RegistryError, Store, open_store
 from services.shared.registry_calls import RegistryCalls
 from services.ssh_proxy.errors import ProxyError
 
@@ -27,8 +27,9 @@ class Registry:
     calls: RegistryCalls
 
     @classmethod
-    def sqlite(cls, path: str) -> "Registry":
-        return cls(RegistryCalls(SQLiteStore(path)))
+    def open(cls, location: str) -> "Registry":
+        """The registry at ``location``: a SQLite file or a ``postgresql://`` URL."""
+        return cls(RegistryCalls(open_store(location)))
 
     def call(self, lookup: Callable[[Store], T]):
         """Run ``lookup(store)`` in the registry's thread; a Deferred firing with its result."""

@@ -26,7 +26,7 @@ from twisted.conch.ssh.common import NS, getNS
 
 from services.ssh_proxy import wire
 
-Send = Callable[[int, bytes], None]
+Send = Callable[[int, bytes | tuple], None]  # a transport's sendPacket: see packets.PacketLayer
 
 
 class ProtocolError(Exception):
@@ -276,12 +276,13 @@ class Relay:
             partner.awaiting.append(link.replies.expect())
 
     def _data(self, link: Link, partner: Link, payload: bytes) -> None:
-        """Pass CHANNEL_DATA on with the recipient id rewritten, copying the data once, not twice."""
+        """Pass CHANNEL_DATA on with the recipient id rewritten, as two parts: the transport
+        (``packets.PacketLayer.sendPacket``) copies the data once, into the packet it seals."""
         if link.end is self.user:
             self.bytes_to_device += len(payload) - 8
         else:
             self.bytes_to_user += len(payload) - 8
-        partner.end.send(wire.CHANNEL_DATA, _header(partner.peer) + memoryview(payload)[4:])
+        partner.end.send(wire.CHANNEL_DATA, (_header(partner.peer), memoryview(payload)[4:]))
 
     def _count(self, link: Link, size: int) -> None:
         if link.end is self.user:

@@ -7,13 +7,14 @@ it (``limits``): connections not yet logged in are admitted by ``MaxStartups``, 
 
 import os
 import socket
+import time
 
 from twisted.conch.ssh import factory, keys, transport
 from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.logger import Logger
 
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms, session
+from services.ssh_proxy import algorithms, metrics, packets, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.backpressure import Backpressure
 from services.ssh_proxy.publickey import PublicKeyAuth
@@ -74,12 +75,13 @@ class UserAuth(PublicKeyAuth):
         super().serviceStopped()
 
 
-class UserTransport(transport.SSHServerTransport):
+class UserTransport(packets.PacketLayer, transport.SSHServerTransport):
     """The user's side of the proxy: timed from accept until the user has logged in."""
 
     logging_in = True  # from accept until logged in: counted by MaxStartups, timed by the grace
 
     def connectionMade(self) -> None:
+        self.accepted = time.monotonic()
         grace = self.factory.settings.limits.login_grace_time
         self.grace = reactor.callLater(grace, self._grace_over, grace)
         self.backpressure = Backpressure()  # the device's connection joins it once dialled
@@ -95,6 +97,7 @@ class UserTransport(transport.SSHServerTransport):
 
     def setService(self, service) -> None:
         if service.name == b"ssh-connection":  # Conch starts it only for an authenticated user
+            metrics.HANDSHAKE.observe(time.monotonic() - self.accepted)
             self._logged_in()
         super().setService(service)
 

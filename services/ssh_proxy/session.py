@@ -15,6 +15,8 @@ its exec, or refused: the user's client leaves once told, and ``ssh -N`` gets th
 the disconnect reason).
 """
 
+import time
+
 from twisted.conch.ssh import service, transport
 from twisted.conch.ssh.common import getNS
 from twisted.internet import defer, reactor
@@ -22,7 +24,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from services.shared.registry_store import NAME
-from services.ssh_proxy import errors, upstream, wire
+from services.ssh_proxy import errors, metrics, upstream, wire
 from services.ssh_proxy.audit import SessionRecord
 from services.ssh_proxy.auth import Route
 from services.ssh_proxy.bridge import Bridge
@@ -78,6 +80,7 @@ class UserConnection(service.SSHService):
         self.settings: Settings = self.transport.factory.settings
         peer = self.transport.transport.getPeer()
         self.record = SessionRecord(route.user, route.device, f"{peer.host}:{peer.port}", via=route.via)
+        metrics.SESSIONS_OPEN.inc()
         limits = self.settings.limits
         self.channels = UserChannels(limits.max_sessions, limits.max_channels)
         self.relay = Relay.towards(self.to_user)
@@ -199,6 +202,7 @@ class UserConnection(service.SSHService):
     async def _dial(self, user: str, uuid: str) -> None:
         if not NAME.fullmatch(uuid):  # as typed in the login name or ``host UUID``: anything
             raise errors.bad_device_name(uuid)
+        chosen = time.monotonic()
         registry = self.settings.registry
         # Both answers in one lookup: an unknown device takes as long as one not granted.
         device, granted = await registry.call(
@@ -210,6 +214,7 @@ class UserConnection(service.SSHService):
             raise errors.not_authorised(user, uuid)
         agent, identities = await upstream.identities(reactor, self.settings)
         self.device = await upstream.dial(reactor, self.settings, device, agent, identities)
+        metrics.DEVICE_SETUP.observe(time.monotonic() - chosen)
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()
             return
@@ -293,3 +298,4 @@ class UserConnection(service.SSHService):
         if self.device is not None and self.device.transport.connected:
             self.device.transport.loseConnection()
         self.record.emit(self.relay.bytes_to_device, self.relay.bytes_to_user)
+        metrics.session_ended(self.record, self.relay.bytes_to_device, self.relay.bytes_to_user)

@@ -13,7 +13,7 @@ from twisted.internet import defer, endpoints, error, protocol
 from services.registry import Device
 from services.shared import agent_client, sshkeys
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms, errors, wire
+from services.ssh_proxy import algorithms, errors, packets, wire
 from services.ssh_proxy.settings import Settings
 
 _RSA_SIGNATURES = ((b"rsa-sha2-512", 4), (b"rsa-sha2-256", 2))
@@ -123,7 +123,7 @@ class _DeviceConnection(service.SSHService):
             deliver(number, payload)
 
 
-class DeviceTransport(transport.SSHClientTransport):
+class DeviceTransport(packets.PacketLayer, transport.SSHClientTransport):
     """One connection to one device, reporting success or a ProxyError on ``outcome`` once."""
 
     def __init__(self, reactor, settings: Settings, device: Device, agent, identities) -> None:
@@ -169,17 +169,27 @@ class DeviceTransport(transport.SSHClientTransport):
             line = presented.toString("OPENSSH").decode()
             self.pinning = self.settings.registry.call(
                 lambda store: store.pin_host_key(self.device.uuid, line)
-            )
+            ).addCallback(self._pinned, presented)
             return defer.succeed(True)
         pinned = keys.Key.fromString(self.device.host_key.encode())
         if pinned.blob() == blob:
             return defer.succeed(True)
-        self._settle(
-            errors.host_key_mismatch(self.device.uuid, sshkeys.describe(pinned), sshkeys.describe(presented))
-        )
+        self._settle(self._mismatch(pinned, presented))
         # Disconnect here rather than fail the Deferred: Conch would send the device a traceback.
         self.sendDisconnect(transport.DISCONNECT_HOST_KEY_NOT_VERIFIABLE, b"host key does not match the pin")
         return defer.Deferred()
+
+    def _mismatch(self, pinned: keys.Key, presented: keys.Key) -> errors.ProxyError:
+        return errors.host_key_mismatch(
+            self.device.uuid, sshkeys.describe(pinned), sshkeys.describe(presented)
+        )
+
+    def _pinned(self, line: str, presented: keys.Key) -> None:
+        """The pin in force after a first use. Another worker or pod may have pinned another key
+        since the device was read: then this key is refused as any other mismatch is."""
+        pinned = keys.Key.fromString(line.encode())
+        if pinned.blob() != presented.blob():
+            raise self._mismatch(pinned, presented)
 
     def connectionSecure(self) -> None:
         self.requestService(_AgentUserAuth(self, self.connection))

@@ -1,4 +1,4 @@
-"""``python -m services.web_terminal --proxy HOST:PORT --listen HOST:PORT --registry DB --key FILE
+"""``python -m services.web_terminal --proxy HOST:PORT --listen HOST:PORT --registry PATH|URL --key FILE
 --proxy-host-keys DIR [--allowed-origin URL] [--max-sessions N] [--idle-timeout SECONDS]
 [--ping-interval SECONDS] [--max-connections N] [--max-connections-per-address N]
 [--max-failed-sign-ins N]``.
@@ -14,7 +14,7 @@ from twisted.internet import endpoints, reactor
 
 from services.shared import arguments, log, sshkeys
 from services.shared.errors import ServiceError, report, run
-from services.shared.registry_store import SQLiteStore
+from services.shared.registry_store import open_store
 from services.web_terminal import proxy_client, web
 from services.web_terminal.settings import Limits, Settings
 
@@ -51,7 +51,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.web_terminal", description=__doc__)
     parser.add_argument("--proxy", type=arguments.address, required=True, help="the SSH proxy, HOST:PORT")
     parser.add_argument("--listen", type=arguments.address, required=True, help="HOST:PORT to serve browsers on")
-    parser.add_argument("--registry", required=True, help="the registry database (tokens, grants)")
+    parser.add_argument(
+        "--registry",
+        required=True,
+        metavar="PATH|URL",
+        help="the registry (tokens, grants): a SQLite file or a postgresql:// URL",
+    )
     parser.add_argument("--key", required=True, help="the web terminal's private key, a registry delegate")
     parser.add_argument("--proxy-host-keys", required=True, help="the proxy's host-keys directory (*.pub)")
     parser.add_argument(
@@ -70,10 +75,10 @@ def main() -> int:
 
     limits = Limits(**{field: getattr(args, field) for _, field, *_ in _LIMIT_OPTIONS})
     host, port = args.proxy
-    settings = Settings(
-        SQLiteStore(args.registry), host, port, args.proxy_host_keys, read_key(args.key), limits
-    )
-    SQLiteStore(args.registry).check()  # a registry without tokens (schema 1) fails here, not per request
+    registry = open_store(args.registry)
+    registry.check()  # a registry without tokens (schema 1) fails here, not per request
+    registry.close()  # opened again by the registry's thread, the one that uses it from now on
+    settings = Settings(registry, host, port, args.proxy_host_keys, read_key(args.key), limits)
     proxy_client.known_host_keys(args.proxy_host_keys)
     site = web.site(reactor, settings, tuple(args.allowed_origin))
     status = []

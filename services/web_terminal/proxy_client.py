@@ -19,7 +19,7 @@ from twisted.conch.ssh import channel, common, connection, keys, session, transp
 from twisted.internet import defer, endpoints, error, protocol
 
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms
+from services.ssh_proxy import algorithms, packets
 from services.web_terminal.settings import Settings
 
 TERM = b"xterm-256color"
@@ -156,18 +156,27 @@ class ShellChannel(channel.SSHChannel):
             self.conn.adjustWindow(self, owed)
 
 
-class _ProxyTransport(transport.SSHClientTransport):
-    def __init__(self, client: "ProxyClient") -> None:
-        self.client = client
+class ProxyTransport(packets.PacketLayer, transport.SSHClientTransport):
+    """A client's transport to the proxy: trimmed algorithms, and only the proxy's host keys
+    (``host_keys``, read from ``directory``); ``refused(problem)`` is told of any other."""
+
+    def __init__(self, host_keys: set[bytes], directory: str, refused: typing.Callable[[str], None]) -> None:
+        self.host_keys = host_keys
+        self.directory = directory
+        self.refused = refused
         algorithms.trim(self)
 
     def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> defer.Deferred:
-        if hostKey in self.client.host_keys:
+        if hostKey in self.host_keys:
             return defer.succeed(True)
-        self.client.problem = (
-            f"the SSH proxy's host key is not one of those in {self.client.settings.proxy_host_keys}"
-        )
+        self.refused(f"the SSH proxy's host key is not one of those in {self.directory}")
         return defer.fail(error.ConnectionAborted())
+
+
+class _ProxyTransport(ProxyTransport):
+    def __init__(self, client: "ProxyClient") -> None:
+        super().__init__(client.host_keys, client.settings.proxy_host_keys, client.refused)
+        self.client = client
 
     def connectionSecure(self) -> None:
         login = self.client.login.encode()
@@ -231,6 +240,10 @@ class ProxyClient:
         self.is_open = True
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
+
+    def refused(self, problem: str) -> None:
+        """Why the login cannot succeed; the session ends when the connection does."""
+        self.problem = problem
 
     def fail(self, problem: str) -> None:
         if self.problem is None:

@@ -29,6 +29,7 @@ class Scope(enum.Enum):
     FILE = "file"  # found while loading the file, before there is a graph
     GRAPH = "graph"  # the graph's shape: checked once, in the base graph
     VARIANT = "variant"  # checked in every variant lint proves
+    SERVICE = "service"  # each service on, checked once: in the base graph, or the one variant checked
 
 
 @attrs.frozen
@@ -51,6 +52,9 @@ class Rule:
     summary: str
     scope: Scope
     check: "Callable[[Plan], Iterable[Found]] | None" = attrs.field(default=None, eq=False, repr=False)
+    at_run: Severity | None = None
+    """The severity when ``supervisor run`` checks the variant it is about to start, if it differs:
+    what lint may not be able to tell on a CI machine (a program, a variable) run must."""
 
 
 SYNTAX = Rule("syntax", Severity.ERROR, "The file is not valid TOML (or not UTF-8).", Scope.FILE)
@@ -67,10 +71,10 @@ class Finding:
     variant: Variant = Variant()
     service: str | None = None
     capability: str | None = None
-
-    @property
-    def severity(self) -> Severity:
-        return self.rule.severity
+    severity: Severity = attrs.field(
+        default=attrs.Factory(lambda self: self.rule.severity, takes_self=True), kw_only=True
+    )
+    """The rule's severity, or its ``at_run`` one in ``supervisor run``'s check."""
 
     @property
     def profile(self) -> str | None:

@@ -7,7 +7,9 @@ lint, the reports and the SARIF rule table pick it up from the registry.
 
 ``lint(graph)`` is pure and returns findings sorted by place; the command line only formats them.
 Rules of scope VARIANT run once per variant lint proves and their findings carry that variant;
-rules of scope GRAPH look at the graph's shape and run once, in the base graph. A finding that
+rules of scope GRAPH look at the graph's shape and run once, in the base graph; rules of scope
+SERVICE look at each service that is on, once (in the base graph, where every service is on, or
+in the one variant ``--profile`` or ``run`` selects). A finding that
 holds in several variants (the same rule, place, service and capability) is reported once, in the
 first: the base graph, then the profiles, then each optional service switched off on its own.
 """
@@ -15,9 +17,12 @@ first: the base graph, then the profiles, then each optional service switched of
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from supervisor.check.analysis import Startability, Variant, cycles, selected, variants
+from supervisor.check.context import Context
 from supervisor.check.findings import SCHEMA, SYNTAX, Finding, Found, Rule, Scope, Severity
 from supervisor.check.plan import Plan
+from supervisor.graph.addresses import AddressError, Listen, parse_listen
 from supervisor.graph.model import Graph, Profile, Service
+from supervisor.graph.schema import dotted
 from supervisor.wording import did_you_mean, join_names
 
 RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
@@ -26,43 +31,56 @@ RULES: dict[str, Rule] = {SYNTAX.id: SYNTAX, SCHEMA.id: SCHEMA}
 Check = Callable[[Plan], Iterable[Found]]
 
 
-def rule(id: str, severity: Severity, scope: Scope) -> Callable[[Check], Rule]:
+def rule(
+    id: str, severity: Severity, scope: Scope, at_run: Severity | None = None
+) -> Callable[[Check], Rule]:
     """Register the decorated check as rule ``id``, summed up by the first line of its docstring;
     the name it is defined under is the Rule."""
 
     def register(check: Check) -> Rule:
-        RULES[id] = Rule(id, severity, check.__doc__.strip().splitlines()[0], scope, check)
+        RULES[id] = Rule(id, severity, check.__doc__.strip().splitlines()[0], scope, check, at_run)
         return RULES[id]
 
     return register
 
 
-def lint(graph: Graph, profile: str | None = None) -> list[Finding]:
+def lint(graph: Graph, profile: str | None = None, context: Context | None = None) -> list[Finding]:
     """Every finding for ``graph``: in all its variants, or only in ``profile`` when given."""
     startability = Startability(graph)
     checked = variants(graph) if profile is None else [selected(graph, profile)]
-    return lint_plans([Plan.compile(graph, variant, startability) for variant in checked])
+    return lint_plans([Plan.compile(graph, variant, startability, context) for variant in checked])
 
 
-def lint_plans(plans: Sequence[Plan]) -> list[Finding]:
-    """The findings for exactly these plans, all of one graph (``supervisor run`` checks the one
-    it runs)."""
+def lint_plans(plans: Sequence[Plan], at_run: bool = False) -> list[Finding]:
+    """The findings for exactly these plans, all of one graph; ``at_run`` when ``supervisor run``
+    checks the one it runs (rules with an ``at_run`` severity take it)."""
     findings: list[Finding] = []
     for checked in RULES.values():
+        severity = checked.at_run if at_run and checked.at_run is not None else checked.severity
         if checked.scope is Scope.GRAPH:
-            findings += _apply(checked, plans[0].base)
+            findings += _apply(checked, plans[0].base, severity)
+        elif checked.scope is Scope.SERVICE:
+            findings += _apply(checked, plans[0], severity)
         elif checked.scope is Scope.VARIANT:
             reported: set[tuple] = set()
             for plan in plans:
-                fresh = [f for f in _apply(checked, plan) if _same(f) not in reported]
+                fresh = [f for f in _apply(checked, plan, severity) if _same(f) not in reported]
                 reported.update(_same(f) for f in fresh)
                 findings += fresh
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def _apply(checked: Rule, plan: Plan) -> list[Finding]:
+def _apply(checked: Rule, plan: Plan, severity: Severity) -> list[Finding]:
     return [
-        Finding(checked, found.message, found.location, plan.variant, found.service, found.capability)
+        Finding(
+            checked,
+            found.message,
+            found.location,
+            plan.variant,
+            found.service,
+            found.capability,
+            severity=severity,
+        )
         for found in checked.check(plan)
     ]
 
@@ -203,6 +221,34 @@ def cycle(plan: Plan) -> Iterator[Found]:
         )
 
 
+@rule("listen-conflict", Severity.ERROR, Scope.VARIANT)
+def listen_conflict(plan: Plan) -> Iterator[Found]:
+    """Two listen sockets of services that run together are on the same address."""
+    opened: list[tuple[Listen, str, str]] = []
+    for service in plan.graph.listening:
+        if service.name in plan.disabled:
+            continue
+        for index, spec in enumerate(service.listen):
+            expanded = plan.context.expand(spec)
+            try:
+                where = parse_listen(expanded) if expanded is not None else None
+            except AddressError:
+                where = None  # a bad port in a variable's value: the runtime says so when it listens
+            if where is None:
+                continue
+            for other_where, other, other_spec in opened:
+                if where.overlaps(other_where):
+                    also = "also " if other == service.name else f"{other} "
+                    yield Found(
+                        f"{service.name} listens on {expanded}, where {also}listens on {other_spec}: "
+                        f"only one socket can have that address. Give one of them another port or path",
+                        plan.graph.locate(("services", service.name, "listen", index)),
+                        service=service.name,
+                    )
+                    break
+            opened.append((where, service.name, expanded))
+
+
 def _audience(graph: Graph, capability: str) -> frozenset[str]:
     """Who depends on ``capability``: the services that require it and the profiles that offer it."""
     return frozenset(graph.consumers.get(capability, ())) | {
@@ -272,6 +318,21 @@ def not_optional(plan: Plan) -> Iterator[Found]:
     )
 
 
+@rule("command-not-found", Severity.WARNING, Scope.SERVICE, at_run=Severity.ERROR)
+def command_not_found(plan: Plan) -> Iterator[Found]:
+    """A command cannot run on this machine: its program, python -m module, working_dir, env_file, user or group is not found (a warning under lint, which may run where they are not; an error under run, which refuses to start)."""
+    on = {service.name for service in plan.services}
+    for (name, path), why in plan.context.unrunnable.items():
+        if name in on:
+            remedy = "install it" if path[0] in ("command", "ready", "check") else "create it"
+            setting = dotted(tuple(part for part in path if isinstance(part, str)))
+            yield Found(
+                f"{name}'s {dotted(path)} {why}: {remedy} where the graph runs, or correct {setting}",
+                plan.graph.locate_setting(name, path),
+                service=name,
+            )
+
+
 @rule("multiple-providers", Severity.INFO, Scope.GRAPH)
 def multiple_providers(plan: Plan) -> Iterator[Found]:
     """A capability has more than one provider."""
@@ -298,3 +359,20 @@ def unused_capability(plan: Plan) -> Iterator[Found]:
                 service=providers[0],
                 capability=capability,
             )
+
+
+@rule("unset-variable", Severity.INFO, Scope.SERVICE, at_run=Severity.ERROR)
+def unset_variable(plan: Plan) -> Iterator[Found]:
+    """A ${VAR} has no default and no value (info under lint, an error under run, which refuses to start)."""
+    for service in plan.services:
+        for path, text in service.expanded_settings():
+            if "${" not in text:
+                continue  # most texts: no call at all (a large graph has tens of thousands)
+            for name in dict.fromkeys(plan.context.unset(text)):
+                yield Found(
+                    f"{service.name}'s {dotted(path)} uses ${{{name}}}, which has no default and no value: "
+                    f"set {name} where the graph runs, or write ${{{name}:-default}} "
+                    f"(lint takes the values a deployment uses with --set {name}=VALUE or --env-file FILE)",
+                    plan.graph.locate_setting(service.name, path),
+                    service=service.name,
+                )

@@ -26,6 +26,7 @@ from supervisor.check.analysis import (
     enabled_providers,
     missing_providers,
 )
+from supervisor.check.context import Context
 from supervisor.graph.model import Graph, Service
 
 
@@ -45,11 +46,24 @@ class Plan:
     graph: Graph
     variant: Variant
     _startability: Startability = attrs.field(eq=False, repr=False)
+    context: Context = attrs.field(factory=Context, eq=False, repr=False)
+    """What is known of where it runs (variables, the machine's programs), for lint's rules."""
 
     @classmethod
-    def compile(cls, graph: Graph, variant: Variant, startability: Startability | None = None) -> "Plan":
+    def compile(
+        cls,
+        graph: Graph,
+        variant: Variant,
+        startability: Startability | None = None,
+        context: Context | None = None,
+    ) -> "Plan":
         """The plan of ``variant``; pass the graph's ``startability`` when compiling several."""
-        return cls(graph, variant, startability if startability is not None else Startability(graph))
+        return cls(
+            graph,
+            variant,
+            startability if startability is not None else Startability(graph),
+            context if context is not None else Context(),
+        )
 
     @property
     def disabled(self) -> frozenset[str]:
@@ -58,7 +72,7 @@ class Plan:
     @property
     def base(self) -> "Plan":
         """The plan of the same graph's base variant (every service on), for rules about its shape."""
-        return Plan(self.graph, Variant(), self._startability)
+        return Plan(self.graph, Variant(), self._startability, self.context)
 
     @cached_property
     def services(self) -> tuple[Service, ...]:
@@ -121,6 +135,27 @@ class Plan:
             for name in ready:
                 del left[name]
         return tuple(generations)
+
+    @cached_property
+    def depths(self) -> frozendict[str, int]:
+        """Service on -> its depth: 0 if it requires nothing from a service on here, else one more
+        than its deepest provider (a cycle, which lint refuses, is cut where it closes). Views
+        list units by it, providers before the services that need them."""
+        providers: dict[str, set[str]] = {s.name: set() for s in self.services}
+        for edge in self.edges:
+            if edge.live and edge.provider != edge.consumer:
+                providers[edge.consumer].add(edge.provider)
+        depths: dict[str, int] = {}
+
+        def depth(name: str, path: frozenset[str]) -> int:
+            if name not in depths:
+                below = [depth(p, path | {name}) for p in providers[name] if p not in path]
+                depths[name] = 1 + max(below) if below else 0
+            return depths[name]
+
+        for name in providers:
+            depth(name, frozenset())
+        return frozendict(depths)
 
     @property
     def offers(self) -> tuple[str, ...]:

@@ -1,23 +1,18 @@
 """The ``supervisor`` command line: one subcommand a module under ``supervisor.cli``.
 
 Exit statuses follow one convention everywhere: 0 success, 1 the check failed (lint errors, a
-breaking diff), 2 usage errors (no such file, bad flag, unknown profile), 78 (EX_CONFIG) when
-``run`` refuses a graph.
+breaking diff, an unhealthy ``status``), 2 usage errors (no such file, bad flag, unknown
+profile), 3 no supervisor answers, 78 (EX_CONFIG) when ``run`` refuses a graph.
 """
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from supervisor import __version__
-from supervisor.cli.common import (
-    EXIT_USAGE,
-    Unloadable,
-    UsageError,
-    report_unloadable,
-    report_usage_error,
-)
+from supervisor.cli.errors import EXIT_USAGE, CommandError
 
 # Subcommand -> the module under supervisor.cli that implements it. Only the module of the
 # command being run is imported: `supervisor run` (PID 1 in a container) and `supervisor status`
@@ -30,10 +25,14 @@ COMMANDS = {
     "schema": "schema",
     "run": "run",
     "status": "status",
+    "logs": "logs",
+    "events": "logs",
+    "top": "top",
     "start": "control",
     "stop": "control",
     "restart": "control",
     "shutdown": "control",
+    "completion": "completion",
 }
 
 
@@ -63,13 +62,16 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (supervisor completion SHELL)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # answers and exits
+    args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as error:
-        return report_usage_error(error)
-    except Unloadable as error:
-        return report_unloadable(error)
+    except CommandError as error:
+        return error.report()
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

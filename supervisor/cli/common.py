@@ -6,30 +6,26 @@ A command that cannot go on raises :class:`UsageError` (exit 2, one line on stde
 it needs.
 """
 
-import sys
-
 import attrs
 
+from supervisor.cli.errors import CommandError, UsageError
 from supervisor.cli.output import error_console
 from supervisor.graph.loader import GraphFileError, Loaded, load_file
 from supervisor.graph.model import Graph
 from supervisor.views.findings import render
 
-EXIT_USAGE = 2
-
 
 @attrs.frozen
-class UsageError(Exception):
-    """The command was asked something impossible: exit 2 with this message."""
-
-    message: str
-
-
-@attrs.frozen
-class Unloadable(Exception):
+class Unloadable(CommandError):
     """The command needs a graph, and ``loaded`` is not one: exit 1 with its findings."""
 
     loaded: Loaded
+
+    def report(self) -> int:
+        """Why the file is not a graph: its syntax/schema findings, on stderr so stdout stays
+        parseable; 1, the status of a failed check."""
+        render("text", error_console(), self.loaded.findings, {self.loaded.source.file: self.loaded.source})
+        return 1
 
 
 def add_command(subcommands, name: str, handler, help: str, description: str | None = None):
@@ -58,10 +54,15 @@ def load_for_command(path: str, profile: str | None = None) -> Loaded:
         loaded = load_file(path)
     except GraphFileError as error:
         raise UsageError(str(error)) from None
+    check_profile(loaded, profile)
+    return loaded
+
+
+def check_profile(loaded: Loaded, profile: str | None) -> None:
+    """UsageError if ``loaded`` is a graph without ``profile``."""
     if profile is not None and loaded.graph is not None and profile not in loaded.graph.profiles:
         known = ", ".join(loaded.graph.profiles) or "none"
         raise UsageError(f"{loaded.source.file}: no profile {profile!r} (profiles: {known})")
-    return loaded
 
 
 def graph_for_command(path: str, profile: str | None = None) -> Graph:
@@ -70,17 +71,3 @@ def graph_for_command(path: str, profile: str | None = None) -> Graph:
     if loaded.graph is None:
         raise Unloadable(loaded)
     return loaded.graph
-
-
-def report_usage_error(error: UsageError) -> int:
-    error_console().print(f"[bold red]error:[/] {error.message}", highlight=False)
-    sys.stderr.flush()
-    return EXIT_USAGE
-
-
-def report_unloadable(error: Unloadable) -> int:
-    """Why the file is not a graph: its syntax/schema findings, on stderr so stdout stays
-    parseable; 1, the status of a failed check."""
-    loaded = error.loaded
-    render("text", error_console(), loaded.findings, {loaded.source.file: loaded.source})
-    return 1

@@ -1,23 +1,38 @@
 """``supervisor start|stop|restart|shutdown``: act on a running graph through its control socket."""
 
+from supervisor.cli.connect import add_control_options, ask
 from supervisor.cli.output import console
-from supervisor.cli.status import add_control_option, ask
 
 _HELP = {
     "start": "start a stopped or failed service (or one replica, NAME@N)",
     "stop": "stop a service (or one replica); its dependents are marked degraded",
     "restart": "stop and start a service (or one replica)",
 }
+_DESCRIPTION = {
+    "start": "Start SERVICE (every replica) or one replica NAME@N of a running graph, stopped or failed, "
+    "with its restart count cleared; it starts once what it requires is available.",
+    "stop": "Stop SERVICE (every replica) or one replica NAME@N of a running graph: its stop_signal, then "
+    "SIGKILL after stop_timeout. It stays stopped until started; services that require what it provides "
+    "are marked degraded, not stopped.",
+    "restart": "Stop SERVICE (every replica) or one replica NAME@N of a running graph, then start it.",
+}
 
 
 def add_parser(subcommands) -> None:
     for command, help in _HELP.items():
-        parser = subcommands.add_parser(command, help=help)
+        # Not cli.common's add_command: that module loads the graph loader and rich, which these
+        # quick requests to a running supervisor do without.
+        parser = subcommands.add_parser(command, help=help, description=_DESCRIPTION[command])
         parser.add_argument("target", metavar="SERVICE", help="a service, or one replica as NAME@N")
-        add_control_option(parser)
+        add_control_options(parser)
         parser.set_defaults(handler=run, action=command)
-    parser = subcommands.add_parser("shutdown", help="stop the whole graph in reverse order and exit")
-    add_control_option(parser)
+    parser = subcommands.add_parser(
+        "shutdown",
+        help="stop the whole graph in reverse order and exit",
+        description="Stop a running graph as SIGTERM would: dependents before their providers, then the "
+        "supervisor exits.",
+    )
+    add_control_options(parser)
     parser.set_defaults(handler=run, action="shutdown", target=None)
 
 

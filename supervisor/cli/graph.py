@@ -1,8 +1,16 @@
 """``supervisor graph``: draw the services and who provides what each one requires."""
 
-from supervisor.cli.common import add_command, add_graph_arguments, graph_for_command
+from supervisor.cli.common import UsageError, add_command, add_graph_arguments, graph_for_command
 from supervisor.cli.output import console
-from supervisor.views.graph import FORMATS, graph_view, render_dot, render_json, render_mermaid, render_tree
+from supervisor.views.graph import (
+    FORMATS,
+    fenced,
+    graph_view,
+    render_dot,
+    render_json,
+    render_mermaid,
+    render_tree,
+)
 
 
 def add_parser(subcommands) -> None:
@@ -16,9 +24,14 @@ def add_parser(subcommands) -> None:
         "1 if the file does not load, 2 for usage errors.",
     )
     add_graph_arguments(parser, "show the graph as this profile runs it", FORMATS, "tree")
+    parser.add_argument(
+        "--fenced", action="store_true", help="with --format mermaid: in a ```mermaid block, for Markdown"
+    )
 
 
 def run(args) -> int:
+    if args.fenced and args.format != "mermaid":
+        raise UsageError("--fenced goes with --format mermaid")
     graph = graph_for_command(args.graph, args.profile)
     out = console()
     view = graph_view(graph, args.profile)
@@ -26,5 +39,5 @@ def run(args) -> int:
         out.print(render_tree(view), soft_wrap=False)
     else:
         text = {"dot": render_dot, "mermaid": render_mermaid, "json": render_json}[args.format](view)
-        out.out(text, highlight=False)
+        out.out(fenced(text) if args.fenced else text, highlight=False)
     return 0

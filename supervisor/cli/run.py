@@ -1,15 +1,17 @@
 """``supervisor run``: lint the selected variant, then run it; a graph with errors never starts."""
 
+import os
 from pathlib import Path
 
 from supervisor.check.analysis import selected
 from supervisor.check.findings import Severity
 from supervisor.check.lint import lint_plans
 from supervisor.check.plan import Plan
-from supervisor.cli.common import UsageError, load_for_command
+from supervisor.cli.common import UsageError, add_command, load_for_command
+from supervisor.cli.context import check_context
 from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log
-from supervisor.runtime.main import run_graph
+from supervisor.runtime.main import MetricsError, run_graph
 from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
 from supervisor.views.findings import render
 
@@ -17,11 +19,15 @@ EX_CONFIG = 78
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "run",
+        run,
         help="run a graph: start services as their requirements become available",
         description="Lint the selected profile, then start every service as soon as what it requires is "
-        "available. Exit 78 without starting anything if the graph has errors.",
+        "available. Exit 78 without starting anything if the graph has errors (including a variable "
+        "with no value and a command that cannot run here); else, once stopped, 0, or the exit code "
+        "of the critical or main service that ended it.",
     )
     parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")
     parser.add_argument("--profile", metavar="P", help="run this profile")
@@ -36,7 +42,12 @@ def add_parser(subcommands) -> None:
         "/run/supervisor/NAME for root)",
     )
     parser.add_argument("--log-format", choices=FORMATS, default="text", help="output format (default: text)")
-    parser.set_defaults(handler=run)
+    parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics there (/metrics): units, capabilities and checks, and what the services "
+        "write with prometheus_client in multiprocess mode (PROMETHEUS_MULTIPROC_DIR is set for them)",
+    )
 
 
 def run(args) -> int:
@@ -47,17 +58,20 @@ def run(args) -> int:
         unknown = [name for name in args.disable if name not in graph.services]
         if unknown:
             raise UsageError(f"--disable {unknown[0]}: no such service in {graph.file}")
-        plan = Plan.compile(graph, selected(graph, args.profile, args.disable))
-        findings += lint_plans([plan])
+        if args.runtime_dir:
+            private = runtime_dir = Path(args.runtime_dir)
+        else:
+            private, runtime_dir = default_runtime_dir(graph.name)
+        variant = selected(graph, args.profile, args.disable)
+        services = Plan.compile(graph, variant).services
+        context = check_context(graph, os.environ, Path(os.path.abspath(runtime_dir)), services)
+        plan = Plan.compile(graph, variant, context=context)
+        findings += lint_plans([plan], at_run=True)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})
         return EX_CONFIG
-    if args.runtime_dir:
-        private = runtime_dir = Path(args.runtime_dir)
-    else:
-        private, runtime_dir = default_runtime_dir(graph.name)
     try:
-        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format))
-    except RuntimeDirError as error:
+        return run_graph(plan, make_private(private, runtime_dir), Log(args.log_format), args.metrics)
+    except (RuntimeDirError, MetricsError) as error:
         raise UsageError(str(error)) from None

@@ -2,13 +2,21 @@
 
 import json
 
+from supervisor.cli.common import add_command
 from supervisor.cli.output import console
 from supervisor.graph.schema import json_schema
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser("schema", help="print the graph file format as JSON Schema")
-    parser.set_defaults(handler=run)
+    add_command(
+        subcommands,
+        "schema",
+        run,
+        help="print the graph file format as JSON Schema",
+        description="Print the graph file format as JSON Schema (draft 2020-12), generated from the "
+        "same table the loader checks graphs with: the source of graphs/schema.json, for editors "
+        "(taplo, Even Better TOML) and CI. Exit 0.",
+    )
 
 
 def run(args) -> int:

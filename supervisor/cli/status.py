@@ -1,119 +1,74 @@
-"""``supervisor status``: the running graph's units and capabilities, from the control socket."""
+"""``supervisor status``: the running graph's units and capabilities, and whether it is healthy.
+
+The exit status is a health check a container probe can use: 0 when every unit is ready or
+done (or at rest) and every capability the profile offers is available, 1 otherwise (with a
+line for each thing that is not), 3 when no supervisor answers. ``--ready`` answers only that:
+the supervisor says what is wrong (a ``health`` request, a few lines however large the graph),
+and the command loads neither rich nor attrs, so a probe run every few seconds stays cheap.
+"""
 
 import json
-import os
-import time
+import sys
 
-from rich.table import Table
+from supervisor.cli.connect import add_control_options, ask, parsed
 
-from supervisor.cli.common import UsageError
-from supervisor.cli.output import console
-from supervisor.runtime.client import ControlError, request
-
-_STATE_STYLE = {
-    "ready": "green",
-    "done": "green",
-    "available": "green",
-    "degraded": "yellow",
-    "backoff": "yellow",
-    "waiting": "yellow",
-    "starting": "cyan",
-    "stopping": "cyan",
-    "failed": "bold red",
-    "lost": "bold red",
-    "unavailable": "red",
-}
-TIMEOUT = 30.0
-
-
-def add_control_option(parser) -> None:
-    parser.add_argument(
-        "--control",
-        metavar="PATH",
-        help="control socket (default: $SUPERVISOR_CONTROL, else the default runtime dir's control.sock)",
-    )
-
-
-def control_path(args) -> str:
-    path = args.control or os.environ.get("SUPERVISOR_CONTROL")
-    if not path:
-        raise UsageError("no control socket: pass --control PATH or set SUPERVISOR_CONTROL")
-    return path
-
-
-def ask(args, message: dict) -> dict:
-    try:
-        return request(control_path(args), message, TIMEOUT)
-    except ControlError as error:
-        raise UsageError(str(error)) from None
+EXIT_UNHEALTHY = 1
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser("status", help="show the running graph's services and capabilities")
-    add_control_option(parser)
+    parser = subcommands.add_parser(
+        "status",
+        help="show the running graph's services and capabilities; exit 0 healthy, 1 not, 3 not running",
+        description="Show the running graph's units and capabilities. Exit 0 when every unit is ready or "
+        "done (or stopped on request) and every capability the profile offers is available, 1 otherwise "
+        "(saying what is not), 3 when no supervisor answers.",
+    )
+    add_control_options(parser)
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    parser.add_argument("--wide", action="store_true", help="every column, reasons in full")
+    parser.add_argument(
+        "--ready",
+        nargs="*",
+        metavar="CAPABILITY",
+        help="only answer whether the graph is healthy (or, given capabilities, whether they are "
+        "available): for HEALTHCHECK and exec probes",
+    )
     parser.set_defaults(handler=run)
 
 
-def _styled(state: str) -> str:
-    return f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]"
-
-
-def _uptime(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return (
-        f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s")
-    )
-
-
-def _exit(last: dict | None) -> str:
-    if last is None:
-        return ""
-    return f"exit {last['code']}" if last["signal"] is None else last["signal"]
-
-
 def run(args) -> int:
-    status = ask(args, {"command": "status"})["status"]
-    out = console()
-    if not out.is_terminal:
-        out.width = 200  # a pipe or a file: keep one unit a line rather than folding at 80
+    if args.ready is not None:
+        problems = ask(args, {"command": "health", "capabilities": args.ready})["problems"]
+        print("\n".join(problems) if problems else "ready")
+        return EXIT_UNHEALTHY if problems else 0
+    from supervisor.status import GraphStatus
+
+    answer = ask(args, {"command": "status"})["status"]
+    (status,) = parsed(GraphStatus.from_json, [answer])
+    problems = status.problems()
     if args.json:
-        out.out(json.dumps(status, indent=2), highlight=False)
-        return 0
-    capabilities = {c["name"]: c for c in status["capabilities"]}
-    table = Table(title=f"graph {status['graph']} (supervisor pid {status['pid']})", title_justify="left")
-    for column in (
-        "service",
-        "replica",
-        "kind",
-        "state",
-        "pid",
-        "uptime",
-        "restarts",
-        "last exit",
-        "provides",
-        "reason",
-    ):
-        table.add_column(column, overflow="fold")
-    for unit in status["services"]:
-        provides = ", ".join(
-            f"{c} {_styled(capabilities[c]['state'])}" for c in unit["provides"] if c in capabilities
-        )
-        table.add_row(
-            unit["name"],
-            "" if unit["replica"] is None else str(unit["replica"]),
-            unit["kind"],
-            _styled(unit["state"]),
-            str(unit["pid"] or ""),
-            _uptime(unit["uptime"]),
-            str(unit["restarts"]),
-            _exit(unit["last_exit"]),
-            provides,
-            unit["reason"],
-        )
-    out.print(table)
-    out.print(f"[dim]as of {time.strftime('%H:%M:%S')}[/]")
-    return 0
+        print(json.dumps(answer, indent=2))
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+    else:
+        _print_tables(status, args.wide, problems)
+    return EXIT_UNHEALTHY if problems else 0
+
+
+def _print_tables(status, wide: bool, problems: list[str]) -> None:
+    import time
+
+    from rich.markup import escape
+
+    from supervisor.cli.output import console
+    from supervisor.views.status import capabilities_table, units_table
+
+    out = console()
+    if wide and not out.is_terminal:
+        out.width = 200  # a pipe or a file: keep one unit a line rather than folding at 80
+    now = time.time()
+    out.print(units_table(status, wide, now))
+    out.print(capabilities_table(status, wide, now))
+    for problem in problems:
+        out.print(f"[bold red]not healthy:[/] {escape(problem)}")
+    out.print(f"[dim]{'healthy, ' if not problems else ''}as of {time.strftime('%H:%M:%S')}[/]")

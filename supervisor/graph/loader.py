@@ -14,7 +14,7 @@ import attrs
 
 from supervisor.check.findings import SCHEMA, SYNTAX, Finding
 from supervisor.graph import schema
-from supervisor.graph.model import Backoff, Graph, Probe, Profile, Service
+from supervisor.graph.model import Backoff, Check, Graph, Probe, Profile, Service
 from supervisor.graph.source import Source
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
@@ -105,6 +105,7 @@ def build_graph(document: dict[str, Any], source: Source) -> Graph:
         profiles=profiles,
         source=source,
         description=document.get("description", ""),
+        exit_when=document.get("exit_when", schema.EXIT_WHEN.default),
     )
 
 
@@ -114,21 +115,21 @@ def _build_service(name: str, settings: dict[str, Any]) -> Service:
         **{
             **settings,
             "backoff": Backoff(**settings["backoff"]),
-            "ready": _build_probe(settings.get("ready")),
-            "check": _build_probe(settings.get("check")),
+            "ready": _build_probe(Probe, settings.get("ready")),
+            "check": _build_probe(Check, settings.get("check")),
         },
     )
 
 
-def _build_probe(settings: dict[str, Any] | None) -> Probe | None:
+def _build_probe(model: type[Probe], settings: dict[str, Any] | None) -> Probe | None:
+    """The probe ``settings`` describe; every one of them that is not the kind is the model's field."""
     if settings is None:
         return None
     kind = next(k for k in schema.PROBE_KINDS if k in settings)
     target = settings[kind]
-    return Probe(
+    return model(
         kind=kind,
         target=target,
-        timeout=settings["timeout"],
-        interval=settings["interval"],
         description=f"{kind} {schema.PROBE_KINDS[kind].show(target)}",
+        **{key: value for key, value in settings.items() if key != kind},
     )

@@ -22,6 +22,21 @@ from supervisor.graph.source import Location, Source
 
 Kind = Literal["longrun", "oneshot"]
 RestartPolicy = Literal["always", "on-failure", "never"]
+ExitWhen = Literal["never", "main-ended", "all-ended"]
+
+
+@attrs.frozen
+class HttpGet:
+    """An ``http`` probe's request: the URL, the status codes that pass (empty: any 2xx or 3xx),
+    headers to send, and whether any TLS certificate is accepted (``insecure``)."""
+
+    url: str
+    status: tuple[int, ...] = attrs.field(converter=tuple)
+    headers: frozendict[str, str] = attrs.field(converter=frozendict)
+    insecure: bool
+
+    def passes(self, code: int) -> bool:
+        return code in self.status if self.status else 200 <= code < 400
 
 
 @attrs.frozen
@@ -35,10 +50,30 @@ class Probe:
     """
 
     kind: str
-    target: tuple[str, ...] | str | None
+    target: tuple[str, ...] | str | HttpGet | None
     timeout: float
     interval: float
     description: str
+
+    def expanded_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """The texts of the target, as :meth:`Service.expanded_settings` gives them."""
+        target = self.target
+        if isinstance(target, tuple):
+            return [((self.kind, index), word) for index, word in enumerate(target)]
+        if isinstance(target, HttpGet):
+            headers = [((self.kind, "headers", name), value) for name, value in target.headers.items()]
+            return [((self.kind, "url"), target.url), *headers]
+        return [((self.kind,), target)] if target is not None else []
+
+
+@attrs.frozen
+class Check(Probe):
+    """A ``check`` probe: what it provides is lost after ``retries`` failures in a row, and
+    failures within ``start_period`` of the start do not count until one check has passed (as
+    Docker's and Kubernetes' health checks do)."""
+
+    retries: int
+    start_period: float
 
 
 @attrs.frozen
@@ -70,15 +105,37 @@ class Service:
     restart_window: float
     start_timeout: float
     critical: bool
+    main: bool
     stop_signal: signal.Signals
     stop_timeout: float
     environment: frozendict[str, str] = attrs.field(converter=frozendict)
     replicas: int
     listen: tuple[str, ...] = attrs.field(converter=tuple)
     # Settings a graph may leave out, with no default: absent is None.
+    env_file: tuple[str, ...] = attrs.field(converter=tuple)
     ready: Probe | None = None
-    check: Probe | None = None
+    check: Check | None = None
     working_dir: str | None = None
+    user: str | None = None
+    group: str | None = None
+    umask: int | None = None
+
+    def expanded_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every text in which ``${VAR}`` is expanded when the service runs, with its path in
+        the service's table: what lint checks for variables with no value."""
+        texts: list[tuple[tuple[str | int, ...], str]] = [
+            *((("command", index), word) for index, word in enumerate(self.command)),
+            *((("environment", key), value) for key, value in self.environment.items()),
+            *((("env_file", index), path) for index, path in enumerate(self.env_file)),
+            *((("listen", index), spec) for index, spec in enumerate(self.listen)),
+        ]
+        for key in ("working_dir", "user", "group"):
+            if getattr(self, key) is not None:
+                texts.append(((key,), getattr(self, key)))
+        for role, probe in (("ready", self.ready), ("check", self.check)):
+            if probe is not None:
+                texts += [((role, *path), text) for path, text in probe.expanded_settings()]
+        return texts
 
     @property
     def verifiable(self) -> bool:
@@ -105,6 +162,7 @@ class Graph:
     profiles: frozendict[str, Profile] = attrs.field(converter=frozendict)
     source: Source = attrs.field(eq=False, repr=False)
     description: str
+    exit_when: ExitWhen
 
     @property
     def file(self) -> str:
@@ -112,6 +170,13 @@ class Graph:
 
     def locate(self, path: Sequence[str | int]) -> Location:
         return self.source.locate(path)
+
+    def locate_setting(self, service: str, path: Sequence[str | int]) -> Location:
+        """Where ``service``'s setting at ``path`` is written: in its table, or in ``[defaults]``
+        when it has it from there."""
+        if not self.source.has(("services", service, path[0])) and self.source.has(("defaults", path[0])):
+            return self.locate(("defaults", *path))
+        return self.locate(("services", service, *path))
 
     def locate_item(self, path: Sequence[str | int], items: Sequence[str], item: str) -> Location:
         """Where ``item`` of the list at ``path`` is written (``items`` is that list)."""
@@ -126,6 +191,11 @@ class Graph:
     def consumers(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> the services that require it, in file order."""
         return _index((c, s.name) for s in self.services.values() for c in s.requires)
+
+    @cached_property
+    def listening(self) -> tuple[Service, ...]:
+        """The services with ``listen`` sockets, in file order (few, in a graph of thousands)."""
+        return tuple(s for s in self.services.values() if s.listen)
 
     @cached_property
     def unprovided(self) -> frozenset[str]:

@@ -20,16 +20,16 @@ from typing import Any
 
 import attrs
 
+from supervisor.graph.addresses import HOST_PORT_PATTERN, LISTEN_PATTERN, URL_PATTERN
+from supervisor.graph.durations import PATTERN as DURATION_PATTERN
 from supervisor.graph.durations import parse_duration
 from supervisor.graph.expand import malformed_reference
+from supervisor.graph.model import HttpGet
 from supervisor.wording import did_you_mean
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _NAME = re.compile(NAME_PATTERN)
-_DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|s|m|h))+$"
-# Checked loosely here because ${VAR} may stand for any part; the runtime parses the expanded form.
-_LISTEN_PATTERN = r"^(tcp:.+:.+|unix:.+)$"
 
 Path = tuple[str | int, ...]
 
@@ -57,7 +57,8 @@ def _type_name(value: Any) -> str:
     return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
-def _dotted(path: Path) -> str:
+def dotted(path: Path) -> str:
+    """A path in the document as a graph writes it: ``services.a.ready.exec[2]``."""
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -65,7 +66,7 @@ def _dotted(path: Path) -> str:
 
 
 def _wrong_type(path: Path, expected: str, value: Any) -> list[Problem]:
-    return [Problem(path, f"{_dotted(path)} must be {expected}, not {_type_name(value)} ({value!r})")]
+    return [Problem(path, f"{dotted(path)} must be {expected}, not {_type_name(value)} ({value!r})")]
 
 
 class _NoDefault:
@@ -134,13 +135,13 @@ class String(Setting):
         if not isinstance(value, str):
             return _wrong_type(path, "a string", value)
         if self.pattern and not re.match(self.pattern, value):
-            return [Problem(path, f"{_dotted(path)} is {value!r}: {self.pattern_hint}")]
+            return [Problem(path, f"{dotted(path)} is {value!r}: {self.pattern_hint}")]
         bad = malformed_reference(value)
         if bad:
             return [
                 Problem(
                     path,
-                    f"{_dotted(path)} has {bad!r}, which is not a reference: write ${{NAME}} or ${{NAME:-default}} (and $$ for a literal $)",
+                    f"{dotted(path)} has {bad!r}, which is not a reference: write ${{NAME}} or ${{NAME:-default}} (and $$ for a literal $)",
                 )
             ]
         return []
@@ -172,7 +173,7 @@ class Integer(Setting):
         if isinstance(value, bool) or not isinstance(value, int):
             return _wrong_type(path, bounds, value)
         if value < self.minimum or (self.maximum is not None and value > self.maximum):
-            return [Problem(path, f"{_dotted(path)} is {value}: it must be {bounds}")]
+            return [Problem(path, f"{dotted(path)} is {value}: it must be {bounds}")]
         return []
 
     def _shape(self) -> dict:
@@ -192,14 +193,14 @@ class Duration(Setting):
         try:
             parse_duration(value)
         except ValueError as error:
-            return [Problem(path, f"{_dotted(path)}: {error}")]
+            return [Problem(path, f"{dotted(path)}: {error}")]
         return []
 
     def read(self, value: str) -> float:
         return parse_duration(value)
 
     def _shape(self) -> dict:
-        return {"type": "string", "pattern": _DURATION_PATTERN}
+        return {"type": "string", "pattern": DURATION_PATTERN}
 
 
 @attrs.frozen
@@ -212,7 +213,7 @@ class Choice(Setting):
         choices = ", ".join(repr(v) for v in self.values)
         return [
             Problem(
-                path, f"{_dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}"
+                path, f"{dotted(path)} is {value!r}: use one of {choices}{did_you_mean(value, self.values)}"
             )
         ]
 
@@ -228,7 +229,7 @@ class Signal(Setting):
         if isinstance(value, str) and signal_number(value) is not None:
             return []
         return [
-            Problem(path, f'{_dotted(path)} is {value!r}: name a signal such as "TERM", "SIGINT" or "HUP"')
+            Problem(path, f'{dotted(path)} is {value!r}: name a signal such as "TERM", "SIGINT" or "HUP"')
         ]
 
     def read(self, value: str) -> signal.Signals:
@@ -258,7 +259,7 @@ class Array(Setting):
             seen: set = set()
             for i, item in enumerate(value):
                 if item in seen:
-                    problems.append(Problem(path + (i,), f"{_dotted(path)} lists {item!r} twice: remove one"))
+                    problems.append(Problem(path + (i,), f"{dotted(path)} lists {item!r} twice: remove one"))
                 seen.add(item)
         return problems
 
@@ -284,15 +285,15 @@ class Command(Setting):
                 return [
                     Problem(
                         path,
-                        f"{_dotted(path)} cannot be split into words ({error}): write it as an array of strings",
+                        f"{dotted(path)} cannot be split into words ({error}): write it as an array of strings",
                     )
                 ]
             if not words:
-                return [Problem(path, f"{_dotted(path)} is empty: name the program to run")]
+                return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
             return String(self.doc).check(value, path)
         if isinstance(value, list):
             if not value:
-                return [Problem(path, f"{_dotted(path)} is empty: name the program to run")]
+                return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
             return Array(self.doc, String("argument")).check(value, path)
         return _wrong_type(path, "an array of strings (argv) or a string", value)
 
@@ -330,26 +331,26 @@ class Table(Setting):
         problems: list[Problem] = []
         for key, item in value.items():
             if key in self.forbidden:
-                problems.append(Problem(path + (key,), f"{_dotted(path + (key,))}: {self.forbidden[key]}"))
+                problems.append(Problem(path + (key,), f"{dotted(path + (key,))}: {self.forbidden[key]}"))
             elif key not in self.fields:
                 known = sorted(self.fields)
                 problems.append(
                     Problem(
                         path + (key,),
-                        f"unknown setting {key!r} in {_dotted(path)}{did_you_mean(key, known)}; known settings: {', '.join(known)}",
+                        f"unknown setting {key!r} in {dotted(path)}{did_you_mean(key, known)}; known settings: {', '.join(known)}",
                     )
                 )
             else:
                 problems.extend(self.fields[key].check(item, path + (key,)))
         for key in self.required:
             if key not in value:
-                problems.append(Problem(path, f"{_dotted(path)} has no {key!r}: add {key} = …"))
-        if self.exactly_one_of:
+                problems.append(Problem(path, f"{dotted(path)} has no {key!r}: add {key} = …"))
+        if self.exactly_one_of and not self.forbidden.keys() & value.keys():  # one problem is enough
             present = [k for k in self.exactly_one_of if k in value]
             if len(present) != 1:
                 kinds = ", ".join(self.exactly_one_of)
                 said = f"has {' and '.join(present)}" if present else "has none"
-                problems.append(Problem(path, f"{_dotted(path)} {said}: give exactly one of {kinds}"))
+                problems.append(Problem(path, f"{dotted(path)} {said}: give exactly one of {kinds}"))
         return problems
 
     @cached_property
@@ -418,14 +419,32 @@ class NamedTables(Setting):
 
 
 @attrs.frozen
-class StringMap(Setting):
+class Environment(Setting):
+    """Environment variables: strings, and integers and booleans passed as their TOML text
+    (``PORT = 8080`` is ``"8080"``, ``DEBUG = true`` is ``"true"``), as Docker Compose takes them."""
+
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, dict):
             return _wrong_type(path, "a table of strings", value)
-        return [p for key, item in value.items() for p in String("value").check(item, path + (key,))]
+        problems = []
+        for key, item in value.items():
+            if isinstance(item, str):
+                problems += String("value").check(item, path + (key,))
+            elif not isinstance(item, int):  # a bool is an int too
+                problems += _wrong_type(path + (key,), "a string, an integer or a boolean", item)
+        return problems
+
+    def read(self, value: Mapping[str, Any]) -> dict[str, str]:
+        return {key: _toml_text(item) for key, item in value.items()}
 
     def _shape(self) -> dict:
-        return {"type": "object", "additionalProperties": {"type": "string"}}
+        return {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}}
+
+
+def _toml_text(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @attrs.frozen
@@ -438,7 +457,7 @@ class NotifyFlag(Setting):
         return [
             Problem(
                 path,
-                f"{_dotted(path)} must be true (the service sends READY=1 over $NOTIFY_SOCKET); to use another probe, remove it",
+                f"{dotted(path)} must be true (the service sends READY=1 over $NOTIFY_SOCKET); to use another probe, remove it",
             )
         ]
 
@@ -450,6 +469,101 @@ class NotifyFlag(Setting):
 
     def _shape(self) -> dict:
         return {"const": True}
+
+
+@attrs.frozen
+class HttpTarget(Setting):
+    """``http = "URL"``, or ``http = { url = "URL", status = [200], headers = {…}, insecure = true }``;
+    read as an :class:`~supervisor.graph.model.HttpGet` either way."""
+
+    table: Table
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str):
+            return self.table.fields["url"].check(value, path)
+        if isinstance(value, dict):
+            return self.table.check(value, path)
+        return _wrong_type(path, "a URL or a table with url", value)
+
+    def read(self, value: str | Mapping[str, Any]) -> HttpGet:
+        settings = self.table.read({"url": value} if isinstance(value, str) else value)
+        return HttpGet(**settings)
+
+    def show(self, value: HttpGet) -> str:
+        return value.url + (f" (expecting {', '.join(map(str, value.status))})" if value.status else "")
+
+    def _shape(self) -> dict:
+        url = self.table.fields["url"]
+        return {"oneOf": [{**url.schema(), "description": url.doc}, self.table.schema()]}
+
+
+_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+
+@attrs.frozen
+class Headers(Setting):
+    """Request headers: a table of header names (HTTP tokens) to string values."""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if not isinstance(value, dict):
+            return _wrong_type(path, "a table of header names and values", value)
+        problems = []
+        for name, item in value.items():
+            if not re.match(_HEADER_NAME, name):
+                problems.append(Problem(path + (name,), f"{dotted(path)} has {name!r}, which is not a header name"))
+            problems += String("value").check(item, path + (name,))
+            if isinstance(item, str) and any(c in item for c in "\r\n\0"):
+                problems.append(Problem(path + (name,), f"{dotted(path + (name,))} holds a line break or NUL"))
+        return problems
+
+    def _shape(self) -> dict:
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": _HEADER_NAME},
+            "additionalProperties": {"type": "string", "pattern": "^[^\r\n\u0000]*$"},
+        }
+
+
+@attrs.frozen
+class Paths(Setting):
+    """One path, or an array of them; read as a tuple."""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        if isinstance(value, str):
+            return String(self.doc).check(value, path)
+        if isinstance(value, list):
+            return Array(self.doc, String("a path")).check(value, path)
+        return _wrong_type(path, "a path or an array of paths", value)
+
+    def read(self, value: str | list) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    def _shape(self) -> dict:
+        return {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+_UMASK_PATTERN = r"^0?[0-7]{3}$"
+
+
+@attrs.frozen
+class Umask(Setting):
+    """An octal umask as a string ("027"), read as its number."""
+
+    def check(self, value: Any, path: Path) -> list[Problem]:
+        return String(self.doc, _UMASK_PATTERN, 'write three octal digits, such as "027"').check(value, path)
+
+    def read(self, value: str) -> int:
+        return int(value, 8)
+
+    def show(self, value: int) -> str:
+        return f"{value:03o}"
+
+    def _shape(self) -> dict:
+        return {"type": "string", "pattern": _UMASK_PATTERN}
+
+
+# A name, a number, or a ${VAR} for either (checked once expanded).
+_ID_PATTERN = r"^([a-z_][a-z0-9_.-]*\$?|[0-9]+|.*\$\{.*)$"
 
 
 CAPABILITY = String(
@@ -468,12 +582,34 @@ PROBE_KINDS: Mapping[str, Setting] = {
     "exec": Command("run this command; exit status 0 passes"),
     "tcp": String(
         "connect to HOST:PORT",
-        r"^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$",
-        'write "HOST:PORT", such as "127.0.0.1:2222"',
+        HOST_PORT_PATTERN,
+        'write "HOST:PORT" with a port from 0 to 65535, such as "127.0.0.1:2222"',
     ),
     "unix": String("connect to this UNIX socket path"),
-    "http": String(
-        "GET this URL; a 2xx or 3xx answer passes", r"^https?://", "write an http:// or https:// URL"
+    "http": HttpTarget(
+        "GET this URL (the answer's body is not read); a 2xx or 3xx status passes, or one of status",
+        Table(
+            "an HTTP GET",
+            {
+                "url": String(
+                    "the URL to GET",
+                    URL_PATTERN,
+                    "write an http:// or https:// URL, with a port (if any) from 0 to 65535",
+                ),
+                "status": Array(
+                    "the status codes that pass (none listed: any 2xx or 3xx)",
+                    Integer("a status code", minimum=100, maximum=599),
+                    unique=True,
+                    default=[],
+                ),
+                "headers": Headers("request headers to send, such as Authorization", default={}),
+                "insecure": Boolean(
+                    "accept any TLS certificate (a self-signed local endpoint); the connection is still encrypted",
+                    default=False,
+                ),
+            },
+            required=("url",),
+        ),
     ),
     "file": String("passes once this path exists"),
     "notify": NotifyFlag("the service sends READY=1 over $NOTIFY_SOCKET (the sd_notify protocol)"),
@@ -481,23 +617,38 @@ PROBE_KINDS: Mapping[str, Setting] = {
 """Each kind of probe: the key a probe table names it by, and how its target is written and read."""
 
 
-def _probe(role: str, timeout: Duration, interval: Duration) -> Table:
+def _probe(role: str, kinds: Mapping[str, Setting], settings: Mapping[str, Setting], **forbidden: str) -> Table:
     return Table(
-        f"{role}: exactly one of {', '.join(PROBE_KINDS)}",
-        {**PROBE_KINDS, "timeout": timeout, "interval": interval},
-        exactly_one_of=tuple(PROBE_KINDS),
+        f"{role}: exactly one of {', '.join(kinds)}",
+        {**kinds, **settings},
+        exactly_one_of=tuple(kinds),
+        forbidden=forbidden,
     )
 
 
 READY = _probe(
     "when the service is ready",
-    Duration("how long to wait for readiness before the start fails", default="30s"),
-    Duration("how often to poll", default="100ms"),
+    PROBE_KINDS,
+    {
+        "timeout": Duration("how long to wait for readiness before the start fails", default="30s"),
+        "interval": Duration("how often to poll", default="100ms"),
+    },
 )
 CHECK = _probe(
     "how to verify, for as long as the service is up, that what it provides still holds",
-    Duration("limit for one check", default="5s"),
-    Duration("time between checks", default="10s"),
+    {kind: setting for kind, setting in PROBE_KINDS.items() if kind != "notify"},
+    {
+        "timeout": Duration("limit for one check", default="5s"),
+        "interval": Duration("time between checks", default="10s"),
+        "retries": Integer(
+            "failed checks in a row before what the service provides counts as lost", minimum=1, default=1
+        ),
+        "start_period": Duration(
+            "how long after the service starts failed checks do not count (until one passes)", default="0s"
+        ),
+    },
+    notify="READY=1 is sent once, so it can say when a service is ready but not that it still is: "
+    "move notify = true to ready, and check with exec, tcp, unix, http or file",
 )
 
 SERVICE_SETTINGS: dict[str, Any] = {
@@ -533,17 +684,42 @@ SERVICE_SETTINGS: dict[str, Any] = {
     "start_timeout": Duration(
         "longest wait for requirements and readiness before the service is failed", default="60s"
     ),
-    "critical": Boolean("if this service fails, stop the graph and exit non-zero", default=False),
+    "critical": Boolean(
+        "if this service fails, stop the graph and exit with its exit code (1 if it did not exit by itself)",
+        default=False,
+    ),
+    "main": Boolean(
+        'the graph\'s purpose: with exit_when = "main-ended", when it ends the graph stops and exits with its code',
+        default=False,
+    ),
     "stop_signal": Signal("signal sent to the process group to stop it", default="TERM"),
     "stop_timeout": Duration("time after stop_signal before SIGKILL", default="10s"),
-    "environment": StringMap("extra environment variables", default={}),
+    "environment": Environment(
+        "extra environment variables; integers and booleans are passed as written (8080, true)", default={}
+    ),
     "working_dir": String("directory to run the command in"),
+    "env_file": Paths(
+        "NAME=VALUE files read when the service starts (relative to the graph's directory); "
+        "environment wins over them",
+        default=[],
+    ),
+    "user": String(
+        "run as this user (a name or a number), with its groups, HOME, USER and LOGNAME; the supervisor must be root",
+        _ID_PATTERN,
+        "write a user name or number",
+    ),
+    "group": String(
+        "run with this primary group (a name or a number); the supervisor must be root",
+        _ID_PATTERN,
+        "write a group name or number",
+    ),
+    "umask": Umask('the umask to run with, in octal, such as "027" (default: the supervisor\'s)'),
     "replicas": Integer(
         "number of copies to run, named SERVICE@1 … SERVICE@N", minimum=1, maximum=1024, default=1
     ),
     "listen": Array(
         "sockets the supervisor opens and hands to every replica (LISTEN_FDS)",
-        String("a socket", _LISTEN_PATTERN, 'write "tcp:HOST:PORT" or "unix:PATH"'),
+        String("a socket", LISTEN_PATTERN, 'write "tcp:HOST:PORT" (a port from 0 to 65535) or "unix:PATH"'),
         unique=True,
         default=[],
     ),
@@ -554,6 +730,7 @@ _NOT_DEFAULTS = {
     "provides": "capabilities belong to one service each: move it into the service that provides them",
     "requires": "requirements belong to each service: move it into the services that need it",
     "description": "describe each service in its own table",
+    "main": "one service is the graph's main: mark it in its own table",
 }
 
 SERVICE = Table("a service", SERVICE_SETTINGS, required=("command",))
@@ -570,6 +747,13 @@ PROFILE = Table(
         "offers": Array("capabilities this variant must deliver", CAPABILITY, unique=True, default=[]),
     },
 )
+EXIT_WHEN = Choice(
+    "when the supervisor stops the graph by itself and exits: never (it runs until stopped), "
+    "main-ended (when the service marked main ends for good, with its exit code), or all-ended "
+    "(when every unit has ended: 0 if none failed, else the first failed one's exit code)",
+    ("never", "main-ended", "all-ended"),
+    default="never",
+)
 DOCUMENT = Table(
     "a graph-supervisor service graph",
     {
@@ -580,6 +764,7 @@ DOCUMENT = Table(
             "names start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
         ),
         "description": String("what this graph runs"),
+        "exit_when": EXIT_WHEN,
         "defaults": DEFAULTS,
         "services": NamedTables("the services, by name", SERVICE, "service"),
         "profiles": NamedTables("deployment variants, by name", PROFILE, "profile"),
@@ -590,7 +775,26 @@ DOCUMENT = Table(
 
 def validate(document: Mapping[str, Any]) -> list[Problem]:
     """Every way ``document`` (parsed TOML) breaks the format, each at its path."""
-    return DOCUMENT.check(dict(document), ())
+    return DOCUMENT.check(dict(document), ()) or _main_problems(document)
+
+
+def _main_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """``main = true`` on one service exactly when ``exit_when = "main-ended"`` (what JSON Schema
+    cannot say across tables)."""
+    mains = [name for name, table in document["services"].items() if table.get("main")]
+    wanted = document.get("exit_when") == "main-ended"
+    if len(mains) > 1:
+        return [Problem(("services", mains[1], "main"), f"{mains[0]} and {mains[1]} are both main: keep one")]
+    if wanted and not mains:
+        return [Problem(("exit_when",), 'exit_when is "main-ended", but no service is main: add main = true to one')]
+    if mains and not wanted:
+        return [
+            Problem(
+                ("services", mains[0], "main"),
+                f'{mains[0]} is main, which only matters with exit_when = "main-ended": add that, or remove main',
+            )
+        ]
+    return []
 
 
 def json_schema() -> dict:

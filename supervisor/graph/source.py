@@ -100,6 +100,10 @@ class Source:
             return self.at(entry.line + 1, entry.column + 1)
         return self.at(1, 1)
 
+    def has(self, path: Sequence[str | int]) -> bool:
+        """Whether the file writes the key or table ``path`` itself."""
+        return tuple(path) in self._build_index()
+
     def _build_index(self) -> dict[Path, _Entry]:
         if self._index is not None:
             return self._index

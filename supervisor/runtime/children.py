@@ -3,7 +3,6 @@ and each pid known, so the PID 1 reaper never steals an exit status trio is wait
 recorded in the runtime directory, so a run after a crash can stop what this one left."""
 
 import os
-import shutil
 import signal
 import subprocess
 
@@ -12,6 +11,7 @@ import trio
 
 from supervisor.runtime.groups import GroupRecord
 from supervisor.runtime.launch import Launch
+from supervisor.runtime.programs import find_program, why_not_found
 
 
 class SpawnError(Exception):
@@ -32,9 +32,8 @@ class Children:
         if launch.cwd is not None and not os.path.isdir(launch.cwd):
             raise SpawnError(f"working_dir {launch.cwd} does not exist")
         program = launch.command[0]
-        if shutil.which(program, path=launch.env.get("PATH", os.defpath)) is None:
-            what = "is not executable" if os.path.exists(program) else "not found"
-            raise SpawnError(f"command {program!r} {what}")
+        if find_program(program, launch.env, launch.cwd) is None:
+            raise SpawnError(f"command {why_not_found(program, launch.env, launch.cwd)}")
         self.spawning += 1
         try:
             with trio.CancelScope(shield=True):
@@ -47,6 +46,7 @@ class Children:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
                     pass_fds=launch.listen_fds,
+                    **launch.credentials.popen(),
                 )
         except OSError as error:
             raise SpawnError(f"cannot run {program!r}: {error.strerror}") from None

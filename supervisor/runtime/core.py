@@ -1,7 +1,9 @@
 """The graph at run time: its units, the capabilities they prove, and the orderly shutdown.
 
 State changes go through :class:`Runtime` so that every change is logged once, wakes every task
-waiting on a condition (``until``), and keeps capability and ``degraded`` states consistent.
+waiting on a condition (``until``), reaches every watcher (``feed``), and keeps capability and
+``degraded`` states consistent. ``status`` turns it all into the typed records of
+:mod:`supervisor.status`.
 """
 
 import os
@@ -17,10 +19,19 @@ import trio
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Service
 from supervisor.runtime.children import Children
-from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
+from supervisor.runtime.feed import Feed
+from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting, graph_variables
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
 from supervisor.runtime.unit import PARKED, Unit
+from supervisor.status import (
+    CapabilityState,
+    CapabilityStatus,
+    CheckResult,
+    GraphStatus,
+    UnitState,
+    UnitStatus,
+)
 
 EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
 
@@ -29,17 +40,16 @@ EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
 class Capability:
     name: str
     providers: tuple[str, ...]
-    state: str = "unavailable"
+    consumers: tuple[str, ...] = ()
+    state: CapabilityState = CapabilityState.UNAVAILABLE
     provider: str | None = None
-    last_check: dict | None = None
+    since: float = attrs.field(factory=time.time)
+    last_check: CheckResult | None = None
 
-    def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "state": self.state,
-            "provider": self.provider,
-            "last_check": self.last_check,
-        }
+    def snapshot(self) -> CapabilityStatus:
+        return CapabilityStatus(
+            self.name, self.state, self.provider, self.providers, self.consumers, self.since, self.last_check
+        )
 
 
 @attrs.define(eq=False)
@@ -56,21 +66,29 @@ class Runtime:
     stopping: bool = False
     exit_code: int = EXIT_CLEAN
     shutdown_requested: trio.Event = attrs.field(factory=trio.Event)
+    feed: Feed = attrs.field(factory=lambda: Feed(time.time))
+    # Hooks for ``metrics`` (``--metrics``): told of every check run; the directory where the
+    # services write theirs (``PROMETHEUS_MULTIPROC_DIR``).
+    on_check: Callable[[Unit, bool, float], None] = lambda unit, ok, duration: None
+    metrics_dir: Path | None = None
     _changed: trio.Event = attrs.field(factory=trio.Event)
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self.units = {}
+        depths = self.plan.depths
         for service, replica in self.plan.units:
-            unit = Unit(service, replica)
+            unit = Unit(service, replica, depth=depths[service.name])
             self.units[unit.name] = unit
-        self.capabilities = {c: Capability(c, providers) for c, providers in self.plan.capabilities.items()}
-        self.variables = {
-            **os.environ,
-            "RUNTIME_DIR": str(self.runtime_dir),
-            "GRAPH_DIR": str(Path(self.plan.graph.file).resolve().parent),
+        consumers = {
+            c: tuple(s.name for s in self.plan.services if c in s.requires) for c in self.plan.capabilities
         }
+        self.capabilities = {
+            c: Capability(c, providers, consumers[c]) for c, providers in self.plan.capabilities.items()
+        }
+        self.variables = graph_variables(self.plan.graph.file, self.runtime_dir, os.environ)
         self.log.widen(self.units)
+        self.log.feed = self.feed
 
     # -- waiting on conditions -------------------------------------------------------------
 
@@ -91,19 +109,22 @@ class Runtime:
     def units_of(self, service: str) -> list[Unit]:
         return [u for u in self.units.values() if u.service.name == service]
 
-    def set_state(self, unit: Unit, state: str, reason: str = "", event: str | None = None) -> None:
+    def set_state(self, unit: Unit, state: UnitState, reason: str = "", event: str | None = None) -> None:
         """Move ``unit`` to ``state``; logs the event (``state`` unless named) when anything changed."""
         if (unit.state, unit.reason) == (state, reason) and event is None:
             return
-        if unit.state != state:
+        moved = unit.state != state
+        if moved:
             unit.since = time.time()
         unit.state, unit.reason = state, reason
-        self.log.event(unit.name, event or state, reason)
-        if state == "failed" and unit.service.critical and not self.stopping:
+        self.log.event(unit.name, event or state.value, reason)
+        if moved and unit.service.provides:
+            self._refresh_degraded()  # their reasons quote this unit's state
+        if state is UnitState.FAILED and unit.service.critical and not self.stopping:
             self.log.event(
                 "supervisor", "failed", f"critical service {unit.name} failed ({reason}): stopping the graph"
             )
-            self.exit_code = EXIT_FAULT
+            self.exit_code = unit.exit_status()
             self.shutdown_requested.set()
         self.changed()
 
@@ -136,6 +157,8 @@ class Runtime:
             extra["SUPERVISOR_REPLICA"] = str(unit.replica)
         if service.ready is not None and service.ready.kind == "notify":
             extra["NOTIFY_SOCKET"] = str(self.runtime_dir / "notify.sock")
+        if self.metrics_dir is not None:
+            extra["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         return build_launch(service, self.variables, extra, self._listen_fds(service))
 
     def _listen_fds(self, service: Service) -> tuple[int, ...]:
@@ -168,21 +191,32 @@ class Runtime:
         for name in unit.service.provides:
             capability = self.capabilities[name]
             holders = [u for p in capability.providers for u in self.units_of(p) if u.proven]
-            if holders and capability.state != "available":
-                capability.state, capability.provider = "available", holders[0].name
+            capability.provider = holders[0].name if holders else None
+            if holders and capability.state is not CapabilityState.AVAILABLE:
+                capability.state = CapabilityState.AVAILABLE
+                capability.since = time.time()
                 self.log.event(unit.name, "available", f"capability {name} available")
-            elif not holders and capability.state == "available":
-                capability.state = "unavailable" if self.stopping else "lost"
-                self.log.event(unit.name, capability.state, f"capability {name} {capability.state}: {why}")
+            elif not holders and capability.state is CapabilityState.AVAILABLE:
+                on_purpose = self.stopping or not unit.wanted
+                capability.state = CapabilityState.UNAVAILABLE if on_purpose else CapabilityState.LOST
+                capability.since = time.time()
+                state = capability.state.value
+                self.log.event(unit.name, state, f"capability {name} {state}: {why}")
+        self.feed.touch(capabilities=unit.service.provides)
         self._refresh_degraded()
         self.changed()
 
-    def record_check(self, unit: Unit, ok: bool, output: str) -> None:
+    def record_check(self, unit: Unit, ok: bool, output: str, duration: float) -> None:
         for name in unit.service.provides:
-            self.capabilities[name].last_check = {"ok": ok, "time": round(time.time(), 3), "output": output}
+            self.capabilities[name].last_check = CheckResult(ok, time.time(), output, duration)
+        self.feed.touch(capabilities=unit.service.provides)
+        self.on_check(unit, ok, duration)
 
     def available(self, capability: str) -> bool:
-        return capability in self.capabilities and self.capabilities[capability].state == "available"
+        return (
+            capability in self.capabilities
+            and self.capabilities[capability].state is CapabilityState.AVAILABLE
+        )
 
     def missing(self, unit: Unit) -> list[str]:
         return [c for c in unit.service.requires if not self.available(c)]
@@ -190,27 +224,51 @@ class Runtime:
     def why_unavailable(self, capability: str, seen: frozenset[str] = frozenset()) -> str:
         """Why ``capability`` is not available, followed down through the providers to the root."""
         cap = self.capabilities[capability]
-        state = "lost" if cap.state == "lost" else "unavailable"
-        providers = [u for p in cap.providers for u in self.units_of(p)]
-        unit = providers[0]
+        state = "lost" if cap.state is CapabilityState.LOST else "unavailable"
+        unit = self._provider(capability)
         text = f"{capability} ({state}): provider {unit.describe()}"
-        if unit.state == "waiting" and unit.name not in seen:
+        if unit.state is UnitState.WAITING and unit.name not in seen:
             deeper = [self.why_unavailable(c, seen | {unit.name}) for c in self.missing(unit)]
             if deeper:
                 text += " for " + "; ".join(deeper)
         return text
 
+    def _provider(self, capability: str) -> Unit:
+        """The unit a missing capability's story is told through: its first provider's first unit."""
+        return next(u for p in self.capabilities[capability].providers for u in self.units_of(p))
+
+    def root_cause(self, unit: Unit, seen: frozenset[str] = frozenset()) -> str:
+        """The bottom of what ``unit`` lacks, on one line: ``CAPABILITY: provider STATE, last
+        exit``, followed down through waiting providers (empty when it lacks nothing)."""
+        for capability in self.missing(unit):
+            provider = self._provider(capability)
+            if provider.state is UnitState.WAITING and provider.name not in seen and self.missing(provider):
+                return self.root_cause(provider, seen | {unit.name})
+            return f"{capability}: {provider.describe()}"
+        return ""
+
+    def unit_status(self, unit: Unit) -> UnitStatus:
+        waiting = unit.state in (UnitState.WAITING, UnitState.DEGRADED)
+        return unit.snapshot(cause=self.root_cause(unit) if waiting else "")
+
     def waiting_reason(self, unit: Unit) -> str:
         return "waiting for " + "; ".join(self.why_unavailable(c) for c in self.missing(unit))
 
     def _refresh_degraded(self) -> None:
+        """Ready units that lost a requirement become degraded, and degraded ones whose
+        requirements are back ready; a degraded unit's reason follows its provider's state
+        quietly (no event: only the explanation changed)."""
         for unit in self.units.values():
             missing = self.missing(unit)
-            if unit.state == "ready" and missing:
+            if unit.state in (UnitState.READY, UnitState.DEGRADED) and missing:
                 reason = "requires " + "; ".join(self.why_unavailable(c) for c in missing)
-                self.set_state(unit, "degraded", reason)
-            elif unit.state == "degraded" and not missing:
-                self.set_state(unit, "ready", "requirements are back", event="recovered")
+                if unit.state is UnitState.READY:
+                    self.set_state(unit, UnitState.DEGRADED, reason)
+                elif reason != unit.reason:
+                    unit.reason = reason
+                    self.feed.touch(units=(unit.name,))
+            elif unit.state is UnitState.DEGRADED and not missing:
+                self.set_state(unit, UnitState.READY, "requirements are back", event="recovered")
 
     # -- control ---------------------------------------------------------------------------
 
@@ -226,12 +284,18 @@ class Runtime:
     def request_start(self, unit: Unit) -> None:
         unit.wanted = True
         unit.recent_restarts.clear()
+        self.feed.touch(units=(unit.name,))
         self.changed()
 
     async def stop_unit(self, unit: Unit) -> None:
         """Ask ``unit`` to stop and wait until it has (its supervise task does the stopping)."""
         unit.wanted = False
         unit.stop_requested.set()
+        if unit.state is UnitState.FAILED and not self.stopping:
+            # Put down on an operator's request: no longer a fault to report. Not at shutdown,
+            # where a failed unit stays what it was for the last word on the graph.
+            self.set_state(unit, UnitState.STOPPED, "stopped by request")
+        self.feed.touch(units=(unit.name,))
         self.changed()
         await self.until(lambda: unit.state in PARKED)
 
@@ -257,11 +321,14 @@ class Runtime:
                 self.children.signal_group(unit.pid, signal.SIGKILL)
         self.children.kill_all()
 
-    def status(self) -> dict:
-        return {
-            "graph": self.plan.graph.name,
-            "pid": os.getpid(),
-            "stopping": self.stopping,
-            "services": [u.to_json() for u in self.units.values()],
-            "capabilities": [c.to_json() for c in self.capabilities.values()],
-        }
+    def status(self) -> GraphStatus:
+        return GraphStatus(
+            graph=self.plan.graph.name,
+            pid=os.getpid(),
+            stopping=self.stopping,
+            services=tuple(self.unit_status(u) for u in self.units.values()),
+            capabilities=tuple(c.snapshot() for c in self.capabilities.values()),
+            file=str(Path(self.plan.graph.file).resolve()),
+            profile=self.plan.variant.profile,
+            offers=self.plan.offers,
+        )

@@ -7,28 +7,25 @@ it was down, and replicas share a port without racing to bind it.
 import os
 import socket
 
+from supervisor.graph.addresses import AddressError, parse_listen
 from supervisor.runtime.launch import LaunchError
-
-
-def host_port(address: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[V6]:PORT`` too) as a host and a port number, for listeners and tcp probes."""
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 def open_listener(spec: str) -> socket.socket:
     """A listening socket for ``tcp:HOST:PORT`` or ``unix:PATH``; LaunchError saying why not."""
-    family, _, address = spec.partition(":")
+    try:
+        where = parse_listen(spec)
+    except AddressError as error:
+        raise LaunchError(f"listen: {error}") from None
     sock = None
     try:
-        if family == "unix":
+        if where.family == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            if os.path.exists(address):
-                os.unlink(address)
-            sock.bind(address)
+            if os.path.exists(where.host):
+                os.unlink(where.host)
+            sock.bind(where.host)
         else:
-            host, port = host_port(address)
-            info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            info = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
             sock = socket.socket(info[0], socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(info[4])

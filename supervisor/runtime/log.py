@@ -3,8 +3,11 @@
 Text goes through rich with a coloured name prefix (colour only on a terminal); ``json`` writes
 one object a line for log collectors. Environment values are never logged, and commands are
 logged as written in the graph, before expansion, so secrets passed in the environment stay out.
+Whatever is logged is also handed to ``feed`` (the runtime's :class:`~supervisor.runtime.feed.Feed`),
+which keeps the recent past and pushes it to watchers.
 """
 
+import datetime
 import json
 import sys
 import time
@@ -14,7 +17,7 @@ import attrs
 
 FORMATS = ("text", "json")
 _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green")
-_EVENT_STYLE = {
+EVENT_STYLE = {  # the views colour events the same way
     "ready": "green",
     "done": "green",
     "available": "green",
@@ -26,6 +29,23 @@ _EVENT_STYLE = {
     "backoff": "yellow",
     "error": "bold red",
     "killed": "bold red",
+}
+
+
+# The level of each event in JSON lines, for log pipelines; any other event is "info", and so
+# is a child's output line (its "stream" says stdout or stderr).
+_EVENT_LEVEL = {
+    "failed": "error",
+    "error": "error",
+    "killed": "error",
+    "lost": "error",
+    "exit": "warning",
+    "restart": "warning",
+    "backoff": "warning",
+    "degraded": "warning",
+    "check-failed": "warning",
+    "check-retry": "warning",
+    "leftover": "warning",
 }
 
 
@@ -53,6 +73,7 @@ class Log:
     _console: object = attrs.field(init=False, default=None)
     _width: int = 10
     _gone: bool = False
+    feed: object = None
 
     def __attrs_post_init__(self) -> None:
         if self.format == "text":  # rich only when it is used: the runtime stays small
@@ -65,27 +86,36 @@ class Log:
         self._width = max([self._width, *(len(n) for n in names)])
 
     def output(self, unit: str, stream: str, line: str) -> None:
+        if self.feed is not None:
+            self.feed.output(unit, stream, line)
         if self.format == "json":
-            self._json({"unit": unit, "stream": stream, "line": line})
+            self._json({"unit": unit, "stream": stream, "line": line}, "info")
             return
         mark = "!" if stream == "stderr" else "|"
         self._text(unit, f"[dim]{mark}[/] {_escape(line)}")
 
     def event(self, unit: str, event: str, message: str = "", **fields) -> None:
+        if self.feed is not None:
+            self.feed.event(unit, event, message)
         if self.format == "json":
-            self._json({"unit": unit, "event": event, "message": message, **fields})
+            self._json({"unit": unit, "event": event, "message": message, **fields}, _EVENT_LEVEL.get(event, "info"))
             return
-        style = _EVENT_STYLE.get(event, "bold")
+        style = EVENT_STYLE.get(event, "bold")
         self._text(unit, f"[{style}]{event}[/] {_escape(message)}")
 
     def _text(self, unit: str, body: str) -> None:
         colour = "bold white" if unit == "supervisor" else _colour(unit.split("@")[0])
         self._write(lambda: self._console.print(f"[{colour}]{_escape(unit.ljust(self._width))}[/] {body}"))
 
-    def _json(self, record: dict) -> None:
+    def _json(self, record: dict, level: str) -> None:
+        """One object a line: ``time`` in ISO 8601 (UTC, microseconds), ``epoch`` in seconds, and
+        ``level`` (info, warning, error), as log pipelines expect them."""
         service, _, replica = record["unit"].partition("@")
+        now = time.time()
         record = {
-            "time": round(time.time(), 6),
+            "time": datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat(timespec="microseconds"),
+            "epoch": round(now, 6),
+            "level": level,
             **record,
             "service": service,
             "replica": int(replica) if replica else None,

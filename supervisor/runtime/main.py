@@ -15,6 +15,7 @@ from supervisor.check.plan import Plan
 from supervisor.runtime.children import Children
 from supervisor.runtime.control import serve_control
 from supervisor.runtime.core import Runtime
+from supervisor.runtime.finish import finish_when_ended
 from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
@@ -23,6 +24,10 @@ from supervisor.runtime.rundir import claimed
 from supervisor.runtime.supervise import supervise
 
 FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+
+class MetricsError(Exception):
+    """``--metrics`` cannot be served (not HOST:PORT, or the port cannot be bound): nothing starts."""
 
 
 async def _handle_signals(rt: Runtime) -> None:
@@ -66,20 +71,30 @@ async def run_units(rt: Runtime) -> None:
     async with trio.open_nursery() as units:
         for unit in rt.units.values():
             units.start_soon(supervise, rt, unit)
+        units.start_soon(finish_when_ended, rt)
         await rt.shutdown_requested.wait()
         await rt.shutdown()
 
 
-def run_graph(plan: Plan, runtime_dir: Path, log: Log) -> int:
+def run_graph(plan: Plan, runtime_dir: Path, log: Log, metrics: str | None = None) -> int:
     """Run ``plan`` until it is shut down; the exit status (0 clean, 1 fault, 130 forced).
 
-    RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``.
+    RuntimeDirError, before anything starts, if another supervisor holds ``runtime_dir``;
+    MetricsError if ``metrics`` (HOST:PORT) cannot be served.
     """
     with claimed(runtime_dir, log) as record:
         rt = Runtime(plan, runtime_dir, log, children=Children(record=record))
+        endpoint = None
+        if metrics is not None:
+            from supervisor.runtime.metrics import Metrics  # prometheus_client only when asked for
+
+            endpoint = Metrics(rt)
+            endpoint.serve(metrics)
         try:
             trio.run(_run, rt)
         finally:
+            if endpoint is not None:
+                endpoint.close()
             rt.children.kill_all()
             rt.close_listeners()
             for name in ("control.sock", "notify.sock", GROUPS):  # every group is killed by now

@@ -18,6 +18,7 @@ from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target
 from supervisor.runtime.probes import probe_once
 from supervisor.runtime.unit import PARKED, Exit, Unit
+from supervisor.status import UnitState
 
 SETTLE = 0.2
 """How long a longrun with no ready probe must stay up to count as ready."""
@@ -39,6 +40,8 @@ class Outcome:
         return self.error is not None or self.lost or (self.exit is not None and self.exit.code != 0)
 
     def describe(self) -> str:
+        if self.stopped and self.error is None:
+            return "stopped by request"  # not the stop signal's exit: a stop is not a crash
         return self.error or (self.exit.describe() if self.exit else "stopped")
 
 
@@ -47,7 +50,7 @@ async def supervise(rt: Runtime, unit: Unit) -> None:
         while not rt.stopping:
             if not unit.wanted:
                 if unit.state not in PARKED:
-                    rt.set_state(unit, "stopped", "stopped on request")
+                    rt.set_state(unit, UnitState.STOPPED, "stopped by request")
                 await rt.until(lambda: unit.wanted or rt.stopping)
                 continue
             if not await _wait_requirements(rt, unit):
@@ -55,15 +58,15 @@ async def supervise(rt: Runtime, unit: Unit) -> None:
             outcome = await _run_once(rt, unit)
             rt.set_proven(unit, False, outcome.describe())
             if outcome.stopped or rt.stopping or not unit.wanted:
-                rt.set_state(unit, "stopped", outcome.describe())
+                rt.set_state(unit, UnitState.STOPPED, outcome.describe())
                 continue
             await _after(rt, unit, outcome)
     except Exception as error:  # a bug must not take the other units down with it
         rt.log.event(unit.name, "error", f"internal error: {error!r}")
-        rt.set_state(unit, "failed", f"internal error: {error!r}")
+        rt.set_state(unit, UnitState.FAILED, f"internal error: {error!r}")
     finally:
         if unit.state not in PARKED:
-            rt.set_state(unit, "stopped", "supervisor stopping")
+            rt.set_state(unit, UnitState.STOPPED, "supervisor stopping")
 
 
 async def _wait_requirements(rt: Runtime, unit: Unit) -> bool:
@@ -75,11 +78,13 @@ async def _wait_requirements(rt: Runtime, unit: Unit) -> bool:
                 return False
             if not rt.missing(unit):
                 return True
-            rt.set_state(unit, "waiting", rt.waiting_reason(unit))
+            rt.set_state(unit, UnitState.WAITING, rt.waiting_reason(unit))
             await rt.next_change()
     unit.wanted = False
     rt.set_state(
-        unit, "failed", f"gave up after start_timeout {format_duration(timeout)}: {rt.waiting_reason(unit)}"
+        unit,
+        UnitState.FAILED,
+        f"gave up after start_timeout {format_duration(timeout)}: {rt.waiting_reason(unit)}",
     )
     return False
 
@@ -96,7 +101,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
         restart = service.restart == "always" or (service.restart == "on-failure" and outcome.failed)
     if not restart:
         unit.wanted = False
-        rt.set_state(unit, "failed" if outcome.failed else "stopped", what)
+        rt.set_state(unit, UnitState.FAILED if outcome.failed else UnitState.STOPPED, what)
         return
     now = trio.current_time()
     while unit.recent_restarts and unit.recent_restarts[0] < now - service.restart_window:
@@ -106,7 +111,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
         last = unit.last_output() if outcome.exit is not None else ""
         rt.set_state(
             unit,
-            "failed",
+            UnitState.FAILED,
             f"{len(unit.recent_restarts)} restarts within {format_duration(service.restart_window)}; last {what}{last}",
         )
         return
@@ -116,7 +121,7 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
     if delay <= 0:
         rt.log.event(unit.name, "restart", f"after {what}")
         return
-    rt.set_state(unit, "backoff", f"restarting in {format_duration(delay)} after {what}")
+    rt.set_state(unit, UnitState.BACKOFF, f"restarting in {format_duration(delay)} after {what}")
     with trio.move_on_after(delay):
         await rt.until(lambda: not unit.wanted or rt.stopping)
 
@@ -124,12 +129,13 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
 async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
     """Start the unit's process, prove it and watch it until it ends or is stopped."""
     outcome = Outcome()
+    unit.ended_by = None
     unit.stop_requested = trio.Event()
     unit.notified = trio.Event()
     unit.status_text = ""
     try:
         launch = rt.launch(unit)
-        rt.set_state(unit, "starting", " ".join(unit.service.command))
+        rt.set_state(unit, UnitState.STARTING, " ".join(unit.service.command))
         process = await rt.children.spawn(launch)
     except (LaunchError, SpawnError) as error:
         outcome.error = str(error)
@@ -151,10 +157,12 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
                 exited.set()
                 output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
             unit.last_exit = outcome.exit = Exit(code)
-            if outcome.stopped or outcome.error or outcome.lost:
+            ended_by_us = outcome.stopped or outcome.error or outcome.lost
+            unit.ended_by = None if ended_by_us else outcome.exit
+            if ended_by_us:
                 pass
             elif unit.service.kind == "oneshot" and code == 0:
-                rt.set_state(unit, "done", "exit 0")
+                rt.set_state(unit, UnitState.DONE, "exit 0")
                 await _prove_oneshot(rt, unit, launch, outcome)
             else:
                 rt.log.event(unit.name, "exit", outcome.exit.describe())
@@ -183,7 +191,7 @@ async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
     """stop_signal to the unit's whole group, SIGKILL if it is still there after stop_timeout."""
     service = unit.service
     pid = unit.process.pid
-    rt.set_state(unit, "stopping", f"sent {service.stop_signal.name}")
+    rt.set_state(unit, UnitState.STOPPING, f"sent {service.stop_signal.name}")
     rt.children.signal_group(pid, service.stop_signal)
     with trio.move_on_after(service.stop_timeout):
         await exited.wait()
@@ -230,20 +238,16 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             return
         deadline = trio.current_time() + probe.timeout
         while True:
-            result = await probe_once(
-                probe.kind, target, deadline - trio.current_time(), rt.children, launch.env
-            )
+            result = await probe_once(probe.kind, target, deadline - trio.current_time(), rt.children, launch)
             if result.ok:
                 break
             if trio.current_time() + probe.interval >= deadline:
-                message = (
-                    f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
-                )
+                message = f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
                 await _fail_run(rt, unit, exited, outcome, message)
                 return
             await trio.sleep(probe.interval)
         proof = probe.description
-    rt.set_state(unit, "ready", proof)
+    rt.set_state(unit, UnitState.READY, proof)
     rt.set_proven(unit, True)
     if await _check_until_lost(rt, unit, launch, outcome, first_now=False):
         await _terminate(rt, unit, exited)
@@ -271,17 +275,27 @@ async def _check_until_lost(
         return True
     if not first_now:
         await trio.sleep(probe.interval)
+    failures, passed = 0, False
     while True:
-        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch.env)
-        rt.record_check(unit, result.ok, result.output)
-        if not result.ok:
-            why = f"check failed ({probe.description}): {result.output}"
-            outcome.lost, outcome.error = True, why
-            rt.log.event(unit.name, "check-failed", why)
-            rt.set_proven(unit, False, why)
-            return True
-        if not unit.proven:
-            rt.set_proven(unit, True)
+        started = trio.current_time()
+        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch)
+        rt.record_check(unit, result.ok, result.output, trio.current_time() - started)
+        why = f"check failed ({probe.description}): {result.output}"
+        if result.ok:
+            failures, passed = 0, True
+            if not unit.proven:
+                rt.set_proven(unit, True)
+        elif not passed and time.time() - unit.started_at < probe.start_period:
+            grace = format_duration(probe.start_period)
+            rt.log.event(unit.name, "check-retry", f"{why}; not counted within start_period {grace}")
+        else:
+            failures += 1
+            if failures >= probe.retries:
+                outcome.lost, outcome.error = True, why
+                rt.log.event(unit.name, "check-failed", why)
+                rt.set_proven(unit, False, why)
+                return True
+            rt.log.event(unit.name, "check-retry", f"{why}; {failures} of {probe.retries} failures in a row")
         await trio.sleep(probe.interval)
 
 

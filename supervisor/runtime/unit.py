@@ -3,7 +3,6 @@
 The state machine lives in ``supervise``; this is the record it keeps, which ``status`` reports.
 """
 
-import signal
 import time
 from collections import deque
 
@@ -11,47 +10,17 @@ import attrs
 import trio
 
 from supervisor.graph.model import Service
+from supervisor.status import Exit, UnitState, UnitStatus
 
-PARKED = frozenset({"failed", "stopped"})
+PARKED = frozenset(state for state in UnitState if state.parked)
 _TAIL = 5
-
-
-@attrs.frozen
-class Exit:
-    """How a process ended: an exit code, or the signal that killed it."""
-
-    code: int
-
-    def describe(self) -> str:
-        if self.code < 0:
-            return f"killed by {signal_name(-self.code)}"
-        return f"exit {self.code}"
-
-    def to_json(self) -> dict:
-        if self.code < 0:
-            return {"code": None, "signal": signal_name(-self.code)}
-        return {"code": self.code, "signal": None}
-
-
-def signal_name(number: int) -> str:
-    """``SIGTERM``; ``SIGRTMIN+1`` for a real-time signal (``signal.Signals`` names only the two
-    ends of that range), as ``kill -l`` does; ``signal 32`` for a number with no name at all.
-
-    Any signal can end a unit, so this must name every number rather than raise."""
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        pass
-    if signal.SIGRTMIN < number < signal.SIGRTMAX:
-        return f"SIGRTMIN+{number - signal.SIGRTMIN}"
-    return f"signal {number}"
 
 
 @attrs.define(eq=False)
 class Unit:
     service: Service
     replica: int | None = None
-    state: str = "waiting"
+    state: UnitState = UnitState.WAITING
     reason: str = ""
     since: float = attrs.field(factory=time.time)
     process: trio.Process | None = None
@@ -59,6 +28,7 @@ class Unit:
     restarts: int = 0
     recent_restarts: deque[float] = attrs.field(factory=deque)
     last_exit: Exit | None = None
+    ended_by: Exit | None = None  # the last run's exit when the process ended itself, not stopped by us
     tail: deque[str] = attrs.field(factory=lambda: deque(maxlen=_TAIL))
     wanted: bool = True
     proven: bool = False
@@ -66,6 +36,7 @@ class Unit:
     notified: trio.Event = attrs.field(factory=trio.Event)
     status_text: str = ""
     stop_requested: trio.Event = attrs.field(factory=trio.Event)
+    depth: int = 0
 
     @property
     def name(self) -> str:
@@ -77,10 +48,25 @@ class Unit:
             return None
         return self.process.pid
 
+    def exit_status(self) -> int:
+        """What the supervisor exits with when this unit's end ends the graph: 0 unless it
+        failed; then its process's own exit code (128 + signal), as tini passes it on, or 1 when
+        the supervisor ended it (a failed probe, a start that timed out)."""
+        if self.state is not UnitState.FAILED:
+            return 0
+        if self.ended_by is not None and self.ended_by.code != 0:
+            return self.ended_by.status
+        return 1
+
     def describe(self) -> str:
-        """The state with its reason and last exit, as a waiting dependent's status quotes it."""
-        text = f"{self.name} {'in ' if self.state == 'backoff' else ''}{self.state}"
-        if self.last_exit is not None and self.state not in ("ready", "done"):
+        """The state with its reason and last exit, as a waiting dependent's status quotes it.
+
+        A unit stopped on request is just that: its last exit (the stop signal) and output (an
+        access log) say nothing about why its dependents are without it."""
+        if self.state in (UnitState.STOPPING, UnitState.STOPPED) and self.stop_requested.is_set():
+            return f"{self.name} stopped by request"
+        text = f"{self.name} {'in ' if self.state is UnitState.BACKOFF else ''}{self.state.value}"
+        if self.last_exit is not None and not self.state.up:
             text += f", last {self.last_exit.describe()}{self.last_output()}"
         return text
 
@@ -90,21 +76,24 @@ class Unit:
             return ""
         return ": " + " / ".join(f'"{line}"' for line in list(self.tail)[-lines:])
 
-    def to_json(self) -> dict:
-        now = time.time()
-        return {
-            "name": self.service.name,
-            "unit": self.name,
-            "replica": self.replica,
-            "kind": self.service.kind,
-            "state": self.state,
-            "pid": self.pid,
-            "restarts": self.restarts,
-            "last_exit": self.last_exit.to_json() if self.last_exit else None,
-            "since": round(self.since, 3),
-            "uptime": round(now - self.started_at, 3) if self.pid and self.started_at else None,
-            "reason": self.reason,
-            "status": self.status_text,
-            "provides": list(self.service.provides),
-            "output": list(self.tail),
-        }
+    def snapshot(self, cause: str = "") -> UnitStatus:
+        return UnitStatus(
+            unit=self.name,
+            service=self.service.name,
+            replica=self.replica,
+            kind=self.service.kind,
+            state=self.state,
+            reason=self.reason,
+            pid=self.pid,
+            since=self.since,
+            started_at=self.started_at,
+            restarts=self.restarts,
+            last_exit=self.last_exit,
+            status=self.status_text,
+            provides=self.service.provides,
+            requires=self.service.requires,
+            output=tuple(self.tail),
+            wanted=self.wanted,
+            depth=self.depth,
+            cause=cause,
+        )

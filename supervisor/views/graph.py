@@ -164,13 +164,14 @@ def _mermaid_text(text: str) -> str:
 
 
 def render_mermaid(view: GraphView) -> str:
-    """A fenced ``mermaid`` flowchart for Markdown. Names become labels of generated ids (n0, n1,
-    …), so '.', '-' and '_' in names cannot clash with Mermaid's own syntax."""
+    """A Mermaid flowchart, plain as ``mmdc`` and the live editor take it (:func:`fenced` puts it
+    in Markdown). Names become labels of generated ids (n0, n1, …), so '.', '-' and '_' in names
+    cannot clash with Mermaid's own syntax."""
     ids = {node.name: f"n{i}" for i, node in enumerate(view.nodes)}
     missing = {
         c: f"m{i}" for i, c in enumerate(sorted({e.capability for e in view.edges if e.provider is None}))
     }
-    lines = ["```mermaid", "flowchart LR"]
+    lines = ["flowchart LR"]
     for node in view.nodes:
         lines.append(f"  {ids[node.name]}[{_mermaid_text(node.name + ' (' + ', '.join(_flags(node)) + ')')}]")
     for capability, node_id in missing.items():
@@ -187,5 +188,9 @@ def render_mermaid(view: GraphView) -> str:
         lines.append(f"  class {','.join(off)} off;")
     if broken:
         lines.append(f"  class {','.join(broken)} broken;")
-    lines.append("```")
     return "\n".join(lines)
+
+
+def fenced(mermaid: str) -> str:
+    """A Mermaid diagram as a Markdown code block, which GitHub and GitLab draw."""
+    return f"```mermaid\n{mermaid}\n```"

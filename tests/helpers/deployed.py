@@ -50,6 +50,8 @@ class Deployed:
         return {u["unit"]: u["pid"] for u in units if u["name"] == service and u["state"] == "ready"}
 
     def audit(self) -> list[dict]:
-        """The session lines both proxy replicas wrote to stdout, as the supervisor logged them."""
+        """The session lines both proxy replicas wrote to stdout, as the supervisor logged them,
+        but for the canary's: those are device-ssh's check (ssh-probe), not a user's."""
         lines = [line for unit in REPLICAS for line in self.run.output(unit)]
-        return [json.loads(line) for line in lines if line.startswith('{"event": "session"')]
+        found = [json.loads(line) for line in lines if line.startswith('{"event": "session"')]
+        return [session for session in found if session["user"] != "probe"]

@@ -46,9 +46,16 @@ def test_status_json_shape_and_table(supervisor):
         assert {"name", "state", "provider", "last_check"} <= set(capability)
     states = {u["name"]: u["state"] for u in status["services"]}
     assert states == {"provider": "ready", "user": "ready", "job": "done"}
-    assert status["capabilities"] == [
-        {"name": "p", "state": "available", "provider": "provider", "last_check": None}
-    ]
+    (capability,) = status["capabilities"]
+    del capability["since"]
+    assert capability == {
+        "name": "p",
+        "state": "available",
+        "provider": "provider",
+        "providers": ["provider"],
+        "consumers": ["user"],
+        "last_check": None,
+    }
     table = sup.ctl("status")
     assert table.returncode == 0 and "provider" in table.stdout and "ready" in table.stdout
     env_status = subprocess.run(  # SUPERVISOR_CONTROL is the other way to name the socket
@@ -68,8 +75,11 @@ def test_stop_marks_dependents_degraded_and_start_recovers(supervisor):
     result = sup.ctl("stop", "provider")
     assert result.returncode == 0, result.stderr
     assert sup.unit_status("provider")["state"] == "stopped"
+    assert sup.unit_status("provider")["reason"] == "stopped by request"
     assert sup.unit_status("user")["state"] == "degraded"
-    assert "p (lost)" in sup.unit_status("user")["reason"]
+    assert (
+        sup.unit_status("user")["reason"] == "requires p (unavailable): provider provider stopped by request"
+    )
     assert sup.ctl("start", "provider").returncode == 0
     sup.wait_event("user", "recovered")
     old = sup.unit_status("provider")["pid"]
@@ -94,7 +104,7 @@ def test_bad_requests_get_clear_errors(supervisor):
     assert not answers[0]["ok"] and "not a JSON object" in answers[0]["error"]
     assert answers[1] == {
         "ok": False,
-        "error": "unknown command 'dance': use status, start, stop, restart or shutdown",
+        "error": "unknown command 'dance': use status, health, start, stop, restart, shutdown, logs, events or watch",
     }
     assert sup.stop() == 0
 
@@ -167,7 +177,7 @@ def test_no_supervisor_is_a_clear_error(tmp_path):
         text=True,
         env={**os.environ, "SUPERVISOR_CONTROL": str(tmp_path / "none.sock")},
     )
-    assert result.returncode == 2 and "no control socket" in result.stderr
+    assert result.returncode == 3 and "no control socket" in result.stderr  # 3: none answers
 
 
 def test_status_names_a_real_time_signal_that_killed_a_unit(supervisor):
@@ -185,6 +195,6 @@ def test_status_names_a_real_time_signal_that_killed_a_unit(supervisor):
     assert sup.wait_event("rt", "failed")["message"] == "killed by SIGRTMIN+1"
     assert sup.unit_status("rt")["last_exit"] == {"code": None, "signal": "SIGRTMIN+1"}
     table = sup.ctl("status")
-    assert table.returncode == 0 and "SIGRTMIN+1" in table.stdout, table.stderr
+    assert table.returncode == 1 and "SIGRTMIN+1" in table.stdout, table.stderr  # 1: rt failed
     assert sup.unit_status("other")["state"] == "ready"
     assert sup.stop() == 0

@@ -1,5 +1,6 @@
 """Replicas sharing one socket handed over with the systemd socket-activation protocol."""
 
+import os
 import socket
 
 from examples.demo.stack import wait_until
@@ -74,3 +75,19 @@ def test_port_in_use_is_a_clear_failure(supervisor):
         assert f"cannot listen on tcp:127.0.0.1:{port}: Address already in use" == failed
         sup.wait_event("other", "ready")
         assert sup.stop() == 0
+
+
+def test_a_port_variable_that_is_not_a_number_is_a_clear_failure(supervisor):
+    sup = supervisor(
+        """
+        version = 1
+        [services.web]
+        command = ["sleep", "60"]
+        listen = ["tcp:127.0.0.1:${WEB_PORT}"]
+        restart = "never"
+        """,
+        env={**os.environ, "WEB_PORT": "80a"},
+    )
+    failed = sup.wait_event("web", "failed")["message"]
+    assert failed == "listen: '127.0.0.1:80a': the port '80a' is not a number from 0 to 65535"
+    assert sup.stop() == 0

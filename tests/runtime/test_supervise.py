@@ -11,6 +11,7 @@ import signal
 import pytest
 import trio
 
+from supervisor.status import CapabilityState
 from tests.helpers.simulated import Run, exits, graceful, serve, simulate, stubborn
 
 
@@ -56,7 +57,7 @@ def test_first_restart_at_once_then_backoff_doubling_to_max_then_failed(tmp_path
     failed = events.of("crash", "failed")
     assert [e["at"] for e in failed] == pytest.approx([0.3])
     assert failed[0]["message"] == '3 restarts within 1m; last exit 1: "attempt" / "agent socket refused"'
-    (status,) = [u for u in run.rt.status()["services"] if u["unit"] == "crash"]
+    (status,) = [u for u in run.rt.status().to_json()["services"] if u["unit"] == "crash"]
     assert (status["state"], status["restarts"], status["last_exit"]) == (
         "failed",
         3,
@@ -269,7 +270,7 @@ def test_lost_capability_reruns_the_oneshot_while_dependents_degrade_then_recove
     ]  # fmt: skip
     assert events.at("proxy", "recovered") == events.at("loader", "available")[1:]
     assert len(run.children.of("serve")) == 1
-    assert run.rt.capabilities["keys"].state == "unavailable"  # after the shutdown
+    assert run.rt.capabilities["keys"].state is CapabilityState.UNAVAILABLE  # after the shutdown
 
 
 def test_failed_check_of_a_longrun_restarts_it_whatever_the_policy(tmp_path):
@@ -307,7 +308,7 @@ def test_failed_check_of_a_longrun_restarts_it_whatever_the_policy(tmp_path):
     ]  # fmt: skip
 
 
-def test_critical_failure_stops_the_graph_non_zero(tmp_path):
+def test_critical_failure_stops_the_graph_with_its_exit_code(tmp_path):
     graph = """
     version = 1
     [services.core]
@@ -327,7 +328,7 @@ def test_critical_failure_stops_the_graph_non_zero(tmp_path):
         "critical service core failed (1 restarts within 1m; last exit 3): stopping the graph"
     ]
     assert run.events.at("other", "stopped") == pytest.approx([0.6])
-    assert run.rt.exit_code == 1
+    assert run.rt.exit_code == 3  # the child's own code, as tini passes it on
 
 
 NOTIFIED = """

@@ -16,6 +16,7 @@ import pytest
 
 from examples.demo.stack import stop_process, wait_until
 from tests.helpers.net import accepts_ssh, free_port
+from tests.helpers.postgres import postgres_cluster, postgres_url  # noqa: F401 (fixtures)
 from tests.helpers.services import keygen
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
@@ -75,20 +76,23 @@ class SSHDevice:
 
 @pytest.fixture
 def sshd_device(tmp_path):
-    """Factory: ``sshd_device(authorized_key_lines)`` starts an sshd on 127.0.0.1 at a free port."""
+    """Factory: ``sshd_device(authorized_key_lines)`` starts an sshd on 127.0.0.1 at a free port.
+
+    ``config`` lines come first: sshd takes the first value it reads for each keyword.
+    """
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)
     started: list[SSHDevice] = []
 
-    def start(authorized_key_lines, host_key_kind: str = "ed25519") -> SSHDevice:
+    def start(authorized_key_lines, host_key_kind: str = "ed25519", config: str = "") -> SSHDevice:
         home = tmp_path / f"sshd{len(started)}"
         home.mkdir()
         host_key_path, host_key = keygen(home, host_key_kind, "host_key")
         (home / "authorized_keys").write_text("".join(f"{line}\n" for line in authorized_key_lines))
         for _ in range(5):  # a free port may be taken again before sshd binds it
             port = free_port()
-            config = home / "sshd_config"
-            config.write_text(
-                f"ListenAddress 127.0.0.1:{port}\n"
+            config_file = home / "sshd_config"
+            config_file.write_text(
+                config + f"ListenAddress 127.0.0.1:{port}\n"
                 f"HostKey {host_key_path}\n"
                 f"AuthorizedKeysFile {home / 'authorized_keys'}\n"
                 "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
@@ -98,7 +102,7 @@ def sshd_device(tmp_path):
             log = home / "sshd.log"  # a file, not a pipe: a pipe nobody reads would stall sshd
             with log.open("w") as log_file:
                 process = subprocess.Popen(
-                    [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log_file
+                    [SSHD, "-D", "-e", "-f", str(config_file)], stdout=subprocess.DEVNULL, stderr=log_file
                 )
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and process.poll() is None and not accepts_ssh(port):

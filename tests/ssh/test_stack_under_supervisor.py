@@ -75,6 +75,14 @@ class Supervised:
         return subprocess.run(self.ssh_args(login, *command), timeout=30, **run)
 
 
+def add_canary(stack: Stack, sshd_device) -> None:
+    """An sshd trusting the proxy's Ed25519 identity, registered as the canary ssh-probe reaches."""
+    canary = sshd_device([stack.identity("ed25519")])
+    host_key = stack.home / "canary.pub"
+    host_key.write_text(canary.host_key + "\n")
+    stack.add_canary(canary.port, canary.login, host_key)
+
+
 @pytest.fixture
 def proxy(tmp_path, sshd_device, supervisor) -> Supervised:
     """The graph running in profile cli-ssh, with Ed25519 and RSA proxy identities in KEYS_DIR."""
@@ -84,6 +92,7 @@ def proxy(tmp_path, sshd_device, supervisor) -> Supervised:
     user_key, _ = keygen(tmp_path, "ed25519", "alice")
     stack.fresh_registry()
     stack.add_user("alice", Path(f"{user_key}.pub"))
+    add_canary(stack, sshd_device)
     deployed = Deployed.start(stack, PROFILE, REPLICAS, supervisor, timeout=30)
     return Supervised(deployed, user_key, sshd_device)
 

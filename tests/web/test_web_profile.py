@@ -27,6 +27,7 @@ def test_profile_web_serves_a_browser_terminal(tmp_path, sshd_device, supervisor
     sshd = sshd_device([identity])
     (tmp_path / "device.pub").write_text(sshd.host_key + "\n")
     stack.add_device("device1", sshd.port, sshd.login, tmp_path / "device.pub", users=("alice",))
+    stack.add_canary(sshd.port, sshd.login, tmp_path / "device.pub")  # what proves device-ssh
     token = stack.enable_web_terminal("alice")
 
     deployed = Deployed.start(stack, "web", ["web-terminal"], supervisor)

@@ -1,0 +1,195 @@
+"""The proxy's SSH packet layer: AEAD and EtM protection, strict KEX, and a receive path without copies.
+
+A mixin for both of the proxy's transports (the user's ``UserTransport``, the device's
+``DeviceTransport``), placed before Conch's transport class. Conch keeps what it does well, the
+key exchange and its state machine; this layer takes over where a packet meets the wire:
+
+- ``_keySetup``: the negotiated names get a ``Suite`` (``aead.protection`` for each direction)
+  instead of Conch's ``SSHCiphers``, which knows only encrypt-and-MAC. ``_newKeys`` switches to
+  it, as Conch switches its own.
+- ``sendPacket``: frames, pads (the length counts in the alignment only when it is encrypted) and
+  seals one packet, then writes the sealed chunks as they are. A payload may come in parts (the
+  relay's rewritten header and a view of the data), joined once, into the packet.
+- ``dataReceived``: packets are cut from what was read with views (the start of a packet left
+  over from one read is joined to the next), the length read once and bounded, the tag verified
+  before anything is decrypted (EtM, AEAD). CHANNEL_DATA is handed on as a view of the decrypted
+  packet, so it reaches the relay without a copy; other messages as ``bytes``, as Conch's
+  services expect.
+
+Strict KEX (OpenSSH's answer to the Terrapin attack, ``kex-strict-*-v00@openssh.com``) comes
+with it: chacha20-poly1305 takes its nonce from the sequence number, so an attacker on the path
+who shifted sequence numbers during the first key exchange could delete a packet unnoticed.
+When both sides offer it, the first key exchange admits only its own messages and sequence
+numbers restart at zero after each NEWKEYS. docs/ssh-aead.md describes it all.
+"""
+
+from twisted.conch.ssh import transport
+from twisted.conch.ssh.common import getNS
+
+from services.ssh_proxy import aead, wire
+
+# OpenSSH's limit on a packet (PACKET_MAX_SIZE): anything longer is an attack or garbage, and a
+# length is refused before its bytes are waited for, so a peer cannot make a worker buffer more.
+MAX_PACKET = 256 * 1024
+# Read and send up to this much per reactor turn (Twisted's defaults are 64 KiB and 128 KiB): a
+# busy connection is served in fewer, larger pieces, each holding several 32 KiB packets.
+READ_SIZE = SEND_SIZE = 256 * 1024
+
+_STRICT_CLIENT = b"kex-strict-c-v00@openssh.com"
+_STRICT_SERVER = b"kex-strict-s-v00@openssh.com"
+_KEX_MESSAGES = {transport.MSG_DISCONNECT, transport.MSG_KEXINIT, transport.MSG_NEWKEYS, *range(30, 50)}
+_SEQUENCE = 0xFFFFFFFF
+_RELAYED_AS_VIEWS = {wire.CHANNEL_DATA, wire.CHANNEL_EXTENDED_DATA}
+
+
+class Suite:
+    """Both directions' protection, negotiated but not yet in use: what Conch's ``SSHCiphers`` is.
+
+    Conch reads the names (``isEncrypted``, ``isVerified``), calls ``setKeys`` with the derived
+    keys, and a client checks ``encBlockSize`` to know whether its keys are ready.
+    """
+
+    encBlockSize = 0
+
+    def __init__(self, outCipType: bytes, inCipType: bytes, outMACType: bytes, inMACType: bytes) -> None:
+        self.outCipType, self.inCipType = outCipType, inCipType
+        self.outMACType, self.inMACType = outMACType, inMACType
+
+    def setKeys(self, outIV, outKey, inIV, inKey, outInteg, inInteg) -> None:
+        self.sealer = aead.protection(self.outCipType, self.outMACType, outKey, outIV, outInteg, True)
+        self.opener = aead.protection(self.inCipType, self.inMACType, inKey, inIV, inInteg, False)
+        self.encBlockSize = self.sealer.block
+
+
+class PacketLayer:
+    """Mixed into a Conch ``SSHServerTransport`` or ``SSHClientTransport`` subclass, before it."""
+
+    _sealer = _opener = aead.Plain()
+    strict_kex = False
+    _initial_kex = True
+    _wanted: int | None = None  # bytes of the packet being received, once its length is known
+    _rest = b""  # received bytes not yet dispatched: the start of the next packet
+
+    def connectionMade(self) -> None:
+        self.transport.bufferSize, self.transport.SEND_LIMIT = READ_SIZE, SEND_SIZE
+        # A relay answers small messages (channel requests, replies, exit status) at once: Nagle's
+        # algorithm would hold each behind the peer's delayed ACK of what went before.
+        self.transport.setTcpNoDelay(True)
+        ours = _STRICT_CLIENT if self.isClient else _STRICT_SERVER
+        self.supportedKeyExchanges = [*self.supportedKeyExchanges, ours]
+        super().connectionMade()
+
+    def ssh_KEXINIT(self, packet: bytes) -> None:
+        if self._initial_kex:
+            theirs = _STRICT_SERVER if self.isClient else _STRICT_CLIENT
+            self.strict_kex = theirs in getNS(packet[16:])[0].split(b",")
+            if self.strict_kex and self.incomingPacketSequence != 1:
+                self.sendDisconnect(
+                    transport.DISCONNECT_PROTOCOL_ERROR,
+                    b"strict KEX violation: KEXINIT was not the first packet",
+                )
+                return
+        super().ssh_KEXINIT(packet)
+
+    def _keySetup(self, sharedSecret: bytes, exchangeHash: bytes) -> None:
+        chosen = self.nextEncryptions
+        self.nextEncryptions = Suite(chosen.outCipType, chosen.inCipType, chosen.outMACType, chosen.inMACType)
+        super()._keySetup(sharedSecret, exchangeHash)
+
+    def _newKeys(self) -> None:
+        self._sealer, self._opener = self.nextEncryptions.sealer, self.nextEncryptions.opener
+        # The pseudo-algorithm belongs in the first KEXINIT only.
+        self.supportedKeyExchanges = [
+            name for name in self.supportedKeyExchanges if name not in (_STRICT_CLIENT, _STRICT_SERVER)
+        ]
+        super()._newKeys()
+
+    def sendPacket(self, messageType: int, payload) -> None:
+        """Seal and write one packet (held while a key exchange forbids it, as Conch does).
+
+        ``payload`` is bytes, or a tuple of bytes-like parts of one payload: the relay passes a
+        rewritten channel header and a view of the data it received, which are then copied
+        once, into the packet.
+        """
+        if self._keyExchangeState != self._KEY_EXCHANGE_NONE:
+            if not self._allowedKeyExchangeMessageType(messageType):
+                self._blockedByKeyExchange.append((messageType, payload))
+                return
+        sealer, seq = self._sealer, self.outgoingPacketSequence
+        parts = payload if type(payload) is tuple else (payload,)
+        packet = aead.frame(sealer.block, sealer.aad, messageType, parts)
+        self.transport.writeSequence(sealer.seal(seq, packet))
+        if messageType == transport.MSG_NEWKEYS and self.strict_kex:
+            self.outgoingPacketSequence = 0
+        else:
+            self.outgoingPacketSequence = (seq + 1) & _SEQUENCE
+
+    def getPacket(self) -> None:
+        """Conch's own reading loop, which runs once after the version line, finds nothing here:
+        ``dataReceived`` reads every packet."""
+        return None
+
+    def dataReceived(self, data: bytes) -> None:
+        if not self.gotVersion:
+            super().dataReceived(data)  # Conch reads the version line and keeps what follows in buf
+            if not self.gotVersion:
+                return
+            data, self.buf = self.buf, b""
+        # Immutable bytes, not a bytearray resized in place: a view of it may outlive this call
+        # (a traceback kept by a Deferred keeps this frame), and would forbid the resize.
+        received = self._rest + data if self._rest else data
+        offset = self._read(received)
+        self._rest = received[offset:] if offset else received
+
+    def _read(self, received: bytes) -> int:
+        """Dispatch every whole packet in ``received``; how many bytes that took."""
+        view = memoryview(received)
+        offset = 0
+        while not self.transport.disconnecting:
+            opener = self._opener
+            available = len(view) - offset
+            if self._wanted is None:
+                if available < opener.head:
+                    break
+                seq = self.incomingPacketSequence
+                length = opener.length(seq, view[offset : offset + opener.head])
+                if length > MAX_PACKET or (length + 4 - opener.aad) % opener.block:
+                    self.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, b"bad packet length")
+                    break
+                self._wanted = 4 + length + opener.tag
+            if available < self._wanted:
+                break
+            end = offset + self._wanted
+            self._wanted = None
+            try:
+                plain = opener.open(self.incomingPacketSequence, view[offset:end])
+            except aead.BadPacket:
+                self.sendDisconnect(transport.DISCONNECT_MAC_ERROR, b"bad MAC")
+                break
+            offset = end
+            self._dispatch(plain)
+        return offset
+
+    def _dispatch(self, plain: bytes) -> None:
+        """One decrypted packet (padding length, message, payload, padding) to its handler."""
+        padding = plain[0]
+        if padding < 4 or padding + 2 > len(plain):
+            self.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, b"bad padding length")
+            return
+        number = plain[1]
+        self.incomingPacketSequence = (self.incomingPacketSequence + 1) & _SEQUENCE
+        if number == transport.MSG_NEWKEYS:
+            self._initial_kex = False
+            if self.strict_kex:
+                self.incomingPacketSequence = 0
+        elif self.strict_kex and self._initial_kex and number not in _KEX_MESSAGES:
+            self.sendDisconnect(
+                transport.DISCONNECT_PROTOCOL_ERROR,
+                b"strict KEX violation: unexpected message during key exchange",
+            )
+            return
+        end = len(plain) - padding
+        if number in _RELAYED_AS_VIEWS:
+            self.dispatchMessage(number, memoryview(plain)[2:end])
+        else:
+            self.dispatchMessage(number, plain[2:end])

@@ -1,0 +1,38 @@
+"""``exit_when``: a graph whose purpose is to finish stops by itself, with an exit status that says
+how it went (a test run, a migration, a batch job with its helpers around it).
+
+``main-ended`` waits for the service marked ``main``, ``all-ended`` for every unit, to end for
+good: done (a oneshot that exited 0), stopped, or failed with no restart left. The graph then
+stops as on SIGTERM, dependents first, and the supervisor exits with the status of the main
+service, or of the first unit that failed (see :meth:`Unit.exit_status`), as ``docker compose up
+--exit-code-from`` does.
+"""
+
+from supervisor.runtime.core import Runtime
+from supervisor.runtime.unit import Unit
+from supervisor.status import UnitState
+
+
+def ended(unit: Unit) -> bool:
+    """Whether ``unit`` has ended for good: done, or parked with no restart wanted."""
+    return unit.state is UnitState.DONE or (unit.state.parked and not unit.wanted)
+
+
+async def finish_when_ended(rt: Runtime) -> None:
+    """Stop the graph once the units ``exit_when`` names have ended; return at once for ``never``
+    (or when the main service is switched off in this variant)."""
+    exit_when = rt.plan.graph.exit_when
+    if exit_when == "never":
+        return
+    watched = [u for u in rt.units.values() if exit_when == "all-ended" or u.service.main]
+    if not watched:
+        return
+    stopped_otherwise = rt.shutdown_requested.is_set  # a signal, a critical failure, `shutdown`
+    await rt.until(lambda: stopped_otherwise() or all(ended(u) for u in watched))
+    if stopped_otherwise():
+        return
+    failed = [u for u in watched if u.state is UnitState.FAILED]
+    rt.exit_code = (failed or watched)[0].exit_status()
+    what = "the main service" if exit_when == "main-ended" else "every unit"
+    rt.log.event("supervisor", "finished", f"{what} ended (exit_when = {exit_when}): stopping the graph")
+    rt.shutdown_requested.set()

@@ -1,0 +1,166 @@
+"""Whether a command can run here: its program, found as exec would find it, and for
+``python -m MODULE`` the module, found as that Python would find it.
+
+The runtime looks a program up with :func:`find_program` before it spawns one, and lint and
+``run``'s check ask :func:`unrunnable` about every command of a graph before anything starts, so
+both find the same file: a name on the ``PATH`` the command runs with, a path with a slash
+relative to the command's ``working_dir`` (as ``execvp`` in the child sees it). Modules are
+looked for by the command's own interpreter, in the command's directory and environment, by the
+finders of its ``sys.meta_path`` (an editable install has its own), which only locate: nothing of
+the module or its packages is imported or run.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from supervisor.graph.model import Service
+from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_probe_target
+
+_PYTHON = re.compile(r"python[0-9.]*")
+_TAKES_VALUE = ("-X", "-W", "-Q")
+_LOOK_FOR_MODULES = r"""
+import json, sys
+
+def spec_of(name, path):
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec(name, path) if find_spec else None
+        if spec is not None:
+            return spec
+
+def found(name):
+    spec, path = None, None
+    for part in name.split("."):
+        spec = spec_of(part if spec is None else f"{spec.name}.{part}", path)
+        if spec is None:
+            return False
+        path = spec.submodule_search_locations
+    return path is None or spec_of(f"{name}.__main__", path) is not None
+
+print(json.dumps([found(name) for name in sys.argv[1:]]))
+"""
+_MODULE_LOOKUP_TIMEOUT = 30.0
+
+
+def find_program(program: str, env: Mapping[str, str], cwd: str | None) -> str | None:
+    """The file ``program`` runs as, or None: a name on ``env``'s PATH, a path with a slash
+    relative to ``cwd``."""
+    if "/" in program:
+        full = os.path.join(cwd or os.getcwd(), program)
+        return full if os.path.isfile(full) and os.access(full, os.X_OK) else None
+    return shutil.which(program, path=env.get("PATH", os.defpath))
+
+
+def why_not_found(program: str, env: Mapping[str, str], cwd: str | None) -> str:
+    """Why :func:`find_program` found nothing, for a message: ``'x' is not executable``."""
+    if "/" in program:
+        full = os.path.join(cwd or os.getcwd(), program)
+        return f"{program!r} is not executable" if os.path.exists(full) else f"{program!r} does not exist"
+    return f"{program!r} is not on PATH"
+
+
+def python_module(command: tuple[str, ...]) -> str | None:
+    """MODULE when ``command`` is ``python… [options] -m MODULE …``, else None."""
+    if not _PYTHON.fullmatch(os.path.basename(command[0])):
+        return None
+    words = iter(command[1:])
+    for word in words:
+        if word == "-m":
+            return next(words, None)
+        if word.startswith("-m"):
+            return word[2:]
+        if word in _TAKES_VALUE:
+            next(words, None)
+        elif not word.startswith("-") or word.startswith("-c"):
+            return None  # a script or -c: nothing to look for
+    return None
+
+
+Where = tuple[str, tuple[str | int, ...]]
+"""A service and the path of one of its settings: ``("a", ("check", "exec"))``."""
+
+
+def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dict[Where, str]:
+    """Why each command of ``services`` that cannot run here cannot (its ``command``, or a ready
+    or check ``exec``), by the setting at fault: its program or ``python -m`` module is not
+    found, or its ``working_dir``, ``env_file``, ``user`` or ``group`` does not exist. A command
+    that cannot be expanded is left to the unset-variable rule."""
+    problems: dict[Where, str] = {}
+    modules: dict[tuple, list[tuple[Where, str]]] = {}
+    for service in services:
+        try:
+            launches = list(_commands(service, variables))
+        except LaunchError as error:
+            problems[(service.name, error.setting)] = f"cannot be used here ({error})"
+            continue
+        cwd = launches[0][1].cwd if launches else None
+        if cwd is not None and not os.path.isdir(cwd):
+            problems[(service.name, ("working_dir",))] = f"is {cwd}, which does not exist"
+            continue
+        for setting, launch in launches:
+            where = (service.name, setting)
+            program = find_program(launch.command[0], launch.env, launch.cwd)
+            if program is None:
+                why = why_not_found(launch.command[0], launch.env, launch.cwd)
+                problems[where] = f"runs {' '.join(launch.command)}, but {why}"
+                continue
+            module = python_module(launch.command)
+            if module:
+                key = (program, launch.cwd, tuple(sorted(launch.env.items())))
+                modules.setdefault(key, []).append((where, module))
+    for (program, cwd, env), wanted in modules.items():
+        names = list(dict.fromkeys(module for _, module in wanted))
+        found = _look_for_modules(program, cwd, dict(env), names)
+        for where, module in wanted:
+            if found is not None and not found[names.index(module)]:
+                problems[where] = (
+                    f"runs python -m {module}, but {program} finds no module {module}"
+                    f"{f' in {cwd}' if cwd else ''} (not installed for that Python, or not on its sys.path)"
+                )
+    return problems
+
+
+def _commands(service: Service, variables: Mapping[str, str]) -> Iterable[tuple[tuple[str, ...], Launch]]:
+    """Each command of ``service`` as it would be launched, with its setting's path: its own,
+    then its exec probes'. LaunchError for what the machine lacks (a user, an env_file); nothing
+    for a command that cannot be expanded."""
+    try:
+        launch = build_launch(service, variables, {})
+    except LaunchError as error:
+        if error.setting is not None:
+            raise
+        return
+    yield ("command",), launch
+    for role, probe in (("ready", service.ready), ("check", service.check)):
+        if probe is not None and probe.kind == "exec":
+            try:
+                command = expand_probe_target(probe, variables)
+            except LaunchError:
+                continue
+            yield (role, "exec"), attrs.evolve(launch, command=command)
+
+
+def _look_for_modules(
+    python: str, cwd: str | None, env: Mapping[str, str], names: list[str]
+) -> list[bool] | None:
+    """Whether ``python`` finds each module (run in ``cwd`` with ``env``), or None if it could not say."""
+    try:
+        answer = subprocess.run(
+            [python, "-c", _LOOK_FOR_MODULES, *names],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_MODULE_LOOKUP_TIMEOUT,
+            check=False,
+        )
+        found = json.loads(answer.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return found if isinstance(found, list) and len(found) == len(names) else None

@@ -1,0 +1,422 @@
+"""The running graph's status as typed values, shared by every side that speaks of it.
+
+The runtime builds these records from its units, the control protocol carries them as JSON
+(``to_json``/``from_json`` are the one place that says what the JSON looks like), and the views
+(``supervisor status``'s table, ``supervisor top``) read them. States are enums, records are
+frozen: a view cannot misspell a state or change what the supervisor said.
+
+A watch streams these records as updates (:func:`update_to_json`), one key saying which record
+each is. Nothing here imports trio or rich.
+"""
+
+import enum
+import signal
+import time
+from typing import Any
+
+import attrs
+
+
+class UnitState(enum.Enum):
+    """Where one unit is in its life; ``supervise`` moves it, docs/control-protocol.md lists them."""
+
+    WAITING = "waiting"
+    STARTING = "starting"
+    READY = "ready"
+    DONE = "done"
+    DEGRADED = "degraded"
+    BACKOFF = "backoff"
+    FAILED = "failed"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+    @property
+    def parked(self) -> bool:
+        """Not running and not about to: only a request (or a restart) moves it on."""
+        return self in (UnitState.FAILED, UnitState.STOPPED)
+
+    @property
+    def up(self) -> bool:
+        """Doing what it is for: a ready longrun or a oneshot that succeeded."""
+        return self in (UnitState.READY, UnitState.DONE)
+
+
+class CapabilityState(enum.Enum):
+    AVAILABLE = "available"
+    UNAVAILABLE = "unavailable"  # never proven yet, or its provider was stopped on purpose
+    LOST = "lost"  # was available, then its check failed or its provider ended
+
+
+def signal_name(number: int) -> str:
+    """``SIGTERM``; ``SIGRTMIN+1`` for a real-time signal (``signal.Signals`` names only the two
+    ends of that range), as ``kill -l`` does; ``signal 32`` for a number with no name at all.
+
+    Any signal can end a unit, so this must name every number rather than raise."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        pass
+    if signal.SIGRTMIN < number < signal.SIGRTMAX:
+        return f"SIGRTMIN+{number - signal.SIGRTMIN}"
+    return f"signal {number}"
+
+
+def signal_number(name: str) -> int:
+    """The inverse of :func:`signal_name`."""
+    if name.startswith("SIGRTMIN+"):
+        return signal.SIGRTMIN + int(name.removeprefix("SIGRTMIN+"))
+    if name.startswith("signal "):
+        return int(name.removeprefix("signal "))
+    return signal.Signals[name].value
+
+
+@attrs.frozen
+class Exit:
+    """How a process ended: an exit code, or (negative) the signal that killed it."""
+
+    code: int
+
+    def describe(self) -> str:
+        if self.code < 0:
+            return f"killed by {signal_name(-self.code)}"
+        return f"exit {self.code}"
+
+    @property
+    def status(self) -> int:
+        """As a shell reports it: the exit code, or 128 + the signal's number."""
+        return 128 - self.code if self.code < 0 else self.code
+
+    def short(self) -> str:
+        """``exit 1`` or ``SIGKILL``, for a table cell."""
+        return signal_name(-self.code) if self.code < 0 else f"exit {self.code}"
+
+    def to_json(self) -> dict:
+        if self.code < 0:
+            return {"code": None, "signal": signal_name(-self.code)}
+        return {"code": self.code, "signal": None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Exit":
+        return cls(code=-signal_number(data["signal"]) if data["signal"] is not None else data["code"])
+
+
+@attrs.frozen
+class CheckResult:
+    """A capability's last ``check`` run: passed or not, when, how long it took, what it said."""
+
+    ok: bool
+    time: float
+    output: str
+    duration: float | None = None
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "time": round(self.time, 3), "output": self.output, "duration": self.duration}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CheckResult":
+        return cls(data["ok"], data["time"], data["output"], **_present(data, duration=_same))
+
+
+def _optional(read):
+    return lambda data: None if data is None else read(data)
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _present(data: dict, **read) -> dict:
+    """The fields ``data`` holds, each read by its reader. A field it lacks keeps the record's
+    default: a client reads a supervisor older than itself, which never sent the fields added
+    since."""
+    return {name: reader(data[name]) for name, reader in read.items() if name in data}
+
+
+@attrs.frozen
+class UnitStatus:
+    """One unit as the supervisor sees it at one moment.
+
+    ``output`` is the last few lines it wrote (for reasons); ``supervisor logs`` has more.
+    ``depth`` is its place in the graph (0: requires nothing), by which views sort. ``cause``,
+    for a waiting or degraded unit, is the bottom of its ``reason``: the capability at the root
+    of what it lacks and that capability's provider, for a view with one line to spare.
+    """
+
+    unit: str
+    service: str
+    replica: int | None
+    kind: str
+    state: UnitState
+    reason: str = ""
+    pid: int | None = None
+    since: float = 0.0
+    started_at: float | None = None
+    restarts: int = 0
+    last_exit: Exit | None = None
+    status: str = ""
+    provides: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    output: tuple[str, ...] = ()
+    wanted: bool = True
+    depth: int = 0
+    cause: str = ""
+
+    @property
+    def at_rest(self) -> bool:
+        """Stopped (or stopping) and meant to be: on request, or by its restart policy after a
+        clean exit. Not a fault, as a failed unit is."""
+        return not self.wanted and self.state in (UnitState.STOPPING, UnitState.STOPPED)
+
+    @property
+    def summary(self) -> str:
+        """The reason on one line: for a waiting or degraded unit the root cause first (``needs
+        CAPABILITY: provider …``), which a cut keeps; else the reason's first line."""
+        if self.cause:
+            return f"needs {self.cause}"
+        return self.reason.strip().splitlines()[0] if self.reason.strip() else ""
+
+    def uptime(self, now: float) -> float | None:
+        """Seconds its current process has run, None when it has none."""
+        return now - self.started_at if self.pid and self.started_at else None
+
+    def to_json(self, now: float | None = None) -> dict:
+        uptime = self.uptime(time.time() if now is None else now)
+        return {
+            "name": self.service,
+            "unit": self.unit,
+            "replica": self.replica,
+            "kind": self.kind,
+            "state": self.state.value,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit.to_json() if self.last_exit else None,
+            "since": round(self.since, 3),
+            "started_at": None if self.started_at is None else round(self.started_at, 3),
+            "uptime": None if uptime is None else round(uptime, 3),
+            "reason": self.reason,
+            "status": self.status,
+            "provides": list(self.provides),
+            "requires": list(self.requires),
+            "output": list(self.output),
+            "wanted": self.wanted,
+            "depth": self.depth,
+            "cause": self.cause,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "UnitStatus":
+        return cls(
+            unit=data["unit"],
+            service=data["name"],
+            replica=data["replica"],
+            kind=data["kind"],
+            state=UnitState(data["state"]),
+            **_present(
+                data,
+                reason=str,
+                pid=_same,
+                since=float,
+                started_at=_same,
+                restarts=int,
+                last_exit=_optional(Exit.from_json),
+                status=str,
+                provides=tuple,
+                requires=tuple,
+                output=tuple,
+                wanted=bool,
+                depth=int,
+                cause=str,
+            ),
+        )
+
+
+@attrs.frozen
+class CapabilityStatus:
+    """One capability: its state, the unit proving it (when available), who provides and needs it."""
+
+    name: str
+    state: CapabilityState
+    provider: str | None = None
+    providers: tuple[str, ...] = ()
+    consumers: tuple[str, ...] = ()
+    since: float = 0.0
+    last_check: CheckResult | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "state": self.state.value,
+            "provider": self.provider,
+            "providers": list(self.providers),
+            "consumers": list(self.consumers),
+            "since": round(self.since, 3),
+            "last_check": self.last_check.to_json() if self.last_check else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CapabilityStatus":
+        return cls(
+            name=data["name"],
+            state=CapabilityState(data["state"]),
+            **_present(
+                data,
+                provider=_same,
+                providers=tuple,
+                consumers=tuple,
+                since=float,
+                last_check=_optional(CheckResult.from_json),
+            ),
+        )
+
+
+@attrs.frozen
+class Event:
+    """Something that happened to a unit (or to ``supervisor`` itself): ``kind`` is the log's event
+    name (``started``, ``ready``, ``exit``, ``lost`` …), numbered in order by ``seq``."""
+
+    seq: int
+    time: float
+    unit: str
+    kind: str
+    message: str
+
+    def to_json(self) -> dict:
+        return {
+            "seq": self.seq,
+            "time": round(self.time, 6),
+            "unit": self.unit,
+            "event": self.kind,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Event":
+        return cls(data["seq"], data["time"], data["unit"], data["event"], data["message"])
+
+
+@attrs.frozen
+class OutputLine:
+    """One line a unit wrote on ``stream`` (``stdout`` or ``stderr``)."""
+
+    time: float
+    unit: str
+    stream: str
+    line: str
+
+    def to_json(self) -> dict:
+        return {"time": round(self.time, 6), "unit": self.unit, "stream": self.stream, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "OutputLine":
+        return cls(data["time"], data["unit"], data["stream"], data["line"])
+
+
+@attrs.frozen
+class GraphStatus:
+    """The whole running graph: what ``status`` answers and a watch starts from.
+
+    ``file`` and ``profile`` name the graph it runs (``top`` explains a unit from them);
+    ``offers`` is what the profile must deliver, which the health check holds it to.
+    """
+
+    graph: str
+    pid: int
+    stopping: bool
+    services: tuple[UnitStatus, ...]
+    capabilities: tuple[CapabilityStatus, ...]
+    file: str = ""
+    profile: str | None = None
+    offers: tuple[str, ...] = ()
+
+    def problems(self, capabilities: tuple[str, ...] = ()) -> list[str]:
+        """What keeps the graph from being healthy, one sentence each (none: healthy).
+
+        With ``capabilities``, only whether those are available; else every unit must be ready
+        or done (or at rest), and every capability the profile offers available.
+        """
+        states = {c.name: c for c in self.capabilities}
+        if capabilities:
+            return [
+                _not_available(name, states.get(name)) for name in capabilities if _missing(states.get(name))
+            ]
+        found = [
+            f"{u.unit} is {u.state.value}" + (f": {u.summary}" if u.summary else "")
+            for u in self.services
+            if not u.state.up and not u.at_rest
+        ]
+        found += [
+            _not_available(name, states.get(name)) for name in self.offers if _missing(states.get(name))
+        ]
+        if self.stopping:
+            found.insert(0, "the supervisor is stopping")
+        return found
+
+    def to_json(self, now: float | None = None) -> dict:
+        return {
+            "graph": self.graph,
+            "file": self.file,
+            "profile": self.profile,
+            "offers": list(self.offers),
+            "pid": self.pid,
+            "stopping": self.stopping,
+            "services": [u.to_json(now) for u in self.services],
+            "capabilities": [c.to_json() for c in self.capabilities],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "GraphStatus":
+        return cls(
+            graph=data["graph"],
+            pid=data["pid"],
+            stopping=data["stopping"],
+            services=tuple(UnitStatus.from_json(u) for u in data["services"]),
+            capabilities=tuple(CapabilityStatus.from_json(c) for c in data["capabilities"]),
+            **_present(data, file=str, profile=_same, offers=tuple),
+        )
+
+
+def _missing(capability: CapabilityStatus | None) -> bool:
+    return capability is None or capability.state is not CapabilityState.AVAILABLE
+
+
+def _not_available(name: str, capability: CapabilityStatus | None) -> str:
+    if capability is None:
+        return f"capability {name} has no provider running here"
+    return f"capability {name} is {capability.state.value}"
+
+
+@attrs.frozen
+class Lost:
+    """The watcher fell behind and ``count`` updates were dropped for it; the updates that follow
+    bring every unit and capability up to date again (events and lines in between are gone)."""
+
+    count: int
+
+
+Update = UnitStatus | CapabilityStatus | Event | OutputLine | GraphStatus | Lost
+_KEYS = {
+    UnitStatus: "unit",
+    CapabilityStatus: "capability",
+    Event: "event",
+    OutputLine: "output",
+    GraphStatus: "status",
+}
+_TYPES = {key: kind for kind, key in _KEYS.items()}
+
+
+def update_to_json(update: Update) -> dict:
+    """``{"unit": UNIT}``, ``{"capability": CAP}``, ``{"event": EVENT}``, ``{"output": LINE}``,
+    ``{"status": STATUS}`` or ``{"lost": N}``."""
+    if isinstance(update, Lost):
+        return {"lost": update.count}
+    return {_KEYS[type(update)]: update.to_json()}
+
+
+def update_from_json(message: dict) -> Update:
+    """The typed update of one stream line (ValueError if it is none)."""
+    if "lost" in message:
+        return Lost(message["lost"])
+    for key, kind in _TYPES.items():
+        if key in message:
+            return kind.from_json(message[key])
+    raise ValueError(f"not a watch update: {sorted(message)}")

@@ -1,0 +1,51 @@
+"""``${VAR}`` expansion: defaults, nested defaults, ``$$``, and what a text needs that is unset."""
+
+import pytest
+
+from supervisor.graph.expand import ExpansionError, expand, malformed_reference, unset_variables
+
+VALUES = {"A": "a", "EMPTY": "", "B": "b"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("plain", "plain"),
+        ("${A}/x", "a/x"),
+        ("${UNSET:-d}", "d"),
+        ("${EMPTY:-d}", "d"),
+        ("${EMPTY}", ""),
+        ("$$A costs $$5", "$A costs $5"),
+        ("$HOME stays", "$HOME stays"),
+        ("${UNSET:-${B}}", "b"),
+        ("${A:-${UNSET}}", "a"),
+        ("${UNSET:-${ALSO_UNSET:-deep}}/x}", "deep/x}"),
+        ("${UNSET:-pre-${B}-post}", "pre-b-post"),
+        ("${UNSET:-}", ""),
+    ],
+)
+def test_expand(text, expanded):
+    assert malformed_reference(text) is None
+    assert expand(text, VALUES) == expanded
+
+
+def test_a_nested_default_is_expanded_not_kept_as_text():
+    """``${A:-${B}}`` once became the literal ``${B}`` followed by a stray brace."""
+    assert expand("${PORT:-${DEFAULT_PORT}}", {"DEFAULT_PORT": "8080"}) == "8080"
+
+
+@pytest.mark.parametrize(
+    ("text", "bad"),
+    [("${A", "${A"), ("${1A}", "${1A}"), ("${A:-${B}", "${A:-${B}"), ("x ${A-b} y", "${A-b}"), ("${}", "${}")],
+)
+def test_malformed_references_are_named(text, bad):
+    assert malformed_reference(text) == bad
+    with pytest.raises(ExpansionError, match="is not a valid reference"):
+        expand(text, VALUES)
+
+
+def test_unset_variables_are_those_the_text_needs():
+    assert unset_variables("${X}-${A}-${Y:-y}-${Z:-${W}}", VALUES) == ["X", "W"]
+    assert unset_variables("${A:-${W}}", VALUES) == []  # A is set: its default is not needed
+    with pytest.raises(ExpansionError, match=r"\$\{X\} is not set"):
+        expand("${X}", VALUES)
