@@ -70,18 +70,33 @@ class RuntimeCollector:
 
 
 class _Services:
-    """What the services write in multiprocess mode; the gauges of processes gone dropped first."""
+    """What the services write in multiprocess mode, merged by prometheus_client.
+
+    Two races with the writers are closed here. A process creates its file, then sizes it: a file
+    read in between is empty and would fail the whole scrape, so files shorter than their header
+    are left out (they hold nothing yet). The ``live*`` gauges of processes gone are dropped
+    first, as prometheus_client asks.
+    """
+
+    HEADER = 8  # bytes: how much of the file is used, and padding
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.collector = multiprocess.MultiProcessCollector(None, path=str(directory))
+
+    def files(self) -> Iterator[str]:
+        for path in self.directory.glob("*.db"):
+            try:
+                if path.stat().st_size >= self.HEADER:
+                    yield str(path)
+            except FileNotFoundError:  # a live gauge's file, dropped since the glob
+                continue
 
     def collect(self) -> Iterator[Metric]:
         for path in self.directory.glob("gauge_live*_*.db"):
             found = _LIVE_GAUGE.fullmatch(path.name)
             if found and not Path(f"/proc/{found.group(1)}").exists():
                 multiprocess.mark_process_dead(int(found.group(1)), str(self.directory))
-        yield from self.collector.collect()
+        yield from multiprocess.MultiProcessCollector.merge(list(self.files()), accumulate=True)
 
 
 class Metrics:

@@ -10,15 +10,14 @@ are not restarted for it. The proxy workers' counters come out of the same endpo
 import os
 import signal
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import attrs
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from examples.demo.stack import GRAPH, PROFILE, Stack, capability, wait_until
 from services.ssh_proxy.errors import NO_IDENTITIES
+from tests.helpers.metrics import scrape
 from tests.helpers.net import free_port
 from tests.helpers.services import keygen
 from tests.helpers.supervisor import Supervisor
@@ -37,15 +36,7 @@ class Observed:
     user_key: Path
 
     def scrape(self) -> dict[tuple[str, tuple], float]:
-        """Every sample on the endpoint, parsed by prometheus_client: (name, sorted labels) -> value."""
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            text = answer.read().decode()
-        return {
-            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-        }
+        return scrape(self.metrics_port)
 
     def metric(self, name: str, **labels: str) -> float:
         return self.scrape().get((name, tuple(sorted(labels.items()))), 0.0)
