@@ -28,13 +28,6 @@ class Unloadable(CommandError):
         return 1
 
 
-def add_command(subcommands, name: str, handler, help: str, description: str | None = None):
-    """The parser of subcommand ``name``, run by ``handler(args) -> exit status``."""
-    parser = subcommands.add_parser(name, help=help, description=description)
-    parser.set_defaults(handler=handler)
-    return parser
-
-
 def add_graph_arguments(parser, profile_help: str, formats: tuple[str, ...], default: str) -> None:
     """GRAPH, ``--profile P`` and ``--format``, as the commands that read one graph take them."""
     parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")

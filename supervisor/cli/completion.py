@@ -9,7 +9,7 @@ loads it.
 
 import sys
 
-from supervisor.cli.common import add_command
+from supervisor.cli.parsers import add_command
 
 SHELLS = ("bash", "zsh", "fish")
 

@@ -2,6 +2,7 @@
 
 from supervisor.cli.connect import add_control_options, ask
 from supervisor.cli.output import console
+from supervisor.cli.parsers import add_command
 
 _HELP = {
     "start": "start a stopped or failed service (or one replica, NAME@N)",
@@ -20,20 +21,20 @@ _DESCRIPTION = {
 
 def add_parser(subcommands) -> None:
     for command, help in _HELP.items():
-        # Not cli.common's add_command: that module loads the graph loader and rich, which these
-        # quick requests to a running supervisor do without.
-        parser = subcommands.add_parser(command, help=help, description=_DESCRIPTION[command])
+        parser = add_command(subcommands, command, run, help, _DESCRIPTION[command], action=command)
         parser.add_argument("target", metavar="SERVICE", help="a service, or one replica as NAME@N")
         add_control_options(parser)
-        parser.set_defaults(handler=run, action=command)
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "shutdown",
+        run,
         help="stop the whole graph in reverse order and exit",
         description="Stop a running graph as SIGTERM would: dependents before their providers, then the "
         "supervisor exits.",
+        action="shutdown",
+        target=None,
     )
     add_control_options(parser)
-    parser.set_defaults(handler=run, action="shutdown", target=None)
 
 
 def run(args) -> int:

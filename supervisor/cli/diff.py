@@ -3,7 +3,8 @@
 import os
 import subprocess
 
-from supervisor.cli.common import UsageError, add_command, add_format_option, load_for_command
+from supervisor.cli.common import UsageError, add_format_option, load_for_command
+from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
 from supervisor.graph.loader import Loaded, load_bytes
 from supervisor.views.diff import FORMATS, breaks, diff, render_github, render_json, render_text

@@ -1,6 +1,7 @@
 """``supervisor graph``: draw the services and who provides what each one requires."""
 
-from supervisor.cli.common import UsageError, add_command, add_graph_arguments, graph_for_command
+from supervisor.cli.common import UsageError, add_graph_arguments, graph_for_command
+from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
 from supervisor.views.graph import (
     FORMATS,

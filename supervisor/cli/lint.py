@@ -4,7 +4,8 @@ import sys
 
 from supervisor.check.findings import Scope, Severity
 from supervisor.check.lint import RULES, lint
-from supervisor.cli.common import UsageError, add_command, add_format_option, check_profile, load_for_command
+from supervisor.cli.common import UsageError, add_format_option, check_profile, load_for_command
+from supervisor.cli.parsers import add_command
 from supervisor.cli.context import add_value_options, check_context, given_values
 from supervisor.cli.output import console
 from supervisor.graph.loader import Loaded, load_bytes

@@ -5,14 +5,17 @@ import json
 
 from supervisor.cli.connect import add_control_options, ask, follow, parsed
 from supervisor.cli.output import console
+from supervisor.cli.parsers import add_command
 from supervisor.protocol import watch_request
 from supervisor.status import Event, Lost, OutputLine, update_from_json, update_to_json
 from supervisor.views.status import event_text, output_text
 
 
 def add_parser(subcommands) -> None:
-    logs = subcommands.add_parser(
+    logs = add_command(
+        subcommands,
         "logs",
+        run_logs,
         help="the last lines a unit wrote (kept by the supervisor), and with -f the ones that follow",
         description="Print the last N lines UNIT (or every replica of a service) wrote on stdout and stderr, "
         "from the bounded ring the running supervisor keeps for each unit; with -f, go on printing new "
@@ -24,9 +27,10 @@ def add_parser(subcommands) -> None:
     )
     logs.add_argument("-f", "--follow", action="store_true", help="then print new lines as they come")
     add_control_options(logs)
-    logs.set_defaults(handler=run_logs)
-    events = subcommands.add_parser(
+    events = add_command(
+        subcommands,
         "events",
+        run_events,
         help="the supervisor's recent events, and with -f the ones that follow",
         description="Print the running supervisor's last N events (starts, readiness, exits, restarts, "
         "capabilities lost and back), as text or, with --json, one JSON object a line; with -f, go on "
@@ -38,7 +42,6 @@ def add_parser(subcommands) -> None:
     events.add_argument("-f", "--follow", action="store_true", help="then print new events as they happen")
     events.add_argument("--json", action="store_true", help="one JSON object a line")
     add_control_options(events)
-    events.set_defaults(handler=run_events)
 
 
 def run_logs(args) -> int:

@@ -7,7 +7,8 @@ from supervisor.check.analysis import selected
 from supervisor.check.findings import Severity
 from supervisor.check.lint import lint_plans
 from supervisor.check.plan import Plan
-from supervisor.cli.common import UsageError, add_command, load_for_command
+from supervisor.cli.common import UsageError, load_for_command
+from supervisor.cli.parsers import add_command
 from supervisor.cli.context import check_context
 from supervisor.cli.output import error_console
 from supervisor.runtime.log import FORMATS, Log

@@ -2,7 +2,7 @@
 
 import json
 
-from supervisor.cli.common import add_command
+from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
 from supervisor.graph.schema import json_schema
 

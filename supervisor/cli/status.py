@@ -11,13 +11,16 @@ import json
 import sys
 
 from supervisor.cli.connect import add_control_options, ask, parsed
+from supervisor.cli.parsers import add_command
 
 EXIT_UNHEALTHY = 1
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "status",
+        run,
         help="show the running graph's services and capabilities; exit 0 healthy, 1 not, 3 not running",
         description="Show the running graph's units and capabilities. Exit 0 when every unit is ready or "
         "done (or stopped on request) and every capability the profile offers is available, 1 otherwise "
@@ -33,7 +36,6 @@ def add_parser(subcommands) -> None:
         help="only answer whether the graph is healthy (or, given capabilities, whether they are "
         "available): for HEALTHCHECK and exec probes",
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:

@@ -6,11 +6,14 @@ Textual is imported here, when ``top`` runs, and nowhere else: ``supervisor run`
 
 from supervisor.cli.connect import add_control_options, control_path
 from supervisor.cli.errors import UsageError
+from supervisor.cli.parsers import add_command
 
 
 def add_parser(subcommands) -> None:
-    parser = subcommands.add_parser(
+    parser = add_command(
+        subcommands,
         "top",
+        run,
         help="a live view of the running graph: units, capabilities, graph, events; act on units",
         description="Watch the running graph as it changes (the supervisor pushes every change): units "
         "with their state, reason, CPU and memory; capabilities with their last check; the graph; the "
@@ -26,7 +29,6 @@ def add_parser(subcommands) -> None:
         help="how often top samples CPU and memory of the units' processes (default: 2; 0: never, "
         "and then top does nothing until something changes)",
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
