@@ -11,9 +11,9 @@ When it fails it prints one line and exits 1; when the proxy refused the session
 the proxy's own (``device canary is offline or unreachable (...)``, ``the proxy has no identity
 keys loaded (...)``), which the supervisor shows as the check's output in ``status``.
 
-A Conch client on the web terminal's ``ProxyTransport``: the proxy's host key must be one of
-the ``*.pub`` of its host-keys directory (nothing trusted on first use), and the probe's key Ed25519 or ECDSA (Conch
-signs RSA logins with SHA-1, which the proxy refuses). Everything is bounded by ``--timeout``.
+It logs in as :mod:`services.shared.proxy_login` says (the proxy's host key must be one of the
+``*.pub`` of its host-keys directory), with an Ed25519 or ECDSA key (Conch signs RSA logins with
+SHA-1, which the proxy refuses). Everything is bounded by ``--timeout``.
 """
 
 import argparse
@@ -21,47 +21,15 @@ import struct
 import sys
 from pathlib import Path
 
-from twisted.conch.ssh import channel, common, connection, userauth
-from twisted.internet import defer, endpoints, error, protocol, task
+from twisted.conch.ssh import channel, common
+from twisted.internet import defer, error, task
 
-from services.shared import arguments, errors, log, sshkeys
+from services.shared import arguments, errors, log, proxy_login, sshkeys
 from services.shared.errors import ServiceError
-from services.web_terminal.proxy_client import ProxyTransport, known_host_keys
 
 NAME = "ssh_probe"
 COMMAND = b"true"
 STDERR_LIMIT = 4096  # the proxy's line is one line; more than this is not read
-
-
-class _Auth(userauth.SSHUserAuthClient):
-    """Public-key login with the probe's one key, offered once."""
-
-    preferredOrder = [b"publickey"]
-
-    def __init__(self, probe: "Probe", instance) -> None:
-        super().__init__(probe.login.encode(), instance)
-        self.probe = probe
-        self.offered = False
-
-    def getPublicKey(self):
-        if self.offered:
-            self.probe.fail(f"the proxy refused the probe's key for {self.probe.login}")
-            return None
-        self.offered = True
-        return self.probe.key.public()
-
-    def getPrivateKey(self):
-        return defer.succeed(self.probe.key)
-
-
-class _Connection(connection.SSHConnection):
-    def __init__(self, probe: "Probe") -> None:
-        super().__init__()
-        self.probe = probe
-
-    def serviceStarted(self) -> None:
-        super().serviceStarted()
-        self.openChannel(_Exec(self.probe))
 
 
 class _Exec(channel.SSHChannel):
@@ -108,13 +76,18 @@ class _Exec(channel.SSHChannel):
             self.probe.fail("the proxy closed the session without an exit status")
 
 
-class _Transport(ProxyTransport):
+class _Transport(proxy_login.ProxyTransport):
     def __init__(self, probe: "Probe") -> None:
-        super().__init__(probe.host_keys, probe.host_keys_dir, probe.fail)
+        super().__init__(probe.host_keys, probe.host_keys_dir, probe.fail, self.login)
         self.probe = probe
 
-    def connectionSecure(self) -> None:
-        self.requestService(_Auth(self.probe, _Connection(self.probe)))
+    def login(self) -> proxy_login.OneKeyAuth:
+        probe = self.probe
+        channel = proxy_login.OneChannel(_Exec(probe))
+        return proxy_login.OneKeyAuth(probe.login.encode(), probe.key, self.key_refused, channel)
+
+    def key_refused(self) -> None:
+        self.probe.fail(f"the proxy refused the probe's key for {self.probe.login}")
 
     def receiveError(self, reasonCode: int, description: bytes) -> None:
         """The proxy's disconnect message says why (e.g. no login within the grace time)."""
@@ -134,7 +107,7 @@ class Probe:
         self.login = f"{args.user}+{args.device}"
         self.key = key
         self.host_keys_dir = args.proxy_host_keys
-        self.host_keys = known_host_keys(args.proxy_host_keys)
+        self.host_keys = proxy_login.known_host_keys(args.proxy_host_keys)
         self.result: defer.Deferred = defer.Deferred()
         self.transport: _Transport | None = None
 
@@ -156,22 +129,13 @@ class Probe:
 
     async def run(self, reactor, timeout: float) -> None:
         where = f"{self.proxy_host}:{self.proxy_port}"
-        endpoint = endpoints.HostnameEndpoint(reactor, self.proxy_host, self.proxy_port, timeout=timeout)
         timer = reactor.callLater(
             timeout, lambda: self.fail(f"no session through {where} within {timeout:g}s")
         )
         try:
-            try:
-                self.transport = await endpoint.connect(
-                    protocol.Factory.forProtocol(lambda: _Transport(self))
-                )
-            except Exception as problem:
-                why = (
-                    "connection refused"
-                    if isinstance(problem, error.ConnectionRefusedError)
-                    else str(problem)
-                )
-                raise ServiceError(f"cannot reach the proxy at {where}: {why.rstrip('.')}") from None
+            self.transport = await proxy_login.connect(
+                reactor, self.proxy_host, self.proxy_port, timeout, lambda: _Transport(self)
+            )
             await self.result
         finally:
             if timer.active():

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from twisted.internet import endpoints, reactor
 
-from services.shared import arguments, log, sshkeys
+from services.shared import arguments, log, proxy_login, sshkeys
 from services.shared.errors import ServiceError, report, run
 from services.shared.registry_store import open_store
-from services.web_terminal import proxy_client, web
+from services.web_terminal import web
 from services.web_terminal.settings import Limits, Settings
 
 NAME = "web_terminal"
@@ -50,7 +50,9 @@ def read_key(path: str):
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.web_terminal", description=__doc__)
     parser.add_argument("--proxy", type=arguments.address, required=True, help="the SSH proxy, HOST:PORT")
-    parser.add_argument("--listen", type=arguments.address, required=True, help="HOST:PORT to serve browsers on")
+    parser.add_argument(
+        "--listen", type=arguments.address, required=True, help="HOST:PORT to serve browsers on"
+    )
     parser.add_argument(
         "--registry",
         required=True,
@@ -79,7 +81,7 @@ def main() -> int:
     registry.check()  # a registry without tokens (schema 1) fails here, not per request
     registry.close()  # opened again by the registry's thread, the one that uses it from now on
     settings = Settings(registry, host, port, args.proxy_host_keys, read_key(args.key), limits)
-    proxy_client.known_host_keys(args.proxy_host_keys)
+    proxy_login.known_host_keys(args.proxy_host_keys)
     site = web.site(reactor, settings, tuple(args.allowed_origin))
     status = []
 

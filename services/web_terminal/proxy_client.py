@@ -1,10 +1,8 @@
 """One browser terminal's SSH session through the device proxy, with Twisted Conch's client.
 
 The web terminal logs in to the proxy as ``USER+UUID`` with its own key, a delegate in the
-registry: the proxy checks the user's grant, reaches the device with the shared agent's keys and
-records ``"via"`` in its audit line. The proxy's host key must be one of those in its host-keys
-directory (all workers share them), so nothing is trusted on first use. Conch's
-``twisted.conch.client.default`` is not used: it prompts on /dev/tty.
+registry (as :mod:`services.shared.proxy_login` says): the proxy checks the user's grant, reaches
+the device with the shared agent's keys and records ``"via"`` in its audit line.
 
 Flow control towards the browser: the channel's window is re-opened only while the browser keeps
 up (``hold``/``release``), so a device printing faster than xterm.js parses waits in the SSH
@@ -13,13 +11,11 @@ window instead of filling the web terminal's memory or the browser's.
 
 import struct
 import typing
-from pathlib import Path
 
-from twisted.conch.ssh import channel, common, connection, keys, session, transport, userauth
-from twisted.internet import defer, endpoints, error, protocol
+from twisted.conch.ssh import channel, common, session
 
+from services.shared import proxy_login
 from services.shared.errors import ServiceError
-from services.ssh_proxy import algorithms, packets
 from services.web_terminal.settings import Settings
 
 TERM = b"xterm-256color"
@@ -39,52 +35,7 @@ class Sink(typing.Protocol):
     def ended(self, problem: str | None) -> None: ...  # closed; with a reason if it failed
 
 
-def known_host_keys(directory: str) -> set[bytes]:
-    """The blobs of the proxy's public host keys; ServiceError if there are none to check against."""
-    found = set()
-    for path in sorted(Path(directory).glob("*.pub")):
-        try:
-            found.add(keys.Key.fromFile(str(path)).blob())
-        except Exception:  # a bad file is one key fewer, never a key accepted
-            continue
-    if not found:
-        raise ServiceError(f"no host keys of the proxy in {directory} (*.pub)")
-    return found
-
-
-class _DelegateAuth(userauth.SSHUserAuthClient):
-    """Public-key login with the web terminal's one key, offered once."""
-
-    preferredOrder = [b"publickey"]
-
-    def __init__(self, client: "ProxyClient", login: bytes, instance) -> None:
-        super().__init__(login, instance)
-        self.client = client
-        self.offered = False
-
-    def getPublicKey(self):
-        if self.offered:
-            self.client.problem = (
-                "the proxy refused the web terminal's key: register its public key with "
-                "`python -m services.registry add-delegate web-terminal --key KEY.pub`"
-            )
-            return None
-        self.offered = True
-        return self.client.settings.key.public()
-
-    def getPrivateKey(self):
-        return defer.succeed(self.client.settings.key)
-
-
-class _Connection(connection.SSHConnection):
-    def __init__(self, client: "ProxyClient") -> None:
-        super().__init__()
-        self.client = client
-
-    def serviceStarted(self) -> None:
-        super().serviceStarted()
-        self.openChannel(self.client.shell)
-
+class _Connection(proxy_login.OneChannel):
     def adjustWindow(self, channel, bytesToAdd) -> None:
         """Re-open the window only while the browser keeps up (see ``ShellChannel.release``)."""
         if not channel.held:
@@ -156,31 +107,21 @@ class ShellChannel(channel.SSHChannel):
             self.conn.adjustWindow(self, owed)
 
 
-class ProxyTransport(packets.PacketLayer, transport.SSHClientTransport):
-    """A client's transport to the proxy: trimmed algorithms, and only the proxy's host keys
-    (``host_keys``, read from ``directory``); ``refused(problem)`` is told of any other."""
-
-    def __init__(self, host_keys: set[bytes], directory: str, refused: typing.Callable[[str], None]) -> None:
-        self.host_keys = host_keys
-        self.directory = directory
-        self.refused = refused
-        algorithms.trim(self)
-
-    def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> defer.Deferred:
-        if hostKey in self.host_keys:
-            return defer.succeed(True)
-        self.refused(f"the SSH proxy's host key is not one of those in {self.directory}")
-        return defer.fail(error.ConnectionAborted())
-
-
-class _ProxyTransport(ProxyTransport):
+class _ProxyTransport(proxy_login.ProxyTransport):
     def __init__(self, client: "ProxyClient") -> None:
-        super().__init__(client.host_keys, client.settings.proxy_host_keys, client.refused)
+        super().__init__(client.host_keys, client.settings.proxy_host_keys, client.refused, self.login)
         self.client = client
 
-    def connectionSecure(self) -> None:
-        login = self.client.login.encode()
-        self.requestService(_DelegateAuth(self.client, login, _Connection(self.client)))
+    def login(self) -> proxy_login.OneKeyAuth:
+        client = self.client
+        login = client.login.encode()
+        return proxy_login.OneKeyAuth(login, client.settings.key, self.key_refused, _Connection(client.shell))
+
+    def key_refused(self) -> None:
+        self.client.problem = (
+            "the proxy refused the web terminal's key: register its public key with "
+            "`python -m services.registry add-delegate web-terminal --key KEY.pub`"
+        )
 
     def connectionLost(self, reason=None) -> None:
         super().connectionLost(reason)
@@ -208,23 +149,21 @@ class ProxyClient:
         settings = self.settings
         where = f"{settings.proxy_host}:{settings.proxy_port}"
         try:
-            self.host_keys = known_host_keys(settings.proxy_host_keys)
+            self.host_keys = proxy_login.known_host_keys(settings.proxy_host_keys)
         except ServiceError as failure:
             self.fail(f"the web terminal cannot verify the SSH proxy: {failure.message}")
             return
         self.shell = ShellChannel(self, size, settings.limits.channel_window)
-        endpoint = endpoints.HostnameEndpoint(
-            self.reactor, settings.proxy_host, settings.proxy_port, timeout=settings.connect_timeout
-        )
         try:
-            self.transport = await endpoint.connect(
-                protocol.Factory.forProtocol(lambda: _ProxyTransport(self))
+            self.transport = await proxy_login.connect(
+                self.reactor,
+                settings.proxy_host,
+                settings.proxy_port,
+                settings.connect_timeout,
+                lambda: _ProxyTransport(self),
             )
-        except Exception as problem:
-            reason = (
-                "connection refused" if isinstance(problem, error.ConnectionRefusedError) else str(problem)
-            )
-            self.fail(f"the web terminal cannot reach the SSH proxy at {where}: {reason.rstrip('.')}")
+        except ServiceError as failure:
+            self.fail(f"the web terminal {failure.message}")
             return
         if self.done:  # the browser left meanwhile
             self.transport.transport.loseConnection()

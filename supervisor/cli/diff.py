@@ -4,8 +4,8 @@ import os
 import subprocess
 
 from supervisor.cli.common import UsageError, add_format_option, load_for_command
-from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
+from supervisor.cli.parsers import add_command
 from supervisor.graph.loader import Loaded, load_bytes
 from supervisor.views.diff import FORMATS, breaks, diff, render_github, render_json, render_text
 from supervisor.views.findings import render

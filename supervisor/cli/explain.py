@@ -6,8 +6,8 @@ import json
 import attrs
 
 from supervisor.cli.common import UsageError, add_graph_arguments, graph_for_command
-from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
+from supervisor.cli.parsers import add_command
 from supervisor.views.explain import explain, render
 from supervisor.wording import did_you_mean
 

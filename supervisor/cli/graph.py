@@ -1,8 +1,8 @@
 """``supervisor graph``: draw the services and who provides what each one requires."""
 
 from supervisor.cli.common import UsageError, add_graph_arguments, graph_for_command
-from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
+from supervisor.cli.parsers import add_command
 from supervisor.views.graph import (
     FORMATS,
     fenced,

@@ -8,9 +8,9 @@ from supervisor.check.findings import Severity
 from supervisor.check.lint import lint_plans
 from supervisor.check.plan import Plan
 from supervisor.cli.common import UsageError, load_for_command
-from supervisor.cli.parsers import add_command
 from supervisor.cli.context import check_context
 from supervisor.cli.output import error_console
+from supervisor.cli.parsers import add_command
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import MetricsError, run_graph
 from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private

@@ -2,8 +2,8 @@
 
 import json
 
-from supervisor.cli.parsers import add_command
 from supervisor.cli.output import console
+from supervisor.cli.parsers import add_command
 from supervisor.graph.schema import json_schema
 
 

@@ -63,7 +63,7 @@ def test_worker_killed(stack, canary):
     _, arguments = canary
     stack.worker.send_signal(signal.SIGKILL)
     stack.worker.wait(10)
-    line = f"cannot reach the proxy at 127.0.0.1:{stack.port}: connection refused"
+    line = f"cannot reach the SSH proxy at 127.0.0.1:{stack.port}: connection refused"
     assert probe(arguments) == (1, f"ssh_probe: {line}\n")
 
 
