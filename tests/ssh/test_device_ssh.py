@@ -134,6 +134,25 @@ def test_hung_workers_lose_device_ssh(observed):
     observed.run.wait_event("ssh-probe", "available", count=2, timeout=60)
 
 
+def test_a_killed_worker_is_restarted_and_device_ssh_holds(observed):
+    """SIGKILL of one worker: the other serves the shared socket meanwhile, so the probe goes on
+    passing (no loss), and the restart shows in the metrics."""
+    workers = observed.worker_pids()
+    checks = "supervisor_capability_check_duration_seconds_count"
+    before = observed.metric(checks, capability="device-ssh")
+    os.kill(workers["ssh-proxy@1"], signal.SIGKILL)
+    observed.run.wait_event("ssh-proxy@1", "ready", count=2, timeout=30)
+    wait_until(  # the next check after the kill (every 10 s) has run
+        lambda: observed.metric(checks, capability="device-ssh") >= before + 1, timeout=30, what="a check"
+    )
+    assert observed.metric("supervisor_capability_available", capability="device-ssh") == 1
+    assert observed.metric("supervisor_capability_check_failures_total", capability="device-ssh") == 0
+    restarts = {"unit": "ssh-proxy@1", "service": "ssh-proxy"}
+    assert observed.metric("supervisor_unit_restarts_total", **restarts) == 1
+    assert observed.run.events(event="lost") == []
+    assert observed.worker_pids()["ssh-proxy@2"] == workers["ssh-proxy@2"]
+
+
 def test_the_workers_metrics(observed):
     """Sessions open and by result, bytes each way, handshake and device set-up: both workers'."""
     before = observed.scrape()
