@@ -5,8 +5,8 @@ gets one object a line back, in order, on the same connection:
 
 - ``{"command": "status"}`` → ``{"ok": true, "status": {"services": [...], "capabilities": [...]}}``
 - ``{"command": "start" | "stop" | "restart", "target": "svc" | "svc@2"}`` → ``{"ok": true, "units": [...]}``
-  once done (``stop`` answers when the units have stopped, ``restart`` when they were stopped
-  and asked to start again).
+  once done (``stop`` answers when the units have stopped; ``restart`` restarts them one at a
+  time, each once the one before is up again, and answers with ``"steps"``: what it did to each).
 - ``{"command": "shutdown"}`` → ``{"ok": true}``, then the supervisor stops the graph and exits.
 - ``{"command": "logs", "target": T, "lines": N}`` and ``{"command": "events", "count": N}`` →
   what the supervisor kept of them (``feed``).
@@ -39,6 +39,7 @@ from supervisor.graph.durations import format_duration
 from supervisor.protocol import COMMANDS, LIMIT, encode
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.feed import EVENTS_KEPT, LINES_KEPT, Watcher
+from supervisor.runtime.restart import restart_rolling
 from supervisor.status import Lost, update_to_json
 
 SEND_TIMEOUT = 5.0
@@ -134,11 +135,14 @@ async def _handle(rt: Runtime, request: dict) -> dict | Watch:
     if rt.stopping:
         raise RequestError("the supervisor is stopping")
     units = [rt.units[name] for name in _units(rt, command, request)]
-    if command in ("stop", "restart"):
+    if command == "restart":
+        steps = await restart_rolling(rt, units)
+        return {"ok": True, "units": [u.name for u in units], "steps": [step.to_json() for step in steps]}
+    if command == "stop":
         async with trio.open_nursery() as nursery:
             for unit in units:
                 nursery.start_soon(rt.stop_unit, unit)
-    if command in ("start", "restart"):
+    else:
         for unit in units:
             rt.request_start(unit)
     return {"ok": True, "units": [u.name for u in units]}

@@ -21,7 +21,7 @@ from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
 from supervisor.runtime.reaper import reap_forever
 from supervisor.runtime.rundir import claimed
-from supervisor.runtime.supervise import supervise
+from supervisor.runtime.supervise import start_supervising
 
 FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 
@@ -69,8 +69,9 @@ async def run_units(rt: Runtime) -> None:
     Apart from the sockets and signals around it, so that tests run it on trio's mock clock.
     """
     async with trio.open_nursery() as units:
+        rt.tasks = units
         for unit in rt.units.values():
-            units.start_soon(supervise, rt, unit)
+            start_supervising(rt, unit)
         units.start_soon(finish_when_ended, rt)
         await rt.shutdown_requested.wait()
         await rt.shutdown()
