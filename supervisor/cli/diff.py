@@ -6,7 +6,8 @@ import subprocess
 from supervisor.cli.common import UsageError, add_command, add_format_option, load_for_command
 from supervisor.cli.output import console
 from supervisor.graph.loader import Loaded, load_bytes
-from supervisor.views.diff import FORMATS, breaks, diff, render_github, render_json, render_text
+from supervisor.check.diff import breaks, diff
+from supervisor.views.diff import FORMATS, render_github, render_json, render_text
 from supervisor.views.findings import render
 
 
