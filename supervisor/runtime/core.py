@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import attrs
@@ -73,6 +73,7 @@ class Runtime:
     on_check: Callable[[Unit, bool, float], None] = lambda unit, ok, duration: None
     metrics_dir: Path | None = None
     drains: Drains = attrs.field(init=False)
+    reloading: trio.Lock = attrs.field(factory=trio.Lock)  # one reload at a time (``reload``)
     tasks: trio.Nursery | None = None  # the units' nursery: their supervise tasks, draining processes
     _changed: trio.Event = attrs.field(factory=trio.Event)
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
@@ -181,11 +182,11 @@ class Runtime:
             self._listeners[service.name] = opened
         return tuple(sock.fileno() for sock in self._listeners[service.name])
 
-    def close_listeners(self) -> None:
-        for sockets in self._listeners.values():
-            for sock in sockets:
+    def close_listeners(self, services: Iterable[str] | None = None) -> None:
+        """Close the sockets of ``services`` (None: of all), which their next launch opens anew."""
+        for name in list(self._listeners) if services is None else services:
+            for sock in self._listeners.pop(name, []):
                 sock.close()
-        self._listeners.clear()
 
     # -- capabilities ----------------------------------------------------------------------
 
