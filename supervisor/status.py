@@ -322,7 +322,8 @@ class DrainingStatus:
     deadline: float
 
     def to_json(self) -> dict:
-        return {"unit": self.unit, "pid": self.pid, "since": round(self.since, 3), "deadline": round(self.deadline, 3)}
+        since, deadline = round(self.since, 3), round(self.deadline, 3)
+        return {"unit": self.unit, "pid": self.pid, "since": since, "deadline": deadline}
 
     @classmethod
     def from_json(cls, data: dict) -> "DrainingStatus":

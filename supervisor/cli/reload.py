@@ -12,10 +12,11 @@ def add_parser(subcommands) -> None:
     parser = subcommands.add_parser(
         "reload",
         help="apply a new version of the running graph: start, stop and restart only what changed",
-        description="Load GRAPH (default: the file the supervisor runs, read again) with the running profile, "
-        "lint it as run does, and apply it: added services start, removed ones stop, changed ones restart "
-        "(rolling, drained), the rest keep running untouched. Exit 1, changing nothing, if it has errors (they "
-        "are printed) or a changed service does not come up again. SIGHUP to the supervisor does the same.",
+        description="Load GRAPH (default: the file the supervisor runs, read again) with the running "
+        "profile, lint it as run does, and apply it: added services start, removed ones stop, changed ones "
+        "restart (rolling, drained), the rest keep running untouched. Exit 1, changing nothing, if it has "
+        "errors (they are printed), or if a changed service does not come up again. SIGHUP to the "
+        "supervisor does the same.",
     )
     parser.add_argument(
         "new_graph", metavar="GRAPH", nargs="?", help="the new graph file (default: the running one)"
@@ -27,13 +28,14 @@ def add_parser(subcommands) -> None:
 def run(args) -> int:
     message = {"command": "reload"}
     if args.new_graph is not None:
-        message["graph"] = os.path.abspath(args.new_graph)  # the supervisor reads it: resolved where it was named
+        message["graph"] = os.path.abspath(args.new_graph)  # resolved here, where it was named
     reply = ask(args, message, ROLLING)
     if not reply["applied"]:
         err = error_console()
         for finding in reply["findings"]:
             where = f"{finding['file']}:{finding['line']}:{finding['column']}"
-            err.print(f"{where}: {finding['severity']} {finding['rule']}: {finding['message']}", highlight=False, markup=False)
+            line = f"{where}: {finding['severity']} {finding['rule']}: {finding['message']}"
+            err.print(line, highlight=False, markup=False)
         err.print(f"reload refused: {reply['refused']}", highlight=False, markup=False)
         return 1
     out = console()

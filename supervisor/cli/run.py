@@ -60,7 +60,8 @@ def run(args) -> int:
             private = runtime_dir = Path(args.runtime_dir)
         else:
             private, runtime_dir = default_runtime_dir(graph.name)
-        plan, errors = checked_plan(graph, selected(graph, args.profile, args.disable), os.environ, runtime_dir)
+        variant = selected(graph, args.profile, args.disable)
+        plan, errors = checked_plan(graph, variant, os.environ, runtime_dir)
         findings += errors
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:

@@ -191,9 +191,8 @@ def _updates(
         units, capabilities = set(rt.units), set(rt.capabilities)
     updates = [encode(update_to_json(Lost(lost)))] if lost else []
     updates += [encode(update_to_json(rt.unit_status(rt.units[name]))) for name in units if name in rt.units]
-    updates += [
-        encode(update_to_json(rt.capabilities[name].snapshot())) for name in capabilities if name in rt.capabilities
-    ]
+    known = [rt.capabilities[name] for name in capabilities if name in rt.capabilities]  # a reload drops some
+    updates += [encode(update_to_json(capability.snapshot())) for capability in known]
     return updates + lines
 
 

@@ -94,7 +94,8 @@ class Drains:
             self.children.reaped(process)
             self.processes.remove(draining)
             took = format_duration(time.time() - draining.since)
-            self.log.event(unit.name, "drained", f"pid {process.pid} {Exit(process.returncode).describe()} after {took}")
+            ended = Exit(process.returncode).describe()
+            self.log.event(unit.name, "drained", f"pid {process.pid} {ended} after {took}")
             self.changed()
 
     def snapshot(self) -> tuple[DrainingStatus, ...]:

@@ -47,7 +47,9 @@ async def restart_unit(rt: Runtime, unit: Unit, service: Service | None = None) 
     return Step(unit.name, f"restart failed: {how}new process {unit.describe()}", ok=False)
 
 
-async def restart_rolling(rt: Runtime, units: list[Unit], services: dict[str, Service] | None = None) -> list[Step]:
+async def restart_rolling(
+    rt: Runtime, units: list[Unit], services: dict[str, Service] | None = None
+) -> list[Step]:
     """Restart ``units`` one at a time, each once the one before is up; stop at the first that
     does not come up (``services``: the new version of each service, for a reload)."""
     steps: list[Step] = []

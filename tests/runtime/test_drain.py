@@ -125,13 +125,16 @@ def test_a_draining_replica_keeps_its_session_while_the_replicas_roll(supervisor
     status = sup.status()
     assert old_pid in [d["pid"] for d in status["draining"] if d["unit"] == unit]
     assert old_pid not in [u["pid"] for u in status["services"]]
+    table = sup.ctl("status", "--wide").stdout
+    assert "draining" in table and f"{unit} " in table.split("draining", 1)[1] and str(old_pid) in table
     groups = json.loads((sup.runtime_dir / "groups.json").read_text())["groups"]
     assert old_pid in [pid for pid, _ in groups]
     assert _ping(session) == b"ping\n"
     session.close()
     drained = wait_until(lambda: _drained(sup, old_pid), 20, f"pid {old_pid} drained")
     assert "exit 0" in drained["message"]
-    wait_until(lambda: old_pid not in [d["pid"] for d in sup.status()["draining"]], 10, "draining list emptied")
+    gone = lambda: old_pid not in [d["pid"] for d in sup.status()["draining"]]  # noqa: E731
+    wait_until(gone, 10, "draining list emptied")
     assert sup.stop() == 0
 
 

@@ -64,7 +64,9 @@ def test_reload_starts_added_stops_removed_restarts_changed_and_leaves_the_rest(
     assert done["gone"] == "removed"
     assert done["base"] == "unchanged" and done["kept"] == "unchanged"
     assert done["new"] == "added"
-    assert done["changed"].startswith("restarted (changed changed in the base graph: command; changed@1: restarted")
+    assert done["changed"].startswith(
+        "restarted (changed changed in the base graph: command; changed@1: restarted"
+    )
     after = _pids(sup)
     assert sorted(after) == ["base", "changed@1", "changed@2", "kept", "new"]
     assert after["base"] == before["base"] and after["kept"] == before["kept"]
