@@ -312,6 +312,25 @@ class OutputLine:
 
 
 @attrs.frozen
+class DrainingStatus:
+    """A unit's old process, no longer the unit's, finishing its sessions after a restart: since
+    its stop signal, and the deadline (drain_timeout + stop_timeout later) at which it gets SIGKILL."""
+
+    unit: str
+    pid: int
+    since: float
+    deadline: float
+
+    def to_json(self) -> dict:
+        since, deadline = round(self.since, 3), round(self.deadline, 3)
+        return {"unit": self.unit, "pid": self.pid, "since": since, "deadline": deadline}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DrainingStatus":
+        return cls(data["unit"], data["pid"], data["since"], data["deadline"])
+
+
+@attrs.frozen
 class GraphStatus:
     """The whole running graph: what ``status`` answers and a watch starts from.
 
@@ -327,6 +346,7 @@ class GraphStatus:
     file: str = ""
     profile: str | None = None
     offers: tuple[str, ...] = ()
+    draining: tuple[DrainingStatus, ...] = ()
 
     def problems(self, capabilities: tuple[str, ...] = ()) -> list[str]:
         """What keeps the graph from being healthy, one sentence each (none: healthy).
@@ -361,6 +381,7 @@ class GraphStatus:
             "stopping": self.stopping,
             "services": [u.to_json(now) for u in self.services],
             "capabilities": [c.to_json() for c in self.capabilities],
+            "draining": [d.to_json() for d in self.draining],
         }
 
     @classmethod
@@ -371,7 +392,13 @@ class GraphStatus:
             stopping=data["stopping"],
             services=tuple(UnitStatus.from_json(u) for u in data["services"]),
             capabilities=tuple(CapabilityStatus.from_json(c) for c in data["capabilities"]),
-            **_present(data, file=str, profile=_same, offers=tuple),
+            **_present(
+                data,
+                file=str,
+                profile=_same,
+                offers=tuple,
+                draining=lambda items: tuple(DrainingStatus.from_json(d) for d in items),
+            ),
         )
 
 

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,15 @@ def test_end_to_end_through_the_installed_command(broken):
     )
     assert result.returncode == 1
     assert "ssh-proxy loses its last provider of ssh-identity-keys" in result.stdout
+
+
+def test_a_changed_setting_is_a_change_that_breaks_nothing(capsys, tmp_path):
+    edited = tmp_path / "edited.toml"
+    edited.write_text(FIXED.read_text().replace('"-D", "-a"', '"-D", "-t", "3600", "-a"'))
+    status, out, _ = run_diff(capsys, str(FIXED), str(edited), "--format", "json")
+    assert status == 0
+    changed = [c for c in json.loads(out)["changes"] if c["kind"] == "service-changed"]
+    assert {c["profile"] for c in changed} == {None, *tomllib.loads(FIXED.read_text())["profiles"]}
+    assert {(c["service"], c["message"].split(": ")[-1], c["breaking"]) for c in changed} == {
+        ("ssh-agent", "command", False)
+    }

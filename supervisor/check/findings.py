@@ -81,6 +81,19 @@ class Finding:
         """The variant's profile: None for the base graph and its variants."""
         return self.variant.profile
 
+    def to_json(self) -> dict:
+        return {
+            "rule": self.rule.id,
+            "severity": self.severity.value,
+            "profile": self.profile,
+            "service": self.service,
+            "capability": self.capability,
+            "message": self.message,
+            "file": self.location.file,
+            "line": self.location.line,
+            "column": self.location.column,
+        }
+
     @property
     def sort_key(self) -> tuple:
         return (

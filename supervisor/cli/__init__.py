@@ -31,6 +31,7 @@ COMMANDS = {
     "start": "control",
     "stop": "control",
     "restart": "control",
+    "reload": "reload",
     "shutdown": "control",
     "completion": "completion",
 }

@@ -1,18 +1,12 @@
-"""What ``lint`` and ``run`` know of where a graph runs, beyond the graph: the values its ``${VAR}``s
-take (``--set`` and ``--env-file`` for lint, the environment for run) and which of its commands
-cannot run on this machine. Only these two commands import it (and so the machine checks).
+"""The values ``lint`` gives a graph's ``${VAR}``s (``--set`` and ``--env-file``), as a deployment
+sets them; what it and ``run`` then know of the machine is ``supervisor.runtime.prepare``'s
+``check_context``.
 """
 
 import argparse
-from collections.abc import Iterable, Mapping
-from pathlib import Path
 
-from supervisor.check.context import Context
 from supervisor.cli.common import UsageError
-from supervisor.graph.model import Graph, Service
 from supervisor.runtime.envfile import EnvFileError, read_env_file
-from supervisor.runtime.launch import graph_variables
-from supervisor.runtime.programs import unrunnable
 
 
 def add_value_options(parser) -> None:
@@ -51,12 +45,3 @@ def given_values(args) -> dict[str, str]:
             raise UsageError(f"--env-file {error}") from None
     values.update(args.set)
     return values
-
-
-def check_context(
-    graph: Graph, values: Mapping[str, str], runtime_dir: Path, services: Iterable[Service]
-) -> Context:
-    """What lint's rules know of where ``graph`` runs: ``values`` for its ``${VAR}``s, and which
-    commands of ``services`` cannot run on this machine."""
-    variables = graph_variables(graph.file, runtime_dir, values)
-    return Context(variables=variables, unrunnable=unrunnable(services, variables))

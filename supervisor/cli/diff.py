@@ -3,11 +3,12 @@
 import os
 import subprocess
 
+from supervisor.check.diff import breaks, diff
 from supervisor.cli.common import UsageError, add_format_option, load_for_command
 from supervisor.cli.output import console
 from supervisor.cli.parsers import add_command
 from supervisor.graph.loader import Loaded, load_bytes
-from supervisor.views.diff import FORMATS, breaks, diff, render_github, render_json, render_text
+from supervisor.views.diff import FORMATS, render_github, render_json, render_text
 from supervisor.views.findings import render
 
 

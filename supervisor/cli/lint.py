@@ -5,10 +5,11 @@ import sys
 from supervisor.check.findings import Scope, Severity
 from supervisor.check.lint import RULES, lint
 from supervisor.cli.common import UsageError, add_format_option, check_profile, load_for_command
-from supervisor.cli.context import add_value_options, check_context, given_values
+from supervisor.cli.context import add_value_options, given_values
 from supervisor.cli.output import console
 from supervisor.cli.parsers import add_command
 from supervisor.graph.loader import Loaded, load_bytes
+from supervisor.runtime.prepare import check_context
 from supervisor.runtime.rundir import default_runtime_dir
 from supervisor.views.findings import FORMATS, render
 

@@ -5,14 +5,12 @@ from pathlib import Path
 
 from supervisor.check.analysis import selected
 from supervisor.check.findings import Severity
-from supervisor.check.lint import lint_plans
-from supervisor.check.plan import Plan
 from supervisor.cli.common import UsageError, load_for_command
-from supervisor.cli.context import check_context
 from supervisor.cli.output import error_console
 from supervisor.cli.parsers import add_command
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import MetricsError, run_graph
+from supervisor.runtime.prepare import checked_plan
 from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
 from supervisor.views.findings import render
 
@@ -64,10 +62,8 @@ def run(args) -> int:
         else:
             private, runtime_dir = default_runtime_dir(graph.name)
         variant = selected(graph, args.profile, args.disable)
-        services = Plan.compile(graph, variant).services
-        context = check_context(graph, os.environ, Path(os.path.abspath(runtime_dir)), services)
-        plan = Plan.compile(graph, variant, context=context)
-        findings += lint_plans([plan], at_run=True)
+        plan, errors = checked_plan(graph, variant, os.environ, runtime_dir)
+        findings += errors
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:
         render("text", error_console(), errors, {loaded.source.file: loaded.source})

@@ -63,7 +63,7 @@ def _print_tables(status, wide: bool, problems: list[str]) -> None:
     from rich.markup import escape
 
     from supervisor.cli.output import console
-    from supervisor.views.status import capabilities_table, units_table
+    from supervisor.views.status import capabilities_table, draining_table, units_table
 
     out = console()
     if wide and not out.is_terminal:
@@ -71,6 +71,9 @@ def _print_tables(status, wide: bool, problems: list[str]) -> None:
     now = time.time()
     out.print(units_table(status, wide, now))
     out.print(capabilities_table(status, wide, now))
+    draining = draining_table(status, now)
+    if draining is not None:
+        out.print(draining)
     for problem in problems:
         out.print(f"[bold red]not healthy:[/] {escape(problem)}")
     out.print(f"[dim]{'healthy, ' if not problems else ''}as of {time.strftime('%H:%M:%S')}[/]")

@@ -108,6 +108,7 @@ class Service:
     main: bool
     stop_signal: signal.Signals
     stop_timeout: float
+    drain_timeout: float
     environment: frozendict[str, str] = attrs.field(converter=frozendict)
     replicas: int
     listen: tuple[str, ...] = attrs.field(converter=tuple)

@@ -693,7 +693,12 @@ SERVICE_SETTINGS: dict[str, Any] = {
         default=False,
     ),
     "stop_signal": Signal("signal sent to the process group to stop it", default="TERM"),
-    "stop_timeout": Duration("time after stop_signal before SIGKILL", default="10s"),
+    "stop_timeout": Duration("time after stop_signal (and drain_timeout) before SIGKILL", default="10s"),
+    "drain_timeout": Duration(
+        "how long a stopped process may finish its sessions (it gets DRAIN_TIMEOUT in seconds); a "
+        "restart lets the old process drain in the background while its replacement starts",
+        default="0s",
+    ),
     "environment": Environment(
         "extra environment variables; integers and booleans are passed as written (8080, true)", default={}
     ),

@@ -5,8 +5,10 @@ gets one object a line back, in order, on the same connection:
 
 - ``{"command": "status"}`` → ``{"ok": true, "status": {"services": [...], "capabilities": [...]}}``
 - ``{"command": "start" | "stop" | "restart", "target": "svc" | "svc@2"}`` → ``{"ok": true, "units": [...]}``
-  once done (``stop`` answers when the units have stopped, ``restart`` when they were stopped
-  and asked to start again).
+  once done (``stop`` answers when the units have stopped; ``restart`` restarts them one at a
+  time, each once the one before is up again, and answers with ``"steps"``: what it did to each).
+- ``{"command": "reload", "graph": PATH}`` (``graph`` optional: the running file) → ``{"ok": true,
+  "applied": ..., "refused": ..., "findings": [...], "services": [...]}``: see ``reload``.
 - ``{"command": "shutdown"}`` → ``{"ok": true}``, then the supervisor stops the graph and exits.
 - ``{"command": "logs", "target": T, "lines": N}`` and ``{"command": "events", "count": N}`` →
   what the supervisor kept of them (``feed``).
@@ -39,6 +41,8 @@ from supervisor.graph.durations import format_duration
 from supervisor.protocol import COMMANDS, LIMIT, encode
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.feed import EVENTS_KEPT, LINES_KEPT, Watcher
+from supervisor.runtime.reload import reload
+from supervisor.runtime.restart import restart_rolling
 from supervisor.status import Lost, update_to_json
 
 SEND_TIMEOUT = 5.0
@@ -129,16 +133,26 @@ async def _handle(rt: Runtime, request: dict) -> dict | Watch:
             output=output,
             lines=_count(request, "lines", LINES_KEPT),
         )
+    if command == "reload":
+        graph = request.get("graph")
+        if graph is not None and not isinstance(graph, str):
+            raise RequestError("graph must be the path of a graph file, or absent for the one running")
+        if rt.stopping:
+            raise RequestError("the supervisor is stopping")
+        return {"ok": True, **(await reload(rt, graph)).to_json()}
     if command not in ("start", "stop", "restart"):
         raise RequestError(f"unknown command {command!r}: use {_COMMANDS}")
     if rt.stopping:
         raise RequestError("the supervisor is stopping")
     units = [rt.units[name] for name in _units(rt, command, request)]
-    if command in ("stop", "restart"):
+    if command == "restart":
+        steps = await restart_rolling(rt, units)
+        return {"ok": True, "units": [u.name for u in units], "steps": [step.to_json() for step in steps]}
+    if command == "stop":
         async with trio.open_nursery() as nursery:
             for unit in units:
                 nursery.start_soon(rt.stop_unit, unit)
-    if command in ("start", "restart"):
+    else:
         for unit in units:
             rt.request_start(unit)
     return {"ok": True, "units": [u.name for u in units]}
@@ -177,7 +191,8 @@ def _updates(
         units, capabilities = set(rt.units), set(rt.capabilities)
     updates = [encode(update_to_json(Lost(lost)))] if lost else []
     updates += [encode(update_to_json(rt.unit_status(rt.units[name]))) for name in units if name in rt.units]
-    updates += [encode(update_to_json(rt.capabilities[name].snapshot())) for name in capabilities]
+    known = [rt.capabilities[name] for name in capabilities if name in rt.capabilities]  # a reload drops some
+    updates += [encode(update_to_json(capability.snapshot())) for capability in known]
     return updates + lines
 
 

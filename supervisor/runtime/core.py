@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import attrs
@@ -19,6 +19,7 @@ import trio
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Service
 from supervisor.runtime.children import Children
+from supervisor.runtime.drain import Drains
 from supervisor.runtime.feed import Feed
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting, graph_variables
 from supervisor.runtime.listen import open_listener
@@ -71,6 +72,9 @@ class Runtime:
     # services write theirs (``PROMETHEUS_MULTIPROC_DIR``).
     on_check: Callable[[Unit, bool, float], None] = lambda unit, ok, duration: None
     metrics_dir: Path | None = None
+    drains: Drains = attrs.field(init=False)
+    reloading: trio.Lock = attrs.field(factory=trio.Lock)  # one reload at a time (``reload``)
+    tasks: trio.Nursery | None = None  # the units' nursery: their supervise tasks, draining processes
     _changed: trio.Event = attrs.field(factory=trio.Event)
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
 
@@ -89,6 +93,7 @@ class Runtime:
         self.variables = graph_variables(self.plan.graph.file, self.runtime_dir, os.environ)
         self.log.widen(self.units)
         self.log.feed = self.feed
+        self.drains = Drains(self.log, self.children, self.changed)
 
     # -- waiting on conditions -------------------------------------------------------------
 
@@ -157,6 +162,8 @@ class Runtime:
             extra["SUPERVISOR_REPLICA"] = str(unit.replica)
         if service.ready is not None and service.ready.kind == "notify":
             extra["NOTIFY_SOCKET"] = str(self.runtime_dir / "notify.sock")
+        if service.drain_timeout > 0:
+            extra["DRAIN_TIMEOUT"] = f"{service.drain_timeout:.3f}".rstrip("0").rstrip(".")
         if self.metrics_dir is not None:
             extra["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         return build_launch(service, self.variables, extra, self._listen_fds(service))
@@ -175,11 +182,11 @@ class Runtime:
             self._listeners[service.name] = opened
         return tuple(sock.fileno() for sock in self._listeners[service.name])
 
-    def close_listeners(self) -> None:
-        for sockets in self._listeners.values():
-            for sock in sockets:
+    def close_listeners(self, services: Iterable[str] | None = None) -> None:
+        """Close the sockets of ``services`` (None: of all), which their next launch opens anew."""
+        for name in list(self._listeners) if services is None else services:
+            for sock in self._listeners.pop(name, []):
                 sock.close()
-        self._listeners.clear()
 
     # -- capabilities ----------------------------------------------------------------------
 
@@ -331,4 +338,5 @@ class Runtime:
             file=str(Path(self.plan.graph.file).resolve()),
             profile=self.plan.variant.profile,
             offers=self.plan.offers,
+            draining=self.drains.snapshot(),
         )

@@ -1,7 +1,8 @@
 """``run_graph``: the supervisor's main task, with every other task in its nurseries.
 
 Signals: the first SIGTERM/SIGINT stops the graph in order, a second SIGINT kills everything;
-SIGHUP, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded to every unit's process group. Whatever way
+SIGHUP reloads the graph from its file (``reload``); SIGUSR1, SIGUSR2 and SIGWINCH are forwarded
+to every unit's process group. Whatever way
 the supervisor leaves (clean, fault, exception), every process group it started gets SIGKILL.
 """
 
@@ -20,21 +21,26 @@ from supervisor.runtime.groups import FILE as GROUPS
 from supervisor.runtime.log import Log
 from supervisor.runtime.notify import serve_notify
 from supervisor.runtime.reaper import reap_forever
+from supervisor.runtime.reload import reload
 from supervisor.runtime.rundir import claimed
-from supervisor.runtime.supervise import supervise
+from supervisor.runtime.supervise import start_supervising
 
-FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+FORWARDED = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 
 
 class MetricsError(Exception):
     """``--metrics`` cannot be served (not HOST:PORT, or the port cannot be bound): nothing starts."""
 
 
-async def _handle_signals(rt: Runtime) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, *FORWARDED) as signals:
+async def _handle_signals(rt: Runtime, nursery: trio.Nursery) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *FORWARDED) as signals:
         async for signum in signals:
             name = signal.Signals(signum).name
-            if signum in FORWARDED:
+            if signum == signal.SIGHUP:
+                if not rt.stopping:
+                    rt.log.event("supervisor", "signal", f"{name}: reloading {rt.plan.graph.file}")
+                    nursery.start_soon(reload, rt)
+            elif signum in FORWARDED:
                 for unit in rt.units.values():
                     if unit.pid is not None:
                         rt.children.signal_group(unit.pid, signum)
@@ -51,7 +57,7 @@ async def _run(rt: Runtime) -> None:
     async with trio.open_nursery() as services:
         await services.start(serve_notify, str(rt.runtime_dir / "notify.sock"), rt.notify)
         await services.start(serve_control, rt, str(rt.runtime_dir / "control.sock"))
-        services.start_soon(_handle_signals, rt)
+        services.start_soon(_handle_signals, rt, services)
         if os.getpid() == 1:
             services.start_soon(reap_forever, rt.children)
         rt.log.event(
@@ -69,8 +75,9 @@ async def run_units(rt: Runtime) -> None:
     Apart from the sockets and signals around it, so that tests run it on trio's mock clock.
     """
     async with trio.open_nursery() as units:
+        rt.tasks = units
         for unit in rt.units.values():
-            units.start_soon(supervise, rt, unit)
+            start_supervising(rt, unit)
         units.start_soon(finish_when_ended, rt)
         await rt.shutdown_requested.wait()
         await rt.shutdown()

@@ -16,14 +16,13 @@ from supervisor.graph.durations import format_duration
 from supervisor.runtime.children import SpawnError
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch, LaunchError, expand_probe_target
+from supervisor.runtime.output import OUTPUT_GRACE, pump
 from supervisor.runtime.probes import probe_once
 from supervisor.runtime.unit import PARKED, Exit, Unit
 from supervisor.status import UnitState
 
 SETTLE = 0.2
 """How long a longrun with no ready probe must stay up to count as ready."""
-_OUTPUT_GRACE = 1.0
-_LONGEST_LINE = 65536
 
 
 @attrs.define
@@ -34,6 +33,7 @@ class Outcome:
     error: str | None = None
     lost: bool = False
     stopped: bool = False
+    handed_off: bool = False  # stopped for a restart: its process drains in the background
 
     @property
     def failed(self) -> bool:
@@ -43,6 +43,17 @@ class Outcome:
         if self.stopped and self.error is None:
             return "stopped by request"  # not the stop signal's exit: a stop is not a crash
         return self.error or (self.exit.describe() if self.exit else "stopped")
+
+
+def start_supervising(rt: Runtime, unit: Unit) -> None:
+    """Run ``supervise`` for ``unit`` in the units' nursery, until the supervisor stops or a
+    reload removes the unit (``unit.retired`` is cancelled once it has stopped)."""
+
+    async def supervised() -> None:
+        with unit.retired:
+            await supervise(rt, unit)
+
+    rt.tasks.start_soon(supervised, name=f"supervise {unit.name}")
 
 
 async def supervise(rt: Runtime, unit: Unit) -> None:
@@ -150,12 +161,12 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
             if unit.service.kind == "longrun":
                 work.start_soon(_prove_longrun, rt, unit, launch, exited, outcome)
             async with trio.open_nursery() as output:
-                output.start_soon(_pump, rt, unit, process.stdout, "stdout")
-                output.start_soon(_pump, rt, unit, process.stderr, "stderr")
+                output.start_soon(pump, rt.log, unit, process.stdout, "stdout")
+                output.start_soon(pump, rt.log, unit, process.stderr, "stderr")
                 code = await process.wait()
                 rt.children.signal_group(process.pid, signal.SIGKILL)  # what it left in its group goes too
                 exited.set()
-                output.cancel_scope.deadline = trio.current_time() + _OUTPUT_GRACE
+                output.cancel_scope.deadline = trio.current_time() + OUTPUT_GRACE
             unit.last_exit = outcome.exit = Exit(code)
             ended_by_us = outcome.stopped or outcome.error or outcome.lost
             unit.ended_by = None if ended_by_us else outcome.exit
@@ -168,13 +179,17 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
                 rt.log.event(unit.name, "exit", outcome.exit.describe())
             work.cancel_scope.cancel()
     finally:
-        if process.returncode is None:
-            rt.children.signal_group(process.pid, signal.SIGKILL)
-        with trio.CancelScope(shield=True):
-            await process.wait()
-            await process.stdout.aclose()
-            await process.stderr.aclose()
-        rt.children.reaped(process)
+        if outcome.handed_off:
+            unit.process = None  # no longer the unit's: its notify messages and pid are not
+            rt.drains.adopt(unit, process, rt.tasks)
+        else:
+            if process.returncode is None:
+                rt.children.signal_group(process.pid, signal.SIGKILL)
+            with trio.CancelScope(shield=True):
+                await process.wait()
+                await process.stdout.aclose()
+                await process.stderr.aclose()
+            rt.children.reaped(process)
     return outcome
 
 
@@ -183,24 +198,29 @@ async def _watch_stop(rt: Runtime, unit: Unit, exited: trio.Event, outcome: Outc
     outcome.stopped = True
     if exited.is_set():
         scope.cancel()
+    elif unit.hand_off:
+        outcome.handed_off = True  # the run lets go of it; ``_run_once`` hands it to ``drain``
+        scope.cancel()
     else:
         await _terminate(rt, unit, exited)
 
 
 async def _terminate(rt: Runtime, unit: Unit, exited: trio.Event) -> None:
-    """stop_signal to the unit's whole group, SIGKILL if it is still there after stop_timeout."""
+    """stop_signal to the unit's whole group, SIGKILL if it is still there after drain_timeout
+    (its sessions' time to finish) and stop_timeout."""
     service = unit.service
     pid = unit.process.pid
     rt.set_state(unit, UnitState.STOPPING, f"sent {service.stop_signal.name}")
     rt.children.signal_group(pid, service.stop_signal)
-    with trio.move_on_after(service.stop_timeout):
+    limit = service.drain_timeout + service.stop_timeout
+    with trio.move_on_after(limit):
         await exited.wait()
         return
     unit.killed = True
     rt.log.event(
         unit.name,
         "killed",
-        f"still running {format_duration(service.stop_timeout)} after {service.stop_signal.name}: sent SIGKILL",
+        f"still running {format_duration(limit)} after {service.stop_signal.name}: sent SIGKILL",
     )
     rt.children.signal_group(pid, signal.SIGKILL)
     await exited.wait()
@@ -297,24 +317,3 @@ async def _check_until_lost(
                 return True
             rt.log.event(unit.name, "check-retry", f"{why}; {failures} of {probe.retries} failures in a row")
         await trio.sleep(probe.interval)
-
-
-async def _pump(rt: Runtime, unit: Unit, stream, name: str) -> None:
-    """Every line the child writes, to the log with the unit's name, and to its tail for status."""
-    pending = b""
-    async for chunk in stream:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        if len(pending) > _LONGEST_LINE:
-            lines.append(pending)
-            pending = b""
-        for line in lines:
-            _emit(rt, unit, name, line)
-    if pending:
-        _emit(rt, unit, name, pending)
-
-
-def _emit(rt: Runtime, unit: Unit, name: str, line: bytes) -> None:
-    text = line.decode(errors="replace").rstrip("\r")
-    unit.tail.append(text)
-    rt.log.output(unit.name, name, text)

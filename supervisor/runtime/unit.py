@@ -36,6 +36,8 @@ class Unit:
     notified: trio.Event = attrs.field(factory=trio.Event)
     status_text: str = ""
     stop_requested: trio.Event = attrs.field(factory=trio.Event)
+    retired: trio.CancelScope = attrs.field(factory=trio.CancelScope)  # ends its supervise task
+    hand_off: bool = False  # a stop for a restart: the process drains in the background (``drain``)
     depth: int = 0
 
     @property

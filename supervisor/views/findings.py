@@ -55,23 +55,9 @@ def render_text(console: Console, findings: Sequence[Finding], sources: dict[str
     )
 
 
-def finding_json(finding: Finding) -> dict:
-    return {
-        "rule": finding.rule.id,
-        "severity": finding.severity.value,
-        "profile": finding.profile,
-        "service": finding.service,
-        "capability": finding.capability,
-        "message": finding.message,
-        "file": finding.location.file,
-        "line": finding.location.line,
-        "column": finding.location.column,
-    }
-
-
 def render_json(findings: Sequence[Finding], files: int) -> str:
     return json.dumps(
-        {"findings": [finding_json(f) for f in findings], "summary": summary(findings, files)}, indent=2
+        {"findings": [f.to_json() for f in findings], "summary": summary(findings, files)}, indent=2
     )
 
 

@@ -128,6 +128,20 @@ def capabilities_table(status: GraphStatus, wide: bool = False, now: float | Non
     return table
 
 
+def draining_table(status: GraphStatus, now: float | None = None) -> Table | None:
+    """The old processes of restarted units finishing their sessions (None: there are none)."""
+    if not status.draining:
+        return None
+    now = time.time() if now is None else now
+    table = Table(title="draining", title_justify="left")
+    for column in ("unit", "pid", "draining for", "SIGKILL at"):
+        table.add_column(column, no_wrap=True)
+    for draining in status.draining:
+        since = duration(now - draining.since)
+        table.add_row(draining.unit, str(draining.pid), since, clock(draining.deadline))
+    return table
+
+
 def capability_row(capability: CapabilityStatus, now: float, wide: bool = False) -> list:
     cells = [capability.name, styled(capability.state), capability.provider or ""]
     if wide:

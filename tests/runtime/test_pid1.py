@@ -33,10 +33,10 @@ def test_reaps_orphans_without_stealing_exit_status(supervisor):
 def test_forwards_signals_it_does_not_handle(supervisor):
     sup = supervisor("""
     version = 1
-    [services.hup]
-    command = ["sh", "-c", "trap 'echo got HUP' HUP; while true; do sleep 0.05; done"]
+    [services.usr1]
+    command = ["sh", "-c", "trap 'echo got USR1' USR1; while true; do sleep 0.05; done"]
     """)
-    sup.wait_event("hup", "ready")
-    sup.signal(signal.SIGHUP)
-    wait_until(lambda: "got HUP" in sup.output("hup"), what="the forwarded HUP")
+    sup.wait_event("usr1", "ready")
+    sup.signal(signal.SIGUSR1)
+    wait_until(lambda: "got USR1" in sup.output("usr1"), what="the forwarded USR1")
     assert sup.stop() == 0
