@@ -82,7 +82,7 @@ class Supervisor:
     def output(self, unit: str) -> list[str]:
         return [r["line"] for r in list(self.records) if r.get("unit") == unit and "line" in r]
 
-    def wait_event(self, unit: str, event: str, timeout: float = 10.0, count: int = 1) -> dict:
+    def wait_event(self, unit: str, event: str, timeout: float = 30.0, count: int = 1) -> dict:
         """The ``count``-th ``event`` of ``unit``, once logged; fails with the log's end if it is not
         logged within ``timeout`` seconds or the supervisor has exited without it."""
 
