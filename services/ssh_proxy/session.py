@@ -212,8 +212,10 @@ class UserConnection(service.SSHService):
             raise errors.unknown_device(user, uuid)
         if not granted:
             raise errors.not_authorised(user, uuid)
-        agent, identities = await upstream.identities(reactor, self.settings)
-        self.device = await upstream.dial(reactor, self.settings, device, agent, identities)
+        hold = self.transport.factory.hold
+        self.device = await hold.through(
+            lambda: upstream.connect(reactor, self.settings, device), self.record, lambda: self.stopped
+        )
         metrics.DEVICE_SETUP.observe(time.monotonic() - chosen)
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()
