@@ -22,6 +22,7 @@ from services.shared.errors import ServiceError
 
 _log = Logger()
 SHUTTING_DOWN = b"the proxy worker is shutting down"
+FLUSH_TIMEOUT = 1.0  # for the connections told to go to send that, before the reactor drops them
 
 
 def timeout_from(environ: os._Environ | dict) -> float:
@@ -64,18 +65,23 @@ class Drain:
             count=count,
             timeout=self.timeout,
         )
-        idle = self.proxy.idle()
-        idle.addTimeout(self.timeout, self.reactor)
-        try:
-            await idle
-        except defer.TimeoutError:
-            pass
+        await self._idle(self.timeout)
         left = list(self.proxy.open)
         for connection in left:
             connection.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, SHUTTING_DOWN)
+        await self._idle(FLUSH_TIMEOUT)
         _log.warn(
             "drained in {seconds}s: {ended} connections ended, {closed} closed at the drain timeout",
             seconds=round(self.reactor.seconds() - started, 3),
             ended=count - len(left),
             closed=len(left),
         )
+
+    async def _idle(self, timeout: float) -> None:
+        """Until no connection is open, or ``timeout`` seconds."""
+        idle = self.proxy.idle()
+        idle.addTimeout(timeout, self.reactor)
+        try:
+            await idle
+        except defer.TimeoutError:
+            pass
