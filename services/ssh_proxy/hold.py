@@ -15,8 +15,8 @@ it sees a repair whoever made it (the key loader, an operator's ``ssh-add``, a r
 
 A held connection holds what a connection waiting for its device held before: the user's
 transport, what the user sent meanwhile (bounded by ``session.HELD_LIMIT``) and one agent or
-device connection at a time, for ``--hold-timeout`` (10 s by default, under the 30 s a connection
-may stay without a device). A worker holds at most MaxStartups' ``full`` connections at once, the
+device connection at a time, for ``--hold-timeout`` (10 s by default), which counts in the time a
+connection may stay without a device (``no_device_timeout``, 30 s) when it is refused. A worker holds at most MaxStartups' ``full`` connections at once, the
 most it admits before login: past that a connection fails at once with its line, as it did before.
 """
 
