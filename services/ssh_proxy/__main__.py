@@ -1,19 +1,27 @@
 """``python -m services.ssh_proxy --agent SOCK --registry PATH|URL --host-keys DIR [--listen HOST:PORT] [limits]``.
 
-Serves until SIGTERM. Audit lines go to stdout; warnings and errors go to stderr, one safe line
-each (``services.shared.log``: peer bytes are escaped and never formatted). The limits
-(``--login-grace-time``, ``--max-startups``, ...) are sshd_config's, with its defaults.
+Serves until SIGTERM; with ``DRAIN_TIMEOUT`` (seconds) in its environment it first drains
+(``drain``). Audit lines go to stdout; warnings and errors go to stderr, one safe line each
+(``services.shared.log``: peer bytes are escaped and never formatted). The limits
+(``--login-grace-time``, ``--max-startups``, ...) are sshd_config's, with its defaults. While the
+agent or its keys are broken a user is held up to ``--hold-timeout`` (``hold``), and the capability
+named by ``--agent-capability`` or ``--keys-capability`` is reported broken on $NOTIFY_SOCKET.
 """
 
 import argparse
+import os
 import sys
+
+import attrs
 
 from twisted.internet import reactor
 from twisted.logger import LogLevel
 
-from services.shared import arguments, log
+from services.shared import arguments, log, notify
 from services.shared.errors import ServiceError, report, run
-from services.ssh_proxy import hostkeys, server
+from services.ssh_proxy import drain, hostkeys, server
+from services.ssh_proxy.errors import Dependency
+from services.ssh_proxy.hold import Hold
 from services.ssh_proxy.limits import Limits, Startups
 from services.ssh_proxy.registry_access import Registry
 from services.ssh_proxy.settings import Settings
@@ -72,19 +80,52 @@ def main() -> int:
         "and failed login at info)",
     )
     _add_limit_options(parser)
+    group = parser.add_argument_group("holding users while a capability is repaired")
+    group.add_argument(
+        "--hold-timeout",
+        type=arguments.seconds,
+        default=attrs.fields(Settings).hold_timeout.default,
+        metavar="SECONDS",
+        help="how long a user is held while the agent or its keys are broken, before the error line "
+        "(default %(default)g)",
+    )
+    group.add_argument(
+        "--agent-capability",
+        metavar="NAME",
+        help="the capability to report broken on $NOTIFY_SOCKET when the agent cannot be reached "
+        "or will not sign",
+    )
+    group.add_argument(
+        "--keys-capability",
+        metavar="NAME",
+        help="the capability to report broken on $NOTIFY_SOCKET when the agent holds no identity keys",
+    )
     args = parser.parse_args()
 
     log.start("ssh_proxy", LogLevel.levelWithName(args.log_level))
 
-    settings = Settings(Registry.open(args.registry), args.agent, _limits(args))
-    proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys))
+    drain_timeout = drain.timeout_from(os.environ)
+    registry = Registry.open(args.registry)
+    settings = Settings(registry, args.agent, _limits(args), hold_timeout=args.hold_timeout)
+    report_as = {Dependency.AGENT: args.agent_capability, Dependency.KEYS: args.keys_capability}
+    hold = Hold(
+        reactor,
+        settings.hold_timeout,
+        settings.limits.max_startups.full,
+        {dependency: name for dependency, name in report_as.items() if name},
+    )
+    proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys), hold)
+    draining = drain.Drain(reactor, proxy, drain_timeout)
+    if drain_timeout > 0:
+        draining.install()
     status = []
 
     def cannot_listen(failure) -> None:
         status.append(report(ServiceError(f"cannot listen: {failure.getErrorMessage()}"), "ssh_proxy"))
         reactor.callWhenRunning(reactor.stop)
 
-    server.listen(reactor, proxy, args.listen).addCallbacks(lambda _: server.notify_ready(), cannot_listen)
+    listening = server.listen(reactor, proxy, args.listen).addCallback(draining.listening)
+    listening.addCallbacks(lambda _: notify.ready(), cannot_listen)
     reactor.run()
     return status[0] if status else 0
 

@@ -28,6 +28,8 @@ class SessionRecord:
     via: str | None = None  # the delegate (the web terminal) that logged in for the user
     started: float = attrs.field(factory=time.time)
     result: str = "ok"
+    held_ms: int = 0  # how long the connection was held while a capability was broken (``hold``)
+    held_for: str | None = None  # the capability it waited for
 
     def emit(self, bytes_to_device: int, bytes_to_user: int) -> None:
         record = {
@@ -42,6 +44,8 @@ class SessionRecord:
             "bytes_to_device": bytes_to_device,
             "bytes_to_user": bytes_to_user,
             "result": self.result,
+            "held_ms": self.held_ms,
+            "held_for": self.held_for,
         }
         sys.stdout.write(json.dumps({name: _bounded(value) for name, value in record.items()}) + "\n")
         sys.stdout.flush()

@@ -4,6 +4,8 @@ The proxy answers every failure with exactly one of these lines on the user's st
 status 255, never a generic "host error": the incident was made worse by not saying what failed.
 """
 
+import enum
+
 import attrs
 
 from services.shared import log
@@ -13,12 +15,23 @@ DEVICE_TEXT_LIMIT = 200  # characters of a device's own words in a line
 NO_IDENTITIES = "the proxy has no identity keys loaded (capability ssh-identity-keys unavailable)"
 
 
+class Dependency(enum.Enum):
+    """What the proxy itself depends on to reach any device: a failure of one of them is not the
+    user's nor the device's, and is worth waiting for while it is repaired (``hold``)."""
+
+    AGENT = "ssh-agent"  # the agent unreachable, or refusing to sign
+    KEYS = "ssh-identity-keys"  # the agent holds no identity keys
+
+
 @attrs.frozen
 class ProxyError(Exception):
-    """A failure to reach a device, explained for the user (``message``) and the audit (``code``)."""
+    """A failure to reach a device, explained for the user (``message``) and the audit (``code``).
+
+    ``broken`` names the proxy's own dependency at fault, if any."""
 
     code: str
     message: str
+    broken: Dependency | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -56,18 +69,24 @@ def host_key_mismatch(uuid: str, pinned: str, presented: str) -> ProxyError:
     )
 
 
-def keys_refused(uuid: str, login: str, tried: str) -> ProxyError:
-    return ProxyError("keys-refused", f"device {uuid} refused the proxy's keys for {login} (tried {tried})")
+def keys_refused(uuid: str, login: str, tried: str, agent_failed: bool = False) -> ProxyError:
+    """The device took none of the keys; ``agent_failed``: the agent would not sign one of them."""
+    return ProxyError(
+        "keys-refused",
+        f"device {uuid} refused the proxy's keys for {login} (tried {tried})",
+        Dependency.AGENT if agent_failed else None,
+    )
 
 
 def no_identities() -> ProxyError:
-    return ProxyError("no-identity-keys", NO_IDENTITIES)
+    return ProxyError("no-identity-keys", NO_IDENTITIES, Dependency.KEYS)
 
 
 def agent_unavailable(why: str) -> ProxyError:
     return ProxyError(
         "no-identity-keys",
         f"the proxy cannot reach its ssh-agent: {why} (capability ssh-identity-keys unavailable)",
+        Dependency.AGENT,
     )
 
 

@@ -5,8 +5,6 @@ it (``limits``): connections not yet logged in are admitted by ``MaxStartups``, 
 ``LoginGraceTime`` from accept to the end of authentication, and ``MaxAuthTries`` failures.
 """
 
-import os
-import socket
 import time
 
 from twisted.conch.ssh import factory, keys, transport
@@ -17,6 +15,7 @@ from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, metrics, packets, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.backpressure import Backpressure
+from services.ssh_proxy.hold import Hold
 from services.ssh_proxy.publickey import PublicKeyAuth
 from services.ssh_proxy.settings import Settings
 
@@ -86,6 +85,7 @@ class UserTransport(packets.PacketLayer, transport.SSHServerTransport):
         self.grace = reactor.callLater(grace, self._grace_over, grace)
         self.backpressure = Backpressure()  # the device's connection joins it once dialled
         self.backpressure.watch(self.transport)
+        self.factory.open.add(self)
         super().connectionMade()
 
     def _grace_over(self, grace: float) -> None:
@@ -114,6 +114,7 @@ class UserTransport(packets.PacketLayer, transport.SSHServerTransport):
     def connectionLost(self, reason=None) -> None:
         self._logged_in()
         super().connectionLost(reason)
+        self.factory.closed(self)
 
     def ssh_SERVICE_REQUEST(self, packet: bytes) -> None:
         """One service request per connection (``ssh-userauth``), as OpenSSH allows.
@@ -141,8 +142,11 @@ class ProxyFactory(factory.SSHFactory):
     protocol = UserTransport
     services = {b"ssh-userauth": UserAuth, b"ssh-connection": session.UserConnection}
 
-    def __init__(self, settings: Settings, host_keys: dict[bytes, keys.Key]) -> None:
+    def __init__(self, settings: Settings, host_keys: dict[bytes, keys.Key], hold: Hold) -> None:
         self.settings = settings
+        self.hold = hold
+        self.open: set[UserTransport] = set()  # every user connection accepted and not yet closed
+        self._idle: list[defer.Deferred] = []  # waiting for ``open`` to be empty
         self.portal = portal(settings.registry)
         self.privateKeys = host_keys
         self.publicKeys = {kind: key.public() for kind, key in host_keys.items()}
@@ -186,6 +190,21 @@ class ProxyFactory(factory.SSHFactory):
                 peer=peer,
             )
 
+    def closed(self, connection: UserTransport) -> None:
+        self.open.discard(connection)
+        if not self.open:
+            idle, self._idle = self._idle, []
+            for waiting in idle:
+                waiting.callback(None)
+
+    def idle(self) -> defer.Deferred:
+        """Fires once no user connection is open (at once if none is)."""
+        if not self.open:
+            return defer.succeed(None)
+        waiting = defer.Deferred()
+        self._idle.append(waiting)
+        return waiting
+
     def left_startup(self) -> None:
         self.unauthenticated -= 1
         if self.dropped and self.unauthenticated < self.settings.limits.max_startups.start:
@@ -221,12 +240,3 @@ def listen(reactor, proxy: ProxyFactory, listen_on: tuple[str, int] | None) -> d
         endpoint = endpoints.TCP4ServerEndpoint(reactor, port, interface=host)
     return endpoint.listen(proxy)
 
-
-def notify_ready() -> None:
-    """Tell the supervisor (or systemd) that the worker serves: ``READY=1`` on $NOTIFY_SOCKET."""
-    path = os.environ.get("NOTIFY_SOCKET")
-    if not path:
-        return
-    address = "\0" + path[1:] if path.startswith("@") else path
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.sendto(b"READY=1", address)

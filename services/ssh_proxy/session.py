@@ -177,11 +177,15 @@ class UserConnection(service.SSHService):
         return handle
 
     def _close_later(self, problem: errors.ProxyError) -> None:
-        """Disconnect with ``problem`` after no_device_timeout, unless the wait ends first."""
+        """Disconnect with ``problem`` after no_device_timeout, unless the wait ends first.
+
+        The time the connection was held (``hold``) counts: held, then refused, a connection stays
+        without a device no longer than it could before holds existed."""
         self._stop_waiting()
         if self.stopped:  # the user left while the device was being reached
             return
-        self.deadline = reactor.callLater(self.settings.limits.no_device_timeout, self._give_up, problem)
+        wait = max(self.settings.limits.no_device_timeout - self.record.held_ms / 1000, 0)
+        self.deadline = reactor.callLater(wait, self._give_up, problem)
 
     def _stop_waiting(self) -> None:
         if self.deadline is not None and self.deadline.active():
@@ -212,8 +216,10 @@ class UserConnection(service.SSHService):
             raise errors.unknown_device(user, uuid)
         if not granted:
             raise errors.not_authorised(user, uuid)
-        agent, identities = await upstream.identities(reactor, self.settings)
-        self.device = await upstream.dial(reactor, self.settings, device, agent, identities)
+        hold = self.transport.factory.hold
+        self.device = await hold.through(
+            lambda: upstream.connect(reactor, self.settings, device), self.record, lambda: self.stopped
+        )
         metrics.DEVICE_SETUP.observe(time.monotonic() - chosen)
         if self.stopped:  # the user left while the device was being reached
             self.device.transport.loseConnection()

@@ -60,11 +60,13 @@ class _AgentUserAuth(userauth.SSHUserAuthClient):
         self.device = device
         self.remaining = list(device.identities)
         self.tried: list[str] = []
+        self.agent_failed = False
 
     def ssh_USERAUTH_FAILURE(self, packet: bytes) -> None:
         methods = getNS(packet)[0].split(b",")
         if b"publickey" not in methods or not self.remaining:
-            self.device.refused(", ".join(self.tried) or "no key accepted by the device's methods")
+            tried = ", ".join(self.tried) or "no key accepted by the device's methods"
+            self.device.refused(tried, self.agent_failed)
             return
         key = self.remaining.pop(0)
         self.tried.append(sshkeys.describe(key))
@@ -94,6 +96,7 @@ class _AgentUserAuth(userauth.SSHUserAuthClient):
     def _sign_failed(self, reason) -> None:
         """The agent would not sign (key removed since listing, agent gone): try the next key."""
         self.tried[-1] += " (the agent did not sign)"
+        self.agent_failed = True
         self.ssh_USERAUTH_FAILURE(NS(b"publickey") + b"\x00")
 
 
@@ -194,8 +197,8 @@ class DeviceTransport(packets.PacketLayer, transport.SSHClientTransport):
     def connectionSecure(self) -> None:
         self.requestService(_AgentUserAuth(self, self.connection))
 
-    def refused(self, tried: str) -> None:
-        self.fail(errors.keys_refused(self.device.uuid, self.device.login, tried))
+    def refused(self, tried: str, agent_failed: bool) -> None:
+        self.fail(errors.keys_refused(self.device.uuid, self.device.login, tried, agent_failed))
 
     def authenticated(self) -> None:
         self._why_closed = "connection lost mid-session"  # unless the device says why
@@ -224,6 +227,12 @@ def _unreachable_reason(problem: Exception, settings: Settings) -> str:
     if isinstance(problem, error.DNSLookupError):
         return "name not resolved"
     return str(problem).rstrip(".") or type(problem).__name__
+
+
+async def connect(reactor, settings: Settings, device: Device) -> DeviceTransport:
+    """The agent's identities, then ``dial``: one attempt of a connection to the device."""
+    agent, found = await identities(reactor, settings)
+    return await dial(reactor, settings, device, agent, found)
 
 
 async def dial(reactor, settings: Settings, device: Device, agent, identities) -> DeviceTransport:

@@ -36,9 +36,19 @@ def assert_refused(result: subprocess.CompletedProcess, line: str) -> None:
     assert (result.returncode, result.stderr.decode(), result.stdout) == (255, line + "\n", b"")
 
 
+# The stack's worker holds a user for only this long while the agent has no keys (the default, 10 s,
+# would make each test of the line the user then gets wait that long).
+HOLD = ("--hold-timeout", "1")
+
+
 def add_to_agent(agent: str, private: Path) -> None:
     env = {"SSH_AUTH_SOCK": agent, "PATH": os.environ["PATH"]}
     subprocess.run(["ssh-add", str(private)], env=env, check=True, capture_output=True, timeout=10)
+
+
+def empty_agent(agent: str) -> None:
+    env = {"SSH_AUTH_SOCK": agent, "PATH": os.environ["PATH"]}
+    subprocess.run(["ssh-add", "-D"], env=env, check=True, capture_output=True, timeout=10)
 
 
 def start_worker(agent: str, db: Path, host_keys: Path, port: int, *options: str, **popen) -> subprocess.Popen:
@@ -153,7 +163,7 @@ def stack(tmp_path, agent, sshd_device):
         == 0
     )
     port = free_port()
-    worker = start_worker(agent, db, tmp_path / "host-keys", port)
+    worker = start_worker(agent, db, tmp_path / "host-keys", port, *HOLD)
     stack = Stack(tmp_path, agent, db, user_key, identity, port, worker, sshd_device)
     try:
         stack.wait_ready()
