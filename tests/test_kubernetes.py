@@ -157,13 +157,13 @@ def test_the_services_and_budgets_select_the_pods():
 @pytest.mark.parametrize("profile", PROFILES)
 def test_termination_grace_covers_the_graph_s_stop(profile):
     """Dependents stop before providers, one generation after another, each running service given
-    its stop_timeout: SIGKILL must not come first, nor the pod linger far longer."""
+    its drain_timeout and stop_timeout: SIGKILL must not come first, nor the pod linger far longer."""
     graph = load_file(str(GRAPH)).graph
     plan = Plan.compile(graph, selected(graph, profile))
     stopping = sum(
         max(
             (
-                graph.services[name].stop_timeout
+                graph.services[name].drain_timeout + graph.services[name].stop_timeout
                 for name in generation
                 if graph.services[name].kind == "longrun"
             ),
