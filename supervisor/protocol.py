@@ -13,7 +13,7 @@ import json
 
 LIMIT = 65536
 """Longest request line, in bytes."""
-COMMANDS = ("status", "health", "start", "stop", "restart", "shutdown", "logs", "events", "watch")
+COMMANDS = ("status", "health", "check", "start", "stop", "restart", "shutdown", "logs", "events", "watch")
 
 
 def encode(message: dict) -> bytes:

@@ -10,6 +10,7 @@ import attrs
 import trio
 
 from supervisor.graph.model import Service
+from supervisor.runtime.demand import CheckDemand
 from supervisor.status import Exit, UnitState, UnitStatus
 
 PARKED = frozenset(state for state in UnitState if state.parked)
@@ -37,6 +38,7 @@ class Unit:
     status_text: str = ""
     stop_requested: trio.Event = attrs.field(factory=trio.Event)
     depth: int = 0
+    checks: CheckDemand = attrs.field(factory=CheckDemand)
 
     @property
     def name(self) -> str:
