@@ -33,6 +33,7 @@ class Outcome:
     exit: Exit | None = None
     error: str | None = None
     lost: bool = False
+    held: bool = False  # lost what it had proven (not a re-run whose check never passed)
     stopped: bool = False
 
     @property
@@ -103,6 +104,11 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
         unit.wanted = False
         rt.set_state(unit, UnitState.FAILED if outcome.failed else UnitState.STOPPED, what)
         return
+    if outcome.lost and outcome.held:
+        # What it provided held, then was lost (keys wiped from the agent): the provider did
+        # not crash, and every moment without it fails its consumers. So the re-run is at once,
+        # outside the crash-loop count; a re-run that cannot prove it again counts as usual.
+        unit.recent_restarts.clear()
     now = trio.current_time()
     while unit.recent_restarts and unit.recent_restarts[0] < now - service.restart_window:
         unit.recent_restarts.popleft()
@@ -301,7 +307,7 @@ async def _check_until_lost(
             else:
                 failures += 1
                 if failures >= probe.retries:
-                    outcome.lost, outcome.error = True, why
+                    outcome.lost, outcome.held, outcome.error = True, unit.proven, why
                     rt.log.event(unit.name, "check-failed", why)
                     rt.set_proven(unit, False, why)
                     return True

@@ -4,28 +4,8 @@ its interval is an hour, a flood of reports runs one or two checks, a report fro
 does not require the capability is ignored (one event however many), a failed triggered check
 re-runs the oneshot, and the reason, hostile text, is logged escaped and bounded."""
 
-import json
-import os
-import signal
-
 from examples.demo.stack import wait_until
-from tests.helpers.supervisor import PY
-
-# Sends what $RUNTIME_DIR/report.json says ({"datagram": ..., "count": N}) to NOTIFY_SOCKET on
-# each SIGUSR1: a unit that reports when the test tells it to.
-REPORTER = """
-import json, os, signal, socket, sys
-def report(*_):
-    order = json.load(open(os.path.join(os.environ["RUNTIME_DIR"], "report.json")))
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    for _ in range(order["count"]):
-        sock.sendto(order["datagram"].encode(), os.environ["NOTIFY_SOCKET"])
-    print("sent", order["count"], flush=True)
-signal.signal(signal.SIGUSR1, report)
-print("listening", flush=True)
-while True:
-    signal.pause()
-"""
+from tests.helpers.reporter import listening, report, reporter
 
 GRAPH = f"""
 version = 1
@@ -38,20 +18,15 @@ environment = {{ CHECK_TAKES = "0" }}
 [services.base]
 command = ["sleep", "3600"]
 provides = ["base"]
-[services.proxy]
-command = [{json.dumps(PY)}, "-c", {json.dumps(REPORTER)}]
-requires = ["keys"]
-[services.other]
-command = [{json.dumps(PY)}, "-c", {json.dumps(REPORTER)}]
-requires = ["base"]
+{reporter("proxy", "keys")}
+{reporter("other", "base")}
 """
 
 
 def started(supervisor, check_takes: str = "0"):
     sup = supervisor(GRAPH.replace('CHECK_TAKES = "0"', f'CHECK_TAKES = "{check_takes}"'))
     for unit in ("proxy", "other"):
-        sup.wait_event(unit, "ready")
-        wait_until(lambda unit=unit: "listening" in sup.output(unit), 10, f"{unit} listening")
+        listening(sup, unit)
     assert checks_run(sup) == 1  # the oneshot's first check, at once; the next would be in an hour
     return sup
 
@@ -59,13 +34,6 @@ def started(supervisor, check_takes: str = "0"):
 def checks_run(sup) -> int:
     path = sup.runtime_dir / "checks"
     return len(path.read_text().splitlines()) if path.exists() else 0
-
-
-def report(sup, unit: str, datagram: str, count: int = 1) -> None:
-    (sup.runtime_dir / "report.json").write_text(json.dumps({"datagram": datagram, "count": count}))
-    sent = sum(line.startswith("sent") for line in sup.output(unit))
-    os.kill(sup.unit_status(unit)["pid"], signal.SIGUSR1)
-    wait_until(lambda: sum(line.startswith("sent") for line in sup.output(unit)) > sent, 20, f"{unit} sent")
 
 
 def test_a_report_from_a_requiring_unit_runs_the_check_at_once(supervisor):
