@@ -13,7 +13,9 @@ import json
 
 LIMIT = 65536
 """Longest request line, in bytes."""
-COMMANDS = ("status", "health", "start", "stop", "restart", "reload", "shutdown", "logs", "events", "watch")
+COMMANDS = (
+    "status", "health", "check", "start", "stop", "restart", "reload", "shutdown", "logs", "events", "watch",
+)  # fmt: skip
 
 
 def encode(message: dict) -> bytes:

@@ -25,6 +25,7 @@ COMMANDS = {
     "schema": "schema",
     "run": "run",
     "status": "status",
+    "check": "check",
     "logs": "logs",
     "events": "logs",
     "top": "top",

@@ -16,6 +16,8 @@ gets one object a line back, in order, on the same connection:
   updates as they happen until either side closes it (``supervisor.status.update_to_json``).
 - ``{"command": "health", "capabilities": [...]}`` → ``{"ok": true, "problems": [...]}``: what
   keeps the graph (or those capabilities) from being healthy, for ``status --ready``.
+- ``{"command": "check", "capability": C}`` → ``{"ok": true, "capability": C, "unit": U, "check":
+  {"ok": ..., "output": ..., "duration": ...}}`` once the provider's check, run now, has run.
 
 Anything else gets ``{"ok": false, "error": "..."}``. docs/control-protocol.md has the details;
 ``supervisor.runtime.client`` is the client.
@@ -40,6 +42,7 @@ import trio
 from supervisor.graph.durations import format_duration
 from supervisor.protocol import COMMANDS, LIMIT, encode
 from supervisor.runtime.core import Runtime
+from supervisor.runtime.demand import Unavailable
 from supervisor.runtime.feed import EVENTS_KEPT, LINES_KEPT, Watcher
 from supervisor.runtime.reload import reload
 from supervisor.runtime.restart import restart_rolling
@@ -133,6 +136,8 @@ async def _handle(rt: Runtime, request: dict) -> dict | Watch:
             output=output,
             lines=_count(request, "lines", LINES_KEPT),
         )
+    if command == "check":
+        return await _check(rt, request)
     if command == "reload":
         graph = request.get("graph")
         if graph is not None and not isinstance(graph, str):
@@ -156,6 +161,26 @@ async def _handle(rt: Runtime, request: dict) -> dict | Watch:
         for unit in units:
             rt.request_start(unit)
     return {"ok": True, "units": [u.name for u in units]}
+
+
+async def _check(rt: Runtime, request: dict) -> dict:
+    """Run a capability's check now (coalesced with one already asked for) and answer with its
+    result once it has run."""
+    name = request.get("capability")
+    if not isinstance(name, str):
+        raise RequestError("check needs a capability: the name of one the graph provides")
+    if rt.stopping:
+        raise RequestError("the supervisor is stopping")
+    try:
+        unit, asked = rt.request_check(
+            name, "supervisor check", f"{name} check asked for on the control socket"
+        )
+    except Unavailable as why:
+        raise RequestError(str(why)) from None
+    await asked.done.wait()
+    if asked.result is None:
+        raise RequestError(asked.abandoned)
+    return {"ok": True, "capability": name, "unit": unit.name, "check": asked.result.to_json()}
 
 
 async def _stream(rt: Runtime, stream: trio.SocketStream, watch: Watch) -> None:

@@ -19,6 +19,7 @@ import trio
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Service
 from supervisor.runtime.children import Children
+from supervisor.runtime.demand import Round, Throttle, Unavailable, clean_reason
 from supervisor.runtime.drain import Drains
 from supervisor.runtime.feed import Feed
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting, graph_variables
@@ -35,6 +36,8 @@ from supervisor.status import (
 )
 
 EXIT_CLEAN, EXIT_FAULT, EXIT_FORCED = 0, 1, 130
+IGNORED_EVERY = 10.0
+"""Seconds between two ``report-ignored`` events for one reporting unit (the rest are counted)."""
 
 
 @attrs.define
@@ -76,6 +79,7 @@ class Runtime:
     reloading: trio.Lock = attrs.field(factory=trio.Lock)  # one reload at a time (``reload``)
     tasks: trio.Nursery | None = None  # the units' nursery: their supervise tasks, draining processes
     _changed: trio.Event = attrs.field(factory=trio.Event)
+    _ignored: Throttle = attrs.field(factory=lambda: Throttle(IGNORED_EVERY))
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
@@ -149,18 +153,68 @@ class Runtime:
         if unit is None:
             return
         if "STATUS" in fields:
-            unit.status_text = fields["STATUS"]
-            self.log.event(unit.name, "status", fields["STATUS"])
+            unit.status_text = fields["STATUS"].rpartition("\n")[2]
+            self.log.event(unit.name, "status", unit.status_text)
         if fields.get("READY") == "1":
             unit.notified.set()
+        if "X_CAPABILITY_BROKEN" in fields:
+            self.report_broken(unit, fields["X_CAPABILITY_BROKEN"].split("\n"), fields.get("X_REASON", ""))
         self.changed()
+
+    def report_broken(self, unit: Unit, capabilities: list[str], reason: str) -> None:
+        """``unit`` says capabilities it requires are broken: their checks run now (docs/notify.md).
+        A report it may not make (a capability it does not require), or that cannot be acted on,
+        is an event, throttled."""
+        reason = clean_reason(reason)
+        for name in dict.fromkeys(capabilities):
+            if name not in unit.service.requires:
+                self._ignore(unit, f"reported {clean_reason(name)!r} broken, which it does not require")
+                continue
+            try:
+                self.request_check(name, unit.name, f"{name} reported broken by {unit.name}: {reason}")
+            except Unavailable as why:
+                self._ignore(unit, f"reported {name} broken: {why}")
+
+    def _ignore(self, unit: Unit, what: str) -> None:
+        held = self._ignored.allow(unit.name)
+        if held is not None:
+            more = f" ({held} more held back since the last such event)" if held else ""
+            self.log.event(unit.name, "report-ignored", f"{what}: ignored{more}")
+
+    def request_check(self, capability: str, by: str, why: str) -> tuple[Unit, Round]:
+        """Run ``capability``'s check now, coalesced with any asked for before it runs
+        (:mod:`~supervisor.runtime.demand`): the unit that runs it and the round that answers.
+        Unavailable, saying what to do, when no check can run now."""
+        if capability not in self.capabilities:
+            known = ", ".join(self.capabilities) or "none"
+            raise Unavailable(f"no capability {capability!r} in this graph (its capabilities: {known})")
+        cap = self.capabilities[capability]
+        units = sorted(
+            (u for p in cap.providers for u in self.units_of(p)), key=lambda u: u.name != cap.provider
+        )
+        if all(u.service.check is None for u in units):
+            raise Unavailable(
+                f"{capability} has no check to run: its provider {units[0].service.name} declares none "
+                "(give that service a check in the graph)"
+            )
+        unit = next((u for u in units if u.checks.listening), None)
+        if unit is None:
+            raise Unavailable(
+                f"{capability} cannot be checked now: its provider {units[0].describe()} is not running "
+                "its check (it does once it is up again: see supervisor status)"
+            )
+        round_, opened = unit.checks.ask(by)
+        if opened:
+            self.log.event(unit.name, "check-requested", why)
+        return unit, round_
 
     def launch(self, unit: Unit) -> Launch:
         service = unit.service
         extra = {"RUNTIME_DIR": str(self.runtime_dir), "SUPERVISOR_UNIT": unit.name}
         if unit.replica is not None:
             extra["SUPERVISOR_REPLICA"] = str(unit.replica)
-        if service.ready is not None and service.ready.kind == "notify":
+        if (service.ready is not None and service.ready.kind == "notify") or service.requires:
+            # requires: to report what it requires broken (X_CAPABILITY_BROKEN, docs/notify.md)
             extra["NOTIFY_SOCKET"] = str(self.runtime_dir / "notify.sock")
         if service.drain_timeout > 0:
             extra["DRAIN_TIMEOUT"] = f"{service.drain_timeout:.3f}".rstrip("0").rstrip(".")
@@ -213,11 +267,13 @@ class Runtime:
         self._refresh_degraded()
         self.changed()
 
-    def record_check(self, unit: Unit, ok: bool, output: str, duration: float) -> None:
+    def record_check(self, unit: Unit, ok: bool, output: str, duration: float) -> CheckResult:
+        result = CheckResult(ok, time.time(), output, duration)
         for name in unit.service.provides:
-            self.capabilities[name].last_check = CheckResult(ok, time.time(), output, duration)
+            self.capabilities[name].last_check = result
         self.feed.touch(capabilities=unit.service.provides)
         self.on_check(unit, ok, duration)
+        return result
 
     def available(self, capability: str) -> bool:
         return (

@@ -49,15 +49,21 @@ _EVENT_LEVEL = {
 }
 
 
+def inert(text: str) -> str:
+    """``text`` with every control, format or separator character (ESC, ``\\r``, U+2028, bidi
+    overrides) written as a Python escape, so it can neither drive a terminal nor split or
+    overwrite a record. A tab stays."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() or char == "\t" else repr(char)[1:-1] for char in text)
+
+
 def _escape(text: str) -> str:
-    """``text`` inert on the operator's terminal: rich markup escaped, and every control, format or
-    separator character (ESC, ``\\r``, U+2028, bidi overrides) written as a Python escape, so a
-    child's output can neither drive the terminal nor split or overwrite a record. A tab stays."""
+    """``text`` inert on the operator's terminal (:func:`inert`), rich markup escaped: a child's
+    output can neither drive the terminal nor split or overwrite a record."""
     from rich.markup import escape
 
-    if not text.isprintable():
-        text = "".join(char if char.isprintable() or char == "\t" else repr(char)[1:-1] for char in text)
-    return escape(text)
+    return escape(inert(text))
 
 
 def _colour(name: str) -> str:

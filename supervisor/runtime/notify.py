@@ -1,6 +1,9 @@
 """The sd_notify protocol: one datagram socket, ``RUNTIME_DIR/notify.sock``, given to services as
 ``NOTIFY_SOCKET`` so daemons written for systemd (``READY=1``, ``STATUS=…``) work unchanged.
 
+Beyond systemd's fields, a unit may report a capability it requires as broken
+(``X_CAPABILITY_BROKEN``, docs/notify.md): the supervisor checks it at once (``Runtime.notify``).
+
 The sender is identified by its credentials (SO_PASSCRED): its pid, or the process group it is
 in, since every unit leads its own group (a ``sh -c`` wrapper's child counts as the unit).
 """
@@ -16,11 +19,13 @@ _UCRED = struct.Struct("3i")
 
 
 def parse(message: bytes) -> dict[str, str]:
-    fields = {}
+    """``KEY=VALUE`` lines as a dict. A key sent on several lines keeps every value, one a line
+    (``X_CAPABILITY_BROKEN`` may name several capabilities: see docs/notify.md)."""
+    fields: dict[str, str] = {}
     for line in message.decode(errors="replace").splitlines():
         key, sep, value = line.partition("=")
         if sep:
-            fields[key] = value
+            fields[key] = f"{fields[key]}\n{value}" if key in fields else value
     return fields
 
 

@@ -32,6 +32,7 @@ class Outcome:
     exit: Exit | None = None
     error: str | None = None
     lost: bool = False
+    held: bool = False  # lost what it had proven (not a re-run whose check never passed)
     stopped: bool = False
     handed_off: bool = False  # stopped for a restart: its process drains in the background
 
@@ -114,6 +115,11 @@ async def _after(rt: Runtime, unit: Unit, outcome: Outcome) -> None:
         unit.wanted = False
         rt.set_state(unit, UnitState.FAILED if outcome.failed else UnitState.STOPPED, what)
         return
+    if outcome.lost and outcome.held:
+        # What it provided held, then was lost (keys wiped from the agent): the provider did
+        # not crash, and every moment without it fails its consumers. So the re-run is at once,
+        # outside the crash-loop count; a re-run that cannot prove it again counts as usual.
+        unit.recent_restarts.clear()
     now = trio.current_time()
     while unit.recent_restarts and unit.recent_restarts[0] < now - service.restart_window:
         unit.recent_restarts.popleft()
@@ -283,7 +289,8 @@ async def _prove_oneshot(rt: Runtime, unit: Unit, launch: Launch, outcome: Outco
 async def _check_until_lost(
     rt: Runtime, unit: Unit, launch: Launch, outcome: Outcome, first_now: bool
 ) -> bool:
-    """Run the check probe on its interval; return True when it fails (the capability is lost)."""
+    """Run the check probe on its interval, or at once when asked (``unit.checks``: a report, or
+    ``supervisor check``); return True when it fails (the capability is lost)."""
     probe = unit.service.check
     if probe is None:
         await trio.sleep_forever()
@@ -293,27 +300,40 @@ async def _check_until_lost(
         outcome.error = str(error)
         rt.log.event(unit.name, "error", str(error))
         return True
-    if not first_now:
-        await trio.sleep(probe.interval)
-    failures, passed = 0, False
-    while True:
-        started = trio.current_time()
-        result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch)
-        rt.record_check(unit, result.ok, result.output, trio.current_time() - started)
-        why = f"check failed ({probe.description}): {result.output}"
-        if result.ok:
-            failures, passed = 0, True
-            if not unit.proven:
-                rt.set_proven(unit, True)
-        elif not passed and time.time() - unit.started_at < probe.start_period:
-            grace = format_duration(probe.start_period)
-            rt.log.event(unit.name, "check-retry", f"{why}; not counted within start_period {grace}")
-        else:
-            failures += 1
-            if failures >= probe.retries:
-                outcome.lost, outcome.error = True, why
-                rt.log.event(unit.name, "check-failed", why)
-                rt.set_proven(unit, False, why)
-                return True
-            rt.log.event(unit.name, "check-retry", f"{why}; {failures} of {probe.retries} failures in a row")
-        await trio.sleep(probe.interval)
+    demand, asked = unit.checks, None
+    demand.listening = True
+    try:
+        if not first_now:
+            await demand.wait(probe.interval)
+        failures, passed = 0, False
+        while True:
+            asked = demand.take()
+            started = trio.current_time()
+            result = await probe_once(probe.kind, target, probe.timeout, rt.children, launch)
+            checked = rt.record_check(unit, result.ok, result.output, trio.current_time() - started)
+            if asked is not None:
+                verdict = "passed" if result.ok else "failed"
+                took = format_duration(checked.duration)
+                rt.log.event(unit.name, "checked", f"{verdict} in {took}, asked by {asked.asked_by()}")
+                asked.finish(checked)
+            why = f"check failed ({probe.description}): {result.output}"
+            if result.ok:
+                failures, passed = 0, True
+                if not unit.proven:
+                    rt.set_proven(unit, True)
+            elif not passed and time.time() - unit.started_at < probe.start_period:
+                grace = format_duration(probe.start_period)
+                rt.log.event(unit.name, "check-retry", f"{why}; not counted within start_period {grace}")
+            else:
+                failures += 1
+                if failures >= probe.retries:
+                    outcome.lost, outcome.held, outcome.error = True, unit.proven, why
+                    rt.log.event(unit.name, "check-failed", why)
+                    rt.set_proven(unit, False, why)
+                    return True
+                rt.log.event(
+                    unit.name, "check-retry", f"{why}; {failures} of {probe.retries} failures in a row"
+                )
+            await demand.wait(probe.interval)
+    finally:
+        demand.close(f"the check did not run to its end: {unit.describe()}", asked)

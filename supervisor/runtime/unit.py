@@ -10,6 +10,7 @@ import attrs
 import trio
 
 from supervisor.graph.model import Service
+from supervisor.runtime.demand import CheckDemand
 from supervisor.status import Exit, UnitState, UnitStatus
 
 PARKED = frozenset(state for state in UnitState if state.parked)
@@ -39,6 +40,7 @@ class Unit:
     retired: trio.CancelScope = attrs.field(factory=trio.CancelScope)  # ends its supervise task
     hand_off: bool = False  # a stop for a restart: the process drains in the background (``drain``)
     depth: int = 0
+    checks: CheckDemand = attrs.field(factory=CheckDemand)
 
     @property
     def name(self) -> str:

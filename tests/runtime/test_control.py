@@ -104,7 +104,8 @@ def test_bad_requests_get_clear_errors(supervisor):
     assert not answers[0]["ok"] and "not a JSON object" in answers[0]["error"]
     assert answers[1] == {
         "ok": False,
-        "error": "unknown command 'dance': use status, health, start, stop, restart, reload, shutdown, logs, events or watch",
+        "error": "unknown command 'dance': use status, health, check, start, stop, restart, reload, shutdown, "
+        "logs, events or watch",
     }
     assert sup.stop() == 0
 

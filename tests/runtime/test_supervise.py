@@ -273,6 +273,56 @@ def test_lost_capability_reruns_the_oneshot_while_dependents_degrade_then_recove
     assert run.rt.capabilities["keys"].state is CapabilityState.UNAVAILABLE  # after the shutdown
 
 
+REPORTED = """
+version = 1
+[services.loader]
+kind = "oneshot"
+command = ["load-keys"]
+provides = ["keys"]
+check = { exec = ["has-keys"], interval = "1h", timeout = "1s" }
+backoff = { initial = "100ms" }
+max_restarts = 3
+restart_window = "1m"
+[services.proxy]
+command = ["serve"]
+requires = ["keys"]
+"""
+
+
+def test_a_report_checks_at_once_and_each_loss_of_what_held_is_repaired_at_once(tmp_path):
+    """Keys wiped five times in a minute, each time reported by their consumer: each report runs
+    the check at that instant (not in an hour), and each loss re-runs the loader at that instant,
+    with no backoff and no crash-loop count (max_restarts is 3): what held was lost, nothing crashed."""
+    keys = {"loaded": False}
+    reported: list[float] = []
+
+    async def load_keys(proc) -> int:
+        keys["loaded"] = True
+        return 0
+
+    async def has_keys(proc) -> int:
+        return 0 if keys["loaded"] else 1
+
+    async def scenario(run: Run) -> None:
+        await run.events.next("proxy", "ready")
+        for wipe in range(5):
+            await trio.sleep(1)
+            keys["loaded"] = False
+            reported.append(trio.current_time())
+            run.children.of("serve")[0].notify(X_CAPABILITY_BROKEN="keys", X_REASON="no identities")
+            await run.events.next("loader", "available", count=wipe + 2)
+
+    programs = {"load-keys": load_keys, "has-keys": has_keys, "serve": serve}
+    run = simulate(tmp_path, REPORTED, programs, scenario)
+    events = run.events
+    assert events.at("loader", "check-requested") == pytest.approx(reported)
+    assert events.at("loader", "lost") == pytest.approx(reported)
+    assert events.at("loader", "started")[1:] == pytest.approx(reported)  # re-run at once, every time
+    assert events.of("loader", "check-requested")[0]["message"] == "keys reported broken by proxy: no identities"
+    assert not events.of("loader", "backoff") and not events.of("loader", "failed")
+    assert run.rt.units["loader"].restarts == 5
+
+
 def test_failed_check_of_a_longrun_restarts_it_whatever_the_policy(tmp_path):
     alive = tmp_path / "alive"
 
