@@ -67,6 +67,7 @@ NO_FAILURES = ("key-wipe", "rolling-restart", "reload")  # the issue's zero-fail
 USER = "chaos"
 DEVICE = "canary"
 SESSION_TIMEOUT = 30.0  # one short session, however slow the machine
+IN_FLIGHT = 64  # sessions open at once at most: a stalled stack must not make the bench fork without end
 REPAIR_TIMEOUT = 60.0
 CHUNK = 16384
 
@@ -190,6 +191,7 @@ class Load:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.in_flight = threading.BoundedSemaphore(IN_FLIGHT)
 
     def one(self, n: int) -> None:
         started = time.monotonic()
@@ -205,15 +207,22 @@ class Load:
             said = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
         except subprocess.TimeoutExpired:
             ok, said = False, f"no answer within {SESSION_TIMEOUT:g}s"
+        finally:
+            self.in_flight.release()
         with self.lock:
             self.sessions.append(Session(started, time.monotonic(), ok, "" if ok else said))
 
     def run(self) -> None:
         period, n, next_at = 1 / self.rate, 0, time.monotonic()
         while not self.stopping.is_set():
-            thread = threading.Thread(target=self.one, args=(n,), daemon=True)
-            thread.start()
-            self.threads.append(thread)
+            if self.in_flight.acquire(blocking=False):
+                thread = threading.Thread(target=self.one, args=(n,), daemon=True)
+                thread.start()
+                self.threads.append(thread)
+            else:  # not started: the stack is that far behind, which counts as a failure
+                now = time.monotonic()
+                with self.lock:
+                    self.sessions.append(Session(now, now, False, f"bench: {IN_FLIGHT} sessions in flight already"))
             n += 1
             next_at += period
             self.stopping.wait(max(0.0, next_at - time.monotonic()))
@@ -225,7 +234,7 @@ class Load:
 
 
 def stream(deployment: Deployment) -> LongSession:
-    remote = f"while :; do head -c {CHUNK} /dev/zero; sleep 0.05; done"
+    remote = f"while head -c {CHUNK} /dev/zero; do sleep 0.05; done"  # ends once nobody reads it
     process = subprocess.Popen(
         deployment.ssh(remote), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -412,8 +421,10 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="chaos-"))
     try:
         found, sessions = run(args, home)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    except BaseException:
+        console.print(f"chaos: the run failed; its files (supervisor.log) are kept in {home}")
+        raise
+    shutil.rmtree(home)
     console.print(f"load average after: {load()}")
     report(console, found, sessions, args.long)
     if args.json:
