@@ -16,8 +16,10 @@ byte layouts and where each comes from):
 - ``ChaChaPoly``: ``chacha20-poly1305@openssh.com``: DJB's original ChaCha20 (64-bit nonce, 64-bit
   block counter), one key for the length and one for the payload and Poly1305 key.
 
-A packet goes to ``seal`` as it is framed by ``frame`` (uint32 length, padding length, payload,
-padding) and comes back as the chunks to write. ``opener.length`` reads the packet length from
+A packet goes to ``seal`` in the pieces ``frame`` gives (uint32 length, padding length and
+message number; payload; padding) and comes back as the chunks to write: the stream ciphers
+encrypt the pieces one after another, so a relayed payload is not copied into a whole packet
+first; only AES-GCM, whose one-shot call takes the packet whole, joins them. ``opener.length`` reads the packet length from
 the first ``head`` bytes, then ``opener.open`` takes the whole packet with its tag and returns
 the plaintext after the length field, or raises ``BadPacket``. All of them use the
 ``cryptography`` package's primitives; nothing cryptographic is written here.
@@ -43,19 +45,22 @@ class BadPacket(Exception):
     """The packet's MAC or tag did not verify: it was forged, damaged, or the keys differ."""
 
 
-def frame(block: int, aad: int, message: int, parts: tuple) -> bytes:
-    """The packet as sent before protection: length, padding length, message, payload, padding.
+def frame(block: int, aad: int, message: int, parts: tuple) -> tuple:
+    """The packet as sent before protection, in three pieces: the length, padding length and
+    message number with all but the last of ``parts``; the last part; the padding.
 
-    The payload is given in ``parts`` (bytes-like), joined here, in the one copy a packet needs.
-    The padding (4 bytes or more, random) brings the packet to a multiple of ``block``, counting
-    the length field unless it travels outside the encryption (``aad`` 4: EtM and AEAD).
+    The payload is given in ``parts`` (bytes-like): the relay gives a rewritten channel header
+    (a few bytes, joined to the header here) and a view of the data it received (left as it is,
+    to be read once, by the cipher). The padding (4 bytes or more, random) brings the packet to
+    a multiple of ``block``, counting the length field unless it travels outside the encryption
+    (``aad`` 4: EtM and AEAD).
     """
     size = sum(map(len, parts))
     padding = block - (6 + size - aad) % block
     if padding < 4:
         padding += block
     header = _frame_header.pack(2 + size + padding, padding, message)
-    return b"".join((header, *parts, os.urandom(padding)))
+    return b"".join((header, *parts[:-1])), parts[-1], os.urandom(padding)
 
 
 class Plain:
@@ -63,8 +68,8 @@ class Plain:
 
     block, aad, head, tag = 8, 0, 4, 0
 
-    def seal(self, seq: int, packet: bytes) -> tuple[bytes, ...]:
-        return (packet,)
+    def seal(self, seq: int, pieces: tuple) -> tuple[bytes, ...]:
+        return (b"".join(pieces),)
 
     def length(self, seq: int, head: memoryview) -> int:
         return _length.unpack_from(head)[0]
@@ -110,8 +115,8 @@ class EncryptAndMac:
             mac.update(part)
         return mac.digest()
 
-    def seal(self, seq: int, packet: bytes) -> tuple[bytes, ...]:
-        return self.stream.update(packet), self._mac(seq, packet)
+    def seal(self, seq: int, pieces: tuple) -> tuple[bytes, ...]:
+        return *map(self.stream.update, pieces), self._mac(seq, *pieces)
 
     def length(self, seq: int, head: memoryview) -> int:
         self.first = self.stream.update(head)  # the stream moves on: keep the block for ``open``
@@ -128,9 +133,10 @@ class EncryptThenMac(EncryptAndMac):
 
     aad, head = 4, 4
 
-    def seal(self, seq: int, packet: bytes) -> tuple[bytes, ...]:
-        encrypted = self.stream.update(memoryview(packet)[4:])
-        return packet[:4], encrypted, self._mac(seq, packet[:4], encrypted)
+    def seal(self, seq: int, pieces: tuple) -> tuple[bytes, ...]:
+        first = pieces[0]
+        chunks = (first[:4], *map(self.stream.update, (first[4:], *pieces[1:])))
+        return *chunks, self._mac(seq, *chunks)
 
     def length(self, seq: int, head: memoryview) -> int:
         return _length.unpack_from(head)[0]
@@ -157,9 +163,9 @@ class AesGcm:
         self.counter = (self.counter + 1) & _COUNTER
         return nonce
 
-    def seal(self, seq: int, packet: bytes) -> tuple[bytes, ...]:
-        view = memoryview(packet)
-        return packet[:4], self.aead.encrypt(self._nonce(), view[4:], view[:4])
+    def seal(self, seq: int, pieces: tuple) -> tuple[bytes, ...]:
+        view = memoryview(b"".join(pieces))
+        return pieces[0][:4], self.aead.encrypt(self._nonce(), view[4:], view[:4])
 
     def length(self, seq: int, head: memoryview) -> int:
         return _length.unpack_from(head)[0]
@@ -199,15 +205,18 @@ class ChaChaPoly:
     def _length_stream(self, iv: bytes, data) -> bytes:
         return Cipher(algorithms.ChaCha20(self.length_key, iv), None).encryptor().update(data)
 
-    def seal(self, seq: int, packet: bytes) -> tuple[bytes, ...]:
+    def seal(self, seq: int, pieces: tuple) -> tuple[bytes, ...]:
         iv = self._iv(seq)
         stream, poly_key = self._payload_stream(iv)
-        length = self._length_stream(iv, packet[:4])
-        encrypted = stream.update(memoryview(packet)[4:])
+        first, body, padding = pieces
+        # Three chunks, as many as the packet had before it was sealed: the few bytes before and
+        # after the body are joined (each chunk costs the transport's write a check and a slot).
+        head = self._length_stream(iv, first[:4]) + stream.update(first[4:])
+        body, tail = stream.update(body), stream.update(padding)
         tag = Poly1305(poly_key)
-        tag.update(length)
-        tag.update(encrypted)
-        return length, encrypted, tag.finalize()
+        for chunk in (head, body, tail):
+            tag.update(chunk)
+        return head, body, tail + tag.finalize()
 
     def length(self, seq: int, head: memoryview) -> int:
         return _length.unpack_from(self._length_stream(self._iv(seq), head))[0]

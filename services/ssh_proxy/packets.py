@@ -9,9 +9,10 @@ key exchange and its state machine; this layer takes over where a packet meets t
   it, as Conch switches its own.
 - ``sendPacket``: frames, pads (the length counts in the alignment only when it is encrypted) and
   seals one packet, then writes the sealed chunks as they are. A payload may come in parts (the
-  relay's rewritten header and a view of the data), joined once, into the packet.
+  relay's rewritten header and a view of the data), read once, by the cipher (``aead.frame``).
 - ``dataReceived``: packets are cut from what was read with views (the start of a packet left
-  over from one read is joined to the next), the length read once and bounded, the tag verified
+  over from one read is completed with the bytes it lacks from the next, not joined to all of
+  it), the length read once and bounded, the tag verified
   before anything is decrypted (EtM, AEAD). CHANNEL_DATA is handed on as a view of the decrypted
   packet, so it reaches the relay without a copy; other messages as ``bytes``, as Conch's
   services expect.
@@ -108,8 +109,8 @@ class PacketLayer:
         """Seal and write one packet (held while a key exchange forbids it, as Conch does).
 
         ``payload`` is bytes, or a tuple of bytes-like parts of one payload: the relay passes a
-        rewritten channel header and a view of the data it received, which are then copied
-        once, into the packet.
+        rewritten channel header and a view of the data it received, which the cipher reads
+        where it is.
         """
         if self._keyExchangeState != self._KEY_EXCHANGE_NONE:
             if not self._allowedKeyExchangeMessageType(messageType):
@@ -135,16 +136,28 @@ class PacketLayer:
             if not self.gotVersion:
                 return
             data, self.buf = self.buf, b""
+        start = self._complete(data) if self._rest else 0
+        if self._rest:  # all of ``data`` went to the packet begun before, still not whole
+            return
+        offset = self._read(data, start)
         # Immutable bytes, not a bytearray resized in place: a view of it may outlive this call
         # (a traceback kept by a Deferred keeps this frame), and would forbid the resize.
-        received = self._rest + data if self._rest else data
-        offset = self._read(received)
-        self._rest = received[offset:] if offset else received
+        self._rest = data[offset:]
 
-    def _read(self, received: bytes) -> int:
-        """Dispatch every whole packet in ``received``; how many bytes that took."""
+    def _complete(self, data: bytes) -> int:
+        """Finish the packet an earlier read began with only the bytes it lacks from ``data``, not
+        a copy of all of ``data`` joined to it; how many bytes of ``data`` that took."""
+        taken = 0
+        while self._rest and taken < len(data) and not self.transport.disconnecting:
+            goal = self._opener.head if self._wanted is None else self._wanted
+            joined = self._rest + memoryview(data)[taken : taken + goal - len(self._rest)]
+            taken += len(joined) - len(self._rest)
+            self._rest = joined[self._read(joined, 0) :]
+        return taken
+
+    def _read(self, received: bytes, offset: int) -> int:
+        """Dispatch every whole packet in ``received`` from ``offset``; where the first one left begins."""
         view = memoryview(received)
-        offset = 0
         while not self.transport.disconnecting:
             opener = self._opener
             available = len(view) - offset
@@ -189,7 +202,8 @@ class PacketLayer:
             )
             return
         end = len(plain) - padding
-        if number in _RELAYED_AS_VIEWS:
-            self.dispatchMessage(number, memoryview(plain)[2:end])
+        if number in _RELAYED_AS_VIEWS and self.service is not None:
+            # What Conch's ``dispatchMessage`` does with any message from 50 up, one call sooner.
+            self.service.packetReceived(number, memoryview(plain)[2:end])
         else:
             self.dispatchMessage(number, plain[2:end])

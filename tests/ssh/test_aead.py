@@ -27,8 +27,9 @@ def ends(cipher: str, mac: bytes):
     return tuple(aead.protection(name, mac, key, iv, integrity, encrypt) for encrypt in (True, False))
 
 
-def sealed(sealer, seq: int, payload: bytes) -> bytearray:
-    return bytearray(b"".join(sealer.seal(seq, aead.frame(sealer.block, sealer.aad, 94, (payload,)))))
+def sealed(sealer, seq: int, *parts) -> bytearray:
+    """One payload given in ``parts``, as the relay gives one: a rewritten header, a view of the data."""
+    return bytearray(b"".join(sealer.seal(seq, aead.frame(sealer.block, sealer.aad, 94, parts))))
 
 
 def opened(opener, seq: int, wire: bytearray) -> bytes:
@@ -47,6 +48,15 @@ def test_what_is_sealed_opens_in_order(cipher, mac):
         padding = plain[0]
         assert (plain[1], plain[2 : len(plain) - padding]) == (94, payload)
         assert padding >= 4 and (len(plain) + 4 - sealer.aad) % sealer.block == 0
+
+
+@pytest.mark.parametrize(("cipher", "mac"), CASES)
+def test_a_payload_in_parts_is_sealed_as_one(cipher, mac):
+    sealer, opener = ends(cipher, mac)
+    for seq, size in enumerate((4, 5, 17, 32768)):
+        payload = os.urandom(size)
+        plain = opened(opener, seq, sealed(sealer, seq, payload[:4], memoryview(payload)[4:]))
+        assert plain[2 : len(plain) - plain[0]] == payload
 
 
 @pytest.mark.parametrize(("cipher", "mac"), CASES)

@@ -90,7 +90,7 @@ def test_strict_kex_refuses_a_packet_before_kexinit(stack):
     ) + bytes(5)
     with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as client:
         client.sendall(b"SSH-2.0-test\r\n")
-        client.sendall(aead.frame(8, 0, 2, (NS(b"inserted"),)) + aead.frame(8, 0, 20, (kexinit,)))
+        client.sendall(b"".join((*aead.frame(8, 0, 2, (NS(b"inserted"),)), *aead.frame(8, 0, 20, (kexinit,)))))
         received = b""
         while chunk := client.recv(65536):  # the worker closes the connection (bounded by the timeout)
             received += chunk

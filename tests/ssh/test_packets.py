@@ -1,0 +1,59 @@
+"""The receive path cuts packets out of reads however the stream was split into them.
+
+TCP hands the proxy's transports reads of any size: a packet may start in one read and end
+several reads later, and a read may hold many packets. ``PacketLayer`` completes a packet begun
+in an earlier read with only the bytes it lacks, so these feed the same sealed stream in reads
+of many sizes (one byte at a time included) and expect the same messages, in order.
+"""
+
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from services.ssh_proxy import aead, packets
+
+MESSAGES = [(94, os.urandom(size)) for size in (0, 1, 100, 32768, 5, 70000)]
+
+
+class Receiver(packets.PacketLayer):
+    """The packet layer alone: what it dispatches is kept, with no SSH service behind it."""
+
+    gotVersion = True
+    incomingPacketSequence = 0
+    service = None
+
+    def __init__(self, opener) -> None:
+        self._opener = opener
+        self.transport = SimpleNamespace(disconnecting=False)
+        self.dispatched: list[tuple[int, bytes]] = []
+
+    def dispatchMessage(self, number: int, payload: bytes) -> None:
+        self.dispatched.append((number, bytes(payload)))
+
+    def sendDisconnect(self, reason: int, description: bytes) -> None:
+        raise AssertionError(description)
+
+
+def stream(cipher: bytes, mac: bytes):
+    key, iv, integrity = os.urandom(64), os.urandom(16), os.urandom(64)
+    sealer, opener = (aead.protection(cipher, mac, key, iv, integrity, encrypt) for encrypt in (True, False))
+    sealed = b"".join(
+        b"".join(sealer.seal(seq, aead.frame(sealer.block, sealer.aad, number, (payload,))))
+        for seq, (number, payload) in enumerate(MESSAGES)
+    )
+    return opener, sealed
+
+
+@pytest.mark.parametrize(
+    ("cipher", "mac"),
+    [(b"chacha20-poly1305@openssh.com", b"none"), (b"aes128-gcm@openssh.com", b"none"), (b"aes128-ctr", b"hmac-sha2-256")],
+)
+@pytest.mark.parametrize("size", [1, 3, 17, 4096, 65536, 10**6])
+def test_every_packet_is_dispatched_whatever_the_reads(cipher, mac, size):
+    opener, sealed = stream(cipher, mac)
+    receiver = Receiver(opener)
+    for start in range(0, len(sealed), size):
+        receiver.dataReceived(sealed[start : start + size])
+    assert receiver.dispatched == MESSAGES
+    assert receiver._rest == b"" and receiver.incomingPacketSequence == len(MESSAGES)
