@@ -152,7 +152,7 @@ def test_end_to_end_through_the_installed_command(broken):
 
 def test_a_changed_setting_is_a_change_that_breaks_nothing(capsys, tmp_path):
     edited = tmp_path / "edited.toml"
-    edited.write_text(FIXED.read_text().replace('"-D", "-a"', '"-D", "-t", "3600", "-a"'))
+    edited.write_text(FIXED.read_text().replace("ssh-agent -D -a", "ssh-agent -D -t 3600 -a"))
     status, out, _ = run_diff(capsys, str(FIXED), str(edited), "--format", "json")
     assert status == 0
     changed = [c for c in json.loads(out)["changes"] if c["kind"] == "service-changed"]
