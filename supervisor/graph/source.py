@@ -1,6 +1,6 @@
 """Where things are in a graph file: the line and column of every table, key and list item.
 
-``tomllib`` (the standard library's parser) gives values but no positions, so this module reads
+The TOML parser (:mod:`supervisor.graph.toml`) gives values but no positions, so this module reads
 the same text a second time, only as far as keys, table headers and bracket nesting, and answers
 "where is ``services.ssh-proxy.requires[1]``?". The index is built on the first question, so a
 graph that lints clean never pays for it.
@@ -8,11 +8,12 @@ graph that lints clean never pays for it.
 
 import bisect
 import re
-import tomllib
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import attrs
+
+from supervisor.graph import toml
 
 Path = tuple[str | int, ...]
 
@@ -51,7 +52,7 @@ class _Entry(NamedTuple):
 
 def _unquote(part: str) -> str:
     if part[0] in "\"'":
-        return tomllib.loads(f"k = {part}")["k"]
+        return toml.parse(f"k = {part}")["k"]
     return part
 
 
