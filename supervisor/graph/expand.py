@@ -37,7 +37,7 @@ class _Malformed(Exception):
         self.text = text
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)  # a graph of 10,000 services has tens of thousands of texts
 def _parts(text: str) -> tuple:
     """``text`` as literal strings and references; _Malformed at the first bad ``${``."""
     return _parse(text, 0, in_default=False)[0]
