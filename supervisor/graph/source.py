@@ -28,6 +28,16 @@ _BRACKET = re.compile(r"[\[\]{}]")
 _TRACKED = re.compile(r"[\[\]{}]|\"\"\"|'''")
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
 _BARE_ITEM = re.compile(r"[^,\]\}\n#]*")
+# A value that ends on its own line: one-line strings, other characters, and brackets closed on
+# the line (nested a few deep), then maybe a comment. Nearly every value of a graph is one, and
+# matching it in one go is cheaper than tracking its brackets; possessive, so a line that is not
+# one fails fast and is tracked as before. Only for lines with no triple quote (`a = """x"` is
+# not a one-line string).
+_ON_ONE_LINE = r"""(?:"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+'|[^"'#\[\]{}\n]++)"""
+_CLOSED = rf"[\[{{](?:{_ON_ONE_LINE})*+[\]}}]"
+for _ in range(3):
+    _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE}|{_CLOSED})*+[\]}}]"
+_ONE_LINE_VALUE = re.compile(rf"(?:{_ON_ONE_LINE}|{_CLOSED})*+(?:#.*)?$")
 
 
 @attrs.frozen
@@ -129,6 +139,8 @@ class Source:
                 if key:
                     path = table + _split_key(key.group(1))
                     index.setdefault(path, _Entry(number, key.start(1), (number, key.end())))
+                    if _ONE_LINE_VALUE.match(line, key.end()) and '"""' not in line and "'''" not in line:
+                        continue
                     start = key.end()
             depth, open_string = _scan_value(line, start, depth)
         self._index = index
