@@ -7,6 +7,7 @@ graph that lints clean never pays for it.
 """
 
 import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -154,9 +155,7 @@ class Source:
         so locating every finding of a large file stays linear.
         """
         if self._joined_lines is None:
-            starts = [0]
-            for line in self.lines:
-                starts.append(starts[-1] + len(line) + 1)
+            starts = list(itertools.accumulate((len(line) + 1 for line in self.lines), initial=0))
             self._joined_lines = ("\n".join(self.lines), starts)
         return self._joined_lines
 
