@@ -68,8 +68,10 @@ def _unquote(part: str) -> str:
 
 
 def _split_key(dotted: str) -> tuple[str, ...]:
-    # Nearly every key is bare: split it without the regex and the unquoting.
+    # Nearly every key is bare, and most are one word: split it without the regex and the unquoting.
     if '"' not in dotted and "'" not in dotted:
+        if "." not in dotted:
+            return (dotted,)
         return tuple(dotted.replace(" ", "").replace("\t", "").split("."))
     return tuple(_unquote(p) for p in _PARTS.findall(dotted))
 
