@@ -1,6 +1,8 @@
 """``${VAR}`` expansion: defaults, nested defaults, ``$$``, and what a text needs that is unset."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supervisor.graph.expand import ExpansionError, expand, malformed_reference, unset_variables
 
@@ -49,3 +51,20 @@ def test_unset_variables_are_those_the_text_needs():
     assert unset_variables("${A:-${W}}", VALUES) == []  # A is set: its default is not needed
     with pytest.raises(ExpansionError, match=r"\$\{X\} is not set"):
         expand("${X}", VALUES)
+
+
+_PIECES = ["$", "{", "}", ":-", ":", "-", "A", "_b", "1", "x", " ", "$$", "${", "${A}", "${A:-"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12))
+def test_a_malformed_reference_is_named_whether_or_not_the_text_is_parsed(pieces):
+    """Most texts are judged at a glance (references with plain defaults); that must say what
+    the parser says, whose verdict expand and the runtime go by."""
+    text = "".join(pieces)
+    try:
+        expand(text, {"A": "a", "_b": "b"})
+        parsed = None
+    except ExpansionError as error:
+        parsed = str(error).split("'")[1] if "is not a valid reference" in str(error) else None
+    assert malformed_reference(text) == parsed

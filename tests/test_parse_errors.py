@@ -3,6 +3,7 @@
 import pytest
 
 from supervisor.graph.loader import load_bytes
+from supervisor.graph.source import Source
 
 
 def only(findings):
@@ -134,3 +135,18 @@ def test_main_and_exit_when_go_together(text, line, words):
     finding = only(load_bytes(f"version = 1\n{text}".encode(), "g.toml").findings)
     assert finding.rule.id == "schema" and words in finding.message
     assert finding.location.line == line
+
+
+def test_positions_skip_what_multi_line_values_hold():
+    """Lines inside a multi-line string or array are not keys or headers, however they look (the
+    first line of `a` has an even number of quotes, as a one-line value would)."""
+    text = (
+        'a = """say "hi\nb = 1\n[u]\n"""\nc = [\n  ["x"],\n  "y = 2",\n]\n'
+        "[t]\nd = { e = [1, [2, { f = 3 }]] }  # [note\ng = ['''x''', \"]\"]\nh = 4\n"
+    )
+    source = Source("g.toml", text)
+    assert not source.has(("b",)) and not source.has(("u",)) and not source.has(("x",))
+    where = {path: (source.locate(path).line, source.locate(path).column) for path in [("c",), ("t", "h")]}
+    assert where == {("c",): (5, 1), ("t", "h"): (12, 1)}
+    assert (source.locate(("c", 1)).line, source.locate(("c", 1)).column) == (7, 3)
+    assert (source.locate(("t", "d", "e", 1)).line, source.locate(("t", "d", "e", 1)).column) == (10, 15)

@@ -1,5 +1,6 @@
 """Every output format of ``supervisor lint``: text, json, sarif, github."""
 
+import gc
 import json
 import os
 import subprocess
@@ -123,6 +124,16 @@ def test_json_format_has_the_documented_shape(cli):
         "ssh-identity-keys",
         "cli-ssh",
     )
+
+
+def test_lint_gives_the_garbage_collector_back(cli):
+    """lint pauses the cyclic collector while it runs; a caller in the same process (these tests)
+    gets it back, running, whether lint passed, failed or could not read its file."""
+    assert gc.isenabled()
+    assert cli("lint", INCIDENT)[0] == 1
+    assert gc.isenabled()
+    assert cli("lint", "/nonexistent/graph.toml")[0] == 2
+    assert gc.isenabled()
 
 
 def test_sarif_format_is_valid_sarif(cli):

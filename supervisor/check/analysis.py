@@ -140,10 +140,16 @@ class Startability:
     capability while a provider that started before it is still there. That can take away too
     much (a service that could use a later provider instead), never too little, because those
     supports cannot go round in a circle; whatever it took away that can still start is then
-    started again, as :func:`startable` would.
+    started again, as :func:`startable` would. When it takes away a large part of the graph (an
+    early standby switched off: everything ranked between it and the other provider), repairing
+    costs more than the fixed point of the whole variant, which is computed instead.
     """
 
     graph: Graph
+    repair_limit: int | None = None
+    """How many services a variant may take away and still be repaired; None: a fifth of the base
+    graph's, as per service taken away, repairing costs about five times what the whole fixed
+    point costs per service (10,000 services: 10 µs against 2 µs)."""
     base: frozenset[str] = attrs.field(init=False)
     rank: dict[str, int] = attrs.field(init=False)
 
@@ -151,11 +157,15 @@ class Startability:
         order = _start_order(self.graph, frozenset())
         self.base = frozenset(order)
         self.rank = {name: index for index, name in enumerate(order)}
+        if self.repair_limit is None:
+            self.repair_limit = len(order) // 5
 
     def of(self, disabled: frozenset[str]) -> frozenset[str]:
         if not disabled:
             return self.base
-        lost = self._unsupported(disabled)
+        lost = self._unsupported(disabled, self.repair_limit)
+        if lost is None:
+            return startable(self.graph, disabled)
         return (self.base - lost) | self._restartable(lost - disabled, lost)
 
     def _keeps(self, consumer: str, capability: str, lost: set[str]) -> bool:
@@ -165,9 +175,9 @@ class Startability:
             for p in self.graph.providers.get(capability, ())
         )
 
-    def _unsupported(self, disabled: frozenset[str]) -> set[str]:
+    def _unsupported(self, disabled: frozenset[str], limit: int) -> set[str] | None:
         """The switched-off services, and every base service that loses, for some capability it
-        requires, all the providers that started before it."""
+        requires, all the providers that started before it; None past ``limit`` of them."""
         graph, rank = self.graph, self.rank
         lost: set[str] = set()
         queue = deque(name for name in disabled if name in rank)
@@ -175,6 +185,8 @@ class Startability:
             name = queue.popleft()
             if name in lost:
                 continue
+            if len(lost) > limit:
+                return None
             lost.add(name)
             for capability in graph.services[name].provides:
                 for consumer in graph.consumers.get(capability, ()):

@@ -6,14 +6,13 @@ other files still get linted.
 """
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from supervisor.check.findings import SCHEMA, SYNTAX, Finding
-from supervisor.graph import schema
+from supervisor.graph import schema, toml
 from supervisor.graph.model import Backoff, Check, Graph, Probe, Profile, Service
 from supervisor.graph.source import Source
 
@@ -62,8 +61,8 @@ def load_bytes(data: bytes, file: str) -> Loaded:
 
 def load_source(source: Source) -> Loaded:
     try:
-        document = tomllib.loads(source.text)
-    except tomllib.TOMLDecodeError as error:
+        document = toml.parse(source.text)
+    except toml.TOMLDecodeError as error:
         return Loaded(source, None, (_syntax_finding(source, error),))
     problems = schema.validate(document)
     if problems:
@@ -72,7 +71,7 @@ def load_source(source: Source) -> Loaded:
     return Loaded(source, build_graph(document, source))
 
 
-def _syntax_finding(source: Source, error: tomllib.TOMLDecodeError) -> Finding:
+def _syntax_finding(source: Source, error: toml.TOMLDecodeError) -> Finding:
     message = str(error)
     position = _TOML_POSITION.search(message)
     if position:

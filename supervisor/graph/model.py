@@ -125,11 +125,14 @@ class Service:
         """Every text in which ``${VAR}`` is expanded when the service runs, with its path in
         the service's table: what lint checks for variables with no value."""
         texts: list[tuple[tuple[str | int, ...], str]] = [
-            *((("command", index), word) for index, word in enumerate(self.command)),
-            *((("environment", key), value) for key, value in self.environment.items()),
-            *((("env_file", index), path) for index, path in enumerate(self.env_file)),
-            *((("listen", index), spec) for index, spec in enumerate(self.listen)),
+            (("command", index), word) for index, word in enumerate(self.command)
         ]
+        if self.environment:
+            texts += [(("environment", key), value) for key, value in self.environment.items()]
+        if self.env_file:
+            texts += [(("env_file", index), path) for index, path in enumerate(self.env_file)]
+        if self.listen:
+            texts += [(("listen", index), spec) for index, spec in enumerate(self.listen)]
         for key in ("working_dir", "user", "group"):
             if getattr(self, key) is not None:
                 texts.append(((key,), getattr(self, key)))

@@ -134,7 +134,7 @@ class String(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, str):
             return _wrong_type(path, "a string", value)
-        if self.pattern and not re.match(self.pattern, value):
+        if self.pattern and not self._compiled.match(value):
             return [Problem(path, f"{dotted(path)} is {value!r}: {self.pattern_hint}")]
         bad = malformed_reference(value)
         if bad:
@@ -145,6 +145,10 @@ class String(Setting):
                 )
             ]
         return []
+
+    @cached_property
+    def _compiled(self) -> re.Pattern:
+        return re.compile(self.pattern)
 
     def _shape(self) -> dict:
         return {"type": "string", "pattern": self.pattern} if self.pattern else {"type": "string"}
@@ -165,16 +169,18 @@ class Integer(Setting):
     maximum: int | None = None
 
     def check(self, value: Any, path: Path) -> list[Problem]:
-        if self.minimum == self.maximum:
-            bounds = str(self.minimum)
-        else:
-            upper = f" and ≤ {self.maximum}" if self.maximum is not None else ""
-            bounds = f"an integer ≥ {self.minimum}{upper}"
         if isinstance(value, bool) or not isinstance(value, int):
-            return _wrong_type(path, bounds, value)
+            return _wrong_type(path, self._bounds, value)
         if value < self.minimum or (self.maximum is not None and value > self.maximum):
-            return [Problem(path, f"{dotted(path)} is {value}: it must be {bounds}")]
+            return [Problem(path, f"{dotted(path)} is {value}: it must be {self._bounds}")]
         return []
+
+    @property
+    def _bounds(self) -> str:
+        if self.minimum == self.maximum:
+            return str(self.minimum)
+        upper = f" and ≤ {self.maximum}" if self.maximum is not None else ""
+        return f"an integer ≥ {self.minimum}{upper}"
 
     def _shape(self) -> dict:
         out: dict[str, Any] = {"type": "integer", "minimum": self.minimum}
@@ -264,13 +270,17 @@ class Array(Setting):
         return problems
 
     def read(self, value: list) -> tuple:
-        return tuple(self.item.read(item) for item in value)
+        return tuple(map(self.item.read, value))
 
     def _shape(self) -> dict:
         out = {"type": "array", "items": self.item.schema()}
         if self.unique:
             out["uniqueItems"] = True
         return out
+
+
+_ARGUMENT = String("argument")
+_ARGUMENTS = Array("arguments", _ARGUMENT)
 
 
 @attrs.frozen
@@ -290,11 +300,11 @@ class Command(Setting):
                 ]
             if not words:
                 return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
-            return String(self.doc).check(value, path)
+            return _ARGUMENT.check(value, path)
         if isinstance(value, list):
             if not value:
                 return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
-            return Array(self.doc, String("argument")).check(value, path)
+            return _ARGUMENTS.check(value, path)
         return _wrong_type(path, "an array of strings (argv) or a string", value)
 
     def read(self, value: str | list) -> tuple[str, ...]:
@@ -367,9 +377,8 @@ class Table(Setting):
 
     def read(self, value: Mapping[str, Any]) -> dict[str, Any]:
         fixed, by_kind = self._defaults
-        out = {key: self.fields[key].read(item) for key, item in value.items()}
-        for key, default in fixed.items():
-            out.setdefault(key, default)
+        fields = self.fields
+        out = {**fixed, **{key: fields[key].read(item) for key, item in value.items()}}
         for key, default in by_kind.items():
             if key not in out:
                 out[key] = self.fields[key].read(default.values[out["kind"]])

@@ -1,18 +1,20 @@
 """Where things are in a graph file: the line and column of every table, key and list item.
 
-``tomllib`` (the standard library's parser) gives values but no positions, so this module reads
+The TOML parser (:mod:`supervisor.graph.toml`) gives values but no positions, so this module reads
 the same text a second time, only as far as keys, table headers and bracket nesting, and answers
 "where is ``services.ssh-proxy.requires[1]``?". The index is built on the first question, so a
 graph that lints clean never pays for it.
 """
 
 import bisect
+import itertools
 import re
-import tomllib
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import attrs
+
+from supervisor.graph import toml
 
 Path = tuple[str | int, ...]
 
@@ -27,6 +29,16 @@ _BRACKET = re.compile(r"[\[\]{}]")
 _TRACKED = re.compile(r"[\[\]{}]|\"\"\"|'''")
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
 _BARE_ITEM = re.compile(r"[^,\]\}\n#]*")
+# A value that ends on its own line: one-line strings, other characters, and brackets closed on
+# the line (nested a few deep), then maybe a comment. Nearly every value of a graph is one, and
+# matching it in one go is cheaper than tracking its brackets; possessive, so a line that is not
+# one fails fast and is tracked as before. Only for lines with no triple quote (`a = """x"` is
+# not a one-line string).
+_ON_ONE_LINE = r"""(?:"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+'|[^"'#\[\]{}\n]++)"""
+_CLOSED = rf"[\[{{](?:{_ON_ONE_LINE})*+[\]}}]"
+for _ in range(3):
+    _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE}|{_CLOSED})*+[\]}}]"
+_ONE_LINE_VALUE = re.compile(rf"(?:{_ON_ONE_LINE}|{_CLOSED})*+(?:#.*)?$")
 
 
 @attrs.frozen
@@ -51,13 +63,15 @@ class _Entry(NamedTuple):
 
 def _unquote(part: str) -> str:
     if part[0] in "\"'":
-        return tomllib.loads(f"k = {part}")["k"]
+        return toml.parse(f"k = {part}")["k"]
     return part
 
 
 def _split_key(dotted: str) -> tuple[str, ...]:
-    # Nearly every key is bare: split it without the regex and the unquoting.
+    # Nearly every key is bare, and most are one word: split it without the regex and the unquoting.
     if '"' not in dotted and "'" not in dotted:
+        if "." not in dotted:
+            return (dotted,)
         return tuple(dotted.replace(" ", "").replace("\t", "").split("."))
     return tuple(_unquote(p) for p in _PARTS.findall(dotted))
 
@@ -128,6 +142,8 @@ class Source:
                 if key:
                     path = table + _split_key(key.group(1))
                     index.setdefault(path, _Entry(number, key.start(1), (number, key.end())))
+                    if _ONE_LINE_VALUE.match(line, key.end()) and '"""' not in line and "'''" not in line:
+                        continue
                     start = key.end()
             depth, open_string = _scan_value(line, start, depth)
         self._index = index
@@ -141,9 +157,7 @@ class Source:
         so locating every finding of a large file stays linear.
         """
         if self._joined_lines is None:
-            starts = [0]
-            for line in self.lines:
-                starts.append(starts[-1] + len(line) + 1)
+            starts = list(itertools.accumulate((len(line) + 1 for line in self.lines), initial=0))
             self._joined_lines = ("\n".join(self.lines), starts)
         return self._joined_lines
 

@@ -88,9 +88,12 @@ def build_launch(
     variables: Mapping[str, str],
     extra_env: Mapping[str, str],
     listen_fds: tuple[int, ...] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> Launch:
+    """What to exec for ``service``, in ``environ`` (the supervisor's environment, os.environ,
+    unless the caller holds a copy: reading os.environ decodes every variable each time)."""
     credentials = _credentials(service, variables)
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
     env.update(credentials.env)
     env.update(extra_env)
     for index, path in enumerate(service.env_file):

@@ -93,9 +93,10 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
     that cannot be expanded is left to the unset-variable rule."""
     problems: dict[Where, str] = {}
     modules: dict[tuple, list[tuple[Where, str]]] = {}
+    environ = dict(os.environ)  # read once, not once per service
     for service in services:
         try:
-            launches = list(_commands(service, variables))
+            launches = list(_commands(service, variables, environ))
         except LaunchError as error:
             problems[(service.name, error.setting)] = f"cannot be used here ({error})"
             continue
@@ -126,12 +127,14 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
     return problems
 
 
-def _commands(service: Service, variables: Mapping[str, str]) -> Iterable[tuple[tuple[str, ...], Launch]]:
+def _commands(
+    service: Service, variables: Mapping[str, str], environ: Mapping[str, str]
+) -> Iterable[tuple[tuple[str, ...], Launch]]:
     """Each command of ``service`` as it would be launched, with its setting's path: its own,
     then its exec probes'. LaunchError for what the machine lacks (a user, an env_file); nothing
     for a command that cannot be expanded."""
     try:
-        launch = build_launch(service, variables, {})
+        launch = build_launch(service, variables, {}, environ=environ)
     except LaunchError as error:
         if error.setting is not None:
             raise
