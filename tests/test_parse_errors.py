@@ -27,6 +27,15 @@ def test_syntax_errors_point_at_the_place(text, line, column, words):
     assert words in finding.message
 
 
+def test_nesting_too_deep_for_tomllib_is_a_finding_not_a_traceback():
+    """tomllib recurses per level; a file nested deeper than the interpreter allows (and with a
+    syntax error, so the fast parser hands it to tomllib) is one finding."""
+    text = b"version = 1\na = " + b"[" * 6000 + b"]" * 6000 + b"\nb = \n"
+    finding = only(load_bytes(text, "deep.toml").findings)
+    assert finding.rule.id == "syntax"
+    assert "nested too deeply" in finding.message and finding.location.line == 3
+
+
 def test_unknown_setting_suggests_the_known_one():
     loaded = load_bytes(b'version = 1\n[services.a]\ncomand = ["true"]\n', "g.toml")
     messages = {f.message: f for f in loaded.findings}

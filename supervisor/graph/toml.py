@@ -28,4 +28,7 @@ def parse(text: str) -> dict[str, Any]:
             return toml_rs.loads(text, toml_version="1.0.0")
         except ValueError:
             pass  # tomllib says what is wrong, and where
-    return tomllib.loads(text)
+    try:
+        return tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
+        raise TOMLDecodeError("arrays or inline tables nested too deeply to read (at end of document)") from None
