@@ -13,7 +13,6 @@ import os
 import sys
 
 import attrs
-
 from twisted.internet import reactor
 from twisted.logger import LogLevel
 

@@ -39,9 +39,18 @@ class UserChannels:
     by_peer: dict[int, Channel] = attrs.field(factory=dict)  # by the user's channel number
     by_local: dict[int, int] = attrs.field(factory=dict)  # the proxy's number -> the user's
     opening: set[int] = attrs.field(factory=set)  # the proxy's numbers of channels the device opens
+    ended: int = 0  # session channels closed both ways
 
     def sessions(self) -> int:
         return sum(channel.session for channel in self.by_peer.values())
+
+    def finished(self) -> bool:
+        """Whether the user's sessions have all ended: at least one ran, and every channel left has
+        been closed to the user (its exit status delivered), none still opening. A device that
+        goes away then has failed nobody."""
+        left = self.by_peer.values()
+        ran = self.ended + sum(channel.session for channel in left)
+        return ran > 0 and all(channel.sent_close for channel in left) and not self.opening
 
     def full(self) -> str | None:
         """Why no channel of any type may open now (by the user or the device), or None."""
@@ -114,3 +123,4 @@ class UserChannels:
     def _forget_if_closed(self, channel: Channel) -> None:
         if channel.sent_close and channel.got_close:
             del self.by_peer[self.by_local.pop(channel.local)]
+            self.ended += channel.session

@@ -234,8 +234,11 @@ class UserConnection(service.SSHService):
         for number, payload in held:
             self._deliver(number, payload)
 
-    def _refuse(self, problem: errors.ProxyError, held: list[tuple[int, bytes]]) -> Refusal:
-        self.record.result = problem.code
+    def _refuse(
+        self, problem: errors.ProxyError, held: list[tuple[int, bytes]], failed: bool = True
+    ) -> Refusal:
+        if failed:
+            self.record.result = problem.code
         refusal = Refusal(problem, self.to_user)
         self.handle = refusal.handle
         for number, payload in held:
@@ -278,6 +281,9 @@ class UserConnection(service.SSHService):
         if self.stopped or self.record.result != "ok":  # gone, or already told why
             return
         problem = errors.device_closed(self.record.device, why)
+        if self.channels.finished():  # it closed after the sessions had ended: nothing failed
+            self._refuse(problem, [], failed=False)  # what the user opens now is refused, and then they go
+            return
         if self.handle != self.relay.from_user:  # the balena form, before the device's channel opened
             self._refuse_bridge(problem)
             return
