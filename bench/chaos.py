@@ -57,8 +57,15 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
-from examples.demo.stack import GRAPH, PROFILE, Stack, keypair, start_device, stop_process  # noqa: E402
-from examples.demo.stack import wait_until  # noqa: E402
+from examples.demo.stack import (  # noqa: E402
+    GRAPH,
+    PROFILE,
+    Stack,
+    keypair,
+    start_device,
+    stop_process,
+    wait_until,
+)
 from supervisor.runtime import client  # noqa: E402
 from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
 
@@ -120,7 +127,11 @@ class Deployment:
     def start(self) -> None:
         shutil.copy(GRAPH, self.graph)
         identity = self.stack.identity()
-        self.device = start_device(self.home / "device", self.device_port, identity + "\n")
+        # One stand-in device takes every session here (a fleet's users reach many devices): let
+        # its sshd take the logins in progress a burst of resumed held users brings at once.
+        self.device = start_device(
+            self.home / "device", self.device_port, identity + "\n", "--max-startups", "100:30:200"
+        )
         wait_until(lambda: accepts_ssh(self.device_port), 30, "the device's sshd")
         self.stack.fresh_registry()
         self.stack.add_user(USER, keypair(self.user_key))
@@ -144,7 +155,9 @@ class Deployment:
     def status(self) -> dict:
         if self.supervisor.poll() is not None:
             said = (self.home / "supervisor.log").read_text().splitlines()[-20:]
-            raise SystemExit(f"chaos: supervisor run exited {self.supervisor.returncode}:\n" + "\n".join(said))
+            raise SystemExit(
+                f"chaos: supervisor run exited {self.supervisor.returncode}:\n" + "\n".join(said)
+            )
         try:
             return client.request(str(self.control), {"command": "status"}, timeout=30)["status"]
         except client.ControlError:
@@ -222,7 +235,9 @@ class Load:
             else:  # not started: the stack is that far behind, which counts as a failure
                 now = time.monotonic()
                 with self.lock:
-                    self.sessions.append(Session(now, now, False, f"bench: {IN_FLIGHT} sessions in flight already"))
+                    self.sessions.append(
+                        Session(now, now, False, f"bench: {IN_FLIGHT} sessions in flight already")
+                    )
             n += 1
             next_at += period
             self.stopping.wait(max(0.0, next_at - time.monotonic()))
@@ -276,7 +291,9 @@ class Chaos:
         at = time.monotonic()
         worker, note = None, ""
         if name == "key-wipe":
-            subprocess.run(["ssh-add", "-D"], env=self.deployment.agent_env(), capture_output=True, timeout=10)
+            subprocess.run(
+                ["ssh-add", "-D"], env=self.deployment.agent_env(), capture_output=True, timeout=10
+            )
             repaired = self.deployment.agent_has_keys
         elif name == "agent-kill":
             os.kill(self.deployment.units("ssh-agent")["ssh-agent"]["pid"], signal.SIGKILL)
@@ -412,6 +429,9 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=8.0, help="seconds between faults")
     parser.add_argument("--faults", default=",".join(FAULTS), help="the faults, in order, comma-separated")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the run's files (supervisor.log: the audit)"
+    )
     args = parser.parse_args()
     args.faults = [name for name in args.faults.split(",") if name]
     if args.every * len(args.faults) >= args.seconds:
@@ -424,7 +444,10 @@ def main() -> None:
     except BaseException:
         console.print(f"chaos: the run failed; its files (supervisor.log) are kept in {home}")
         raise
-    shutil.rmtree(home)
+    if args.keep:
+        console.print(f"the run's files: {home}")
+    else:
+        shutil.rmtree(home)
     console.print(f"load average after: {load()}")
     report(console, found, sessions, args.long)
     if args.json:

@@ -48,16 +48,17 @@ _HARDENING = (
 )
 
 
-def config(directory: Path, port: int, authorized_keys: Path) -> Path:
+def config(directory: Path, port: int, authorized_keys: Path, max_startups: str = "10:30:100") -> Path:
     """Write the device's sshd_config: loopback only, public keys only, what the proxy needs only, LANG accepted."""
     path = directory / "sshd_config"
     path.write_text(
-        f"ListenAddress 127.0.0.1:{port}\n"
+        f"ListenAddress 127.0.0.1:{port}\nMaxStartups {max_startups}\n"
         f"HostKey {directory / HOST_KEY}\n"
         f"AuthorizedKeysFile {authorized_keys.resolve()}\n"
         "StrictModes no\nUsePAM no\nPidFile none\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
-        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\nAcceptEnv LANG LC_*\n" + "".join(f"{line}\n" for line in _HARDENING)
+        "Subsystem sftp internal-sftp\nLogLevel VERBOSE\nAcceptEnv LANG LC_*\n"
+        + "".join(f"{line}\n" for line in _HARDENING)
     )
     return path
 
@@ -70,13 +71,19 @@ def main() -> int:
     parser.add_argument("--port", required=True, type=int, help="port on 127.0.0.1")
     parser.add_argument("--authorized-keys", required=True, type=Path, help="public keys allowed to log in")
     parser.add_argument("--host-key-type", default="ed25519", choices=("ed25519", "ecdsa", "rsa"))
+    parser.add_argument(
+        "--max-startups",
+        default="10:30:100",
+        metavar="START:RATE:FULL",
+        help="sshd's MaxStartups: logins in progress it takes before it drops some (default OpenSSH's)",
+    )
     args = parser.parse_args()
     if not args.authorized_keys.is_file():
         raise ServiceError(f"{args.authorized_keys}: no such file (the public keys allowed to log in)")
     private_files.directory(args.dir)  # it holds the device's host key
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation directory
     host_key(args.dir, args.host_key_type)
-    path = config(args.dir, args.port, args.authorized_keys)
+    path = config(args.dir, args.port, args.authorized_keys, args.max_startups)
     os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(path)])
 
 

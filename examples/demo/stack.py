@@ -73,16 +73,17 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
         process.wait(timeout)
 
 
-def start_device(directory: Path, port: int, trusted: str) -> subprocess.Popen:
+def start_device(directory: Path, port: int, trusted: str, *options: str) -> subprocess.Popen:
     """The stand-in device (``examples.demo.device_sshd``) kept in ``directory``, on 127.0.0.1:``port``.
 
-    It lets the key lines ``trusted`` log in; its log is ``directory/sshd.log``.
+    It lets the key lines ``trusted`` log in; its log is ``directory/sshd.log``. ``options`` go
+    to device_sshd (e.g. ``--max-startups``).
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "authorized_keys").write_text(trusted)
     return subprocess.Popen(
         [sys.executable, "-m", "examples.demo.device_sshd", "--dir", str(directory), "--port", str(port)]
-        + ["--authorized-keys", str(directory / "authorized_keys")],
+        + ["--authorized-keys", str(directory / "authorized_keys"), *options],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=(directory / "sshd.log").open("w"),
