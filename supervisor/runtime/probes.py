@@ -30,6 +30,8 @@ class ProbeResult:
 async def probe_once(kind: str, target, timeout: float, children: Children, launch: Launch) -> ProbeResult:
     """Run the probe once, within ``timeout``; a hang is a failure that says so. An exec probe
     runs as the service's ``launch`` does: its environment, directory and credentials."""
+    if timeout <= 0:  # a wake-up later than its deadline (a loaded machine): no time left to try
+        return ProbeResult(False, "its timeout ran out before it could run")
     if kind == "http":
         import httpx  # noqa: F401  loaded on first use (~50 ms), before the timeout starts counting
     with trio.move_on_after(timeout):

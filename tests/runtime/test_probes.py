@@ -1,20 +1,17 @@
 """Every ready probe type, sd_notify included, and a probe that hangs."""
 
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import trio
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from supervisor.runtime.probes import probe_once
+from tests.helpers.net import free_port
 
 
 def test_exec_tcp_unix_file_probes(supervisor):
-    port = _free_port()
+    port = free_port()
     sup = supervisor(f"""
     version = 1
     [services.tcp]
@@ -120,3 +117,12 @@ def test_hanging_probe_is_bounded_and_named(supervisor, kind):
     assert "no answer within 300ms" in failed or "not ready within 300ms" in failed
     sup.wait_event("other", "ready")
     assert sup.stop() == 0
+
+
+@pytest.mark.parametrize("late", [0.0, -0.25])
+def test_a_probe_woken_after_its_deadline_fails_without_running(late):
+    """A ready probe's retries share one deadline; woken past it (a loaded machine), the next try
+    has a timeout of zero or less. It fails, saying so, and runs nothing: before, trio refused the
+    negative timeout and the unit died of an internal error."""
+    result = trio.run(probe_once, "exec", ["true"], late, None, None)
+    assert (result.ok, result.output) == (False, "its timeout ran out before it could run")
