@@ -279,12 +279,16 @@ class TopApp(App):
     def tick(self) -> None:
         """Every ``interval``: CPU and memory of the processes of the units on screen (only those:
         a sample is a few /proc reads each), their uptimes, and the capabilities' check ages."""
-        visible = [self.units[key] for key in self.query_one("#units", RowTable).visible_keys()]
+        try:
+            table, tabs = self.query_one("#units", RowTable), self.query_one(TabbedContent)
+        except NoMatches:  # the app is closing: its widgets go before its timers stop
+            return
+        visible = [self.units[key] for key in table.visible_keys()]
         self.usage = self.sampler.sample({unit.pid for unit in visible if unit.pid})
         for unit in visible:
             if unit.pid:
                 self._unit_row(unit)
-        if self.query_one(TabbedContent).active == "capabilities-tab":
+        if tabs.active == "capabilities-tab":
             self._capability_rows()
 
     # -- the selected unit and what to do with it ------------------------------------------
