@@ -65,20 +65,27 @@ def _datagrams(notify: socket.socket, quiet: float) -> list[bytes]:
     return received
 
 
-def test_a_burst_of_held_users_sends_a_few_reports(stack, tmp_path):
-    """Twenty users meet the emptied agent at once: each is held and retried for its second, yet
-    the worker reports the capability at most once per 200 ms, and never the users' words."""
-    device = stack.device()
+def _reporting_worker(stack, tmp_path, agent: str, *options: str) -> socket.socket:
+    """The stack's worker started again on a new port with ``options``, telling a NOTIFY_SOCKET
+    the test binds; returns that socket, once the worker accepts."""
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify.sock"))
     stop_process(stack.worker)
     stack.port = free_port()
     env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+    stack.worker = start_worker(agent, stack.db, tmp_path / "host-keys", stack.port, *options, env=env)
+    wait_for_worker(stack.worker, stack.port)
+    return notify
+
+
+def test_a_burst_of_held_users_sends_a_few_reports(stack, tmp_path):
+    """Twenty users meet the emptied agent at once: each is held and retried for its second, yet
+    the worker reports the capability at most once per 200 ms, and never the users' words."""
+    device = stack.device()
     names = ("--agent-capability", "ssh-agent", "--keys-capability", "ssh-identity-keys")
     options = (*proxy_stack.HOLD, *names, "--max-startups", "40")  # the twenty are all let in
-    stack.worker = start_worker(stack.agent, stack.db, tmp_path / "host-keys", stack.port, *options, env=env)
+    notify = _reporting_worker(stack, tmp_path, stack.agent, *options)
     try:
-        wait_for_worker(stack.worker, stack.port)
         notify.settimeout(10)
         assert notify.recv(4096) == b"READY=1"
         empty_agent(stack.agent)
@@ -97,17 +104,11 @@ def test_a_burst_of_held_users_sends_a_few_reports(stack, tmp_path):
 
 def test_an_unreachable_agent_is_reported_as_the_agent_capability(stack, tmp_path):
     device = stack.device()
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify.sock"))
-    stop_process(stack.worker)
-    stack.port = free_port()
-    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
-    stack.worker = start_worker(
-        str(tmp_path / "no-agent.sock"), stack.db, tmp_path / "host-keys", stack.port,
-        *proxy_stack.HOLD, "--agent-capability", "ssh-agent", env=env,
-    )  # fmt: skip
+    no_agent = str(tmp_path / "no-agent.sock")
+    notify = _reporting_worker(
+        stack, tmp_path, no_agent, *proxy_stack.HOLD, "--agent-capability", "ssh-agent"
+    )
     try:
-        wait_for_worker(stack.worker, stack.port)
         result = stack.ssh(f"alice+{device.uuid}", "true")
         reports = _datagrams(notify, 1)
     finally:
