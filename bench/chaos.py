@@ -57,6 +57,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
+from bench.measure import load_average  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
@@ -77,10 +78,6 @@ SESSION_TIMEOUT = 30.0  # one short session, however slow the machine
 IN_FLIGHT = 64  # sessions open at once at most: a stalled stack must not make the bench fork without end
 REPAIR_TIMEOUT = 60.0
 CHUNK = 16384
-
-
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 @attrs.frozen
@@ -437,7 +434,7 @@ def main() -> None:
     if args.every * len(args.faults) >= args.seconds:
         parser.error("--every × the number of faults must be less than --seconds")
     console = Console()
-    console.print(f"load average before: {load()}")
+    console.print(f"load average before: {load_average()}")
     home = Path(tempfile.mkdtemp(prefix="chaos-"))
     try:
         found, sessions = run(args, home)
@@ -448,7 +445,7 @@ def main() -> None:
         console.print(f"the run's files: {home}")
     else:
         shutil.rmtree(home)
-    console.print(f"load average after: {load()}")
+    console.print(f"load average after: {load_average()}")
     report(console, found, sessions, args.long)
     if args.json:
         Path(args.json).write_text(json.dumps([row.to_json() for row in found], indent=1))

@@ -30,11 +30,14 @@ import attrs
 from rich.console import Console
 from rich.table import Table
 
-from supervisor.check.lint import lint
-from supervisor.cli.lint import collector_paused
-from supervisor.graph import schema, toml
-from supervisor.graph.loader import build_graph, load_file
-from supervisor.graph.source import Source
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, as the other benches
+
+from bench.measure import load_average  # noqa: E402
+from supervisor.check.lint import lint  # noqa: E402
+from supervisor.cli.lint import collector_paused  # noqa: E402
+from supervisor.graph import schema, toml  # noqa: E402
+from supervisor.graph.loader import build_graph, load_file  # noqa: E402
+from supervisor.graph.source import Source  # noqa: E402
 
 SIZES = (100, 1_000, 10_000)
 PROFILES = 20
@@ -241,10 +244,6 @@ def table(results: list[Result]) -> Table:
             f"{r.total / r.services * 1e6:.0f}",
         )
     return out
-
-
-def load_average() -> str:
-    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""What several benches measure with: percentiles, a process's RSS and the CPU time it used."""
+"""What several benches measure with: percentiles, a process's RSS and the CPU time it used, and
+the machine's load average, printed with every figure."""
 
 import os
 from pathlib import Path
@@ -24,3 +25,8 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time the process has used so far (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``0.42 0.31 0.25``."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())

@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.measure import load_average  # noqa: E402
 from examples.demo.stack import GRAPH, PROFILE, Stack  # noqa: E402
 from tests.helpers.net import free_port  # noqa: E402
 from tests.helpers.reporter import listening, report, reporter  # noqa: E402
@@ -56,7 +57,7 @@ def main() -> int:
             assert run.ctl("stop", "ssh-probe").returncode == 0
             pid = run.unit_status("reporter")["pid"]
             agent = {**os.environ, "SSH_AUTH_SOCK": str(run.runtime_dir / "agent.sock")}
-            print(f"load average before: {os.getloadavg()[0]:.2f}")
+            print(f"load average before: {load_average()}")
             print("round  received  check failed  re-run started  keys back")
             repairs = []
             for round_ in range(1, args.rounds + 1):
@@ -67,7 +68,7 @@ def main() -> int:
                 repairs.append(steps[-1])
                 print(f"{round_:>5}  " + "  ".join(f"{ms * 1000:>{width}.0f}ms" for ms, width in zip(steps, (6, 10, 12, 7), strict=True)))
                 time.sleep(args.pause)
-            print(f"load average after: {os.getloadavg()[0]:.2f}")
+            print(f"load average after: {load_average()}")
             print(f"report to repair: median {statistics.median(repairs) * 1000:.0f}ms, max {max(repairs) * 1000:.0f}ms")
             failed = run.events("key-loader", "failed")
             print("key-loader failed: " + failed[0]["message"] if failed else "key-loader never failed")

@@ -59,7 +59,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
-from bench.measure import percentile, rss_kb  # noqa: E402
+from bench.measure import load_average, percentile, rss_kb  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
@@ -119,10 +119,6 @@ def sshd_processes(root: int) -> list[int]:
             continue
         pending += children.get(pid, [])
     return found
-
-
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 class Stack:
@@ -441,7 +437,7 @@ class Report:
         while os.getloadavg()[0] >= self.quiet and time.monotonic() < deadline:
             time.sleep(5)
         self.loaded_at = os.getloadavg()[0]
-        self.console.print(f"load average before {what}: {load()}")
+        self.console.print(f"load average before {what}: {load_average()}")
 
     def row(self, figure, direct, proxy, ratio="", target="", met=None, timing=True) -> None:
         """One figure; ``met`` judged unless it is a timing and the machine was loaded."""

@@ -22,7 +22,6 @@ a Go binary: Debian bookworm has no package, and it is on neither PyPI nor npm).
 
 import argparse
 import json
-import os
 import shlex
 import shutil
 import socket
@@ -36,15 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: bench.measure is imported as the other benches do
 
-from bench.measure import cpu_seconds, percentile  # noqa: E402
+from bench.measure import cpu_seconds, load_average, percentile  # noqa: E402
 from bench.runtime_bench import Ours  # noqa: E402
 from supervisor.runtime.client import request  # noqa: E402
 
 WATCHERS = 5
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def cpu_percent(pid: int, seconds: float) -> float:
@@ -148,7 +143,7 @@ def top_in_tmux(tmp: Path, control: str, interval: float) -> tuple[str, int]:
 
 
 def row(what: str, value: float, target: str = "", unit: str = "%") -> None:
-    print(f"{what:46} {value:6.2f}{unit:3} {target:13} {load()}", flush=True)
+    print(f"{what:46} {value:6.2f}{unit:3} {target:13} load average {load_average()}", flush=True)
 
 
 def median_ms(command: list[str], runs: int = 21) -> float:

@@ -26,7 +26,6 @@ figures: on a shared 2-core machine it says how much to trust them.
 import argparse
 import getpass
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
-from bench.measure import percentile, rss_kb  # noqa: E402
+from bench.measure import load_average, percentile, rss_kb  # noqa: E402
 from examples.demo.stack import Stack, keypair, start_device, stop_process, wait_until  # noqa: E402
 from tests.helpers.deployed import Deployed  # noqa: E402
 from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
@@ -64,10 +63,6 @@ PROBE = """() => {
     }
   });
 }"""
-
-
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 class Bench:
@@ -212,7 +207,7 @@ def main() -> int:
     bench = Bench(home, users=-(-args.sessions // PER_USER))
     try:
         console.print(
-            f"load average {load()}; starting supervisor run graphs/device-proxy.toml --profile web …"
+            f"load average {load_average()}; starting supervisor run graphs/device-proxy.toml --profile web …"
         )
         bench.start()
         web_pid = bench.web_pid()
@@ -222,7 +217,7 @@ def main() -> int:
 
         times = keystroke_echo(bench, args.keystrokes)
         median, p99 = statistics.median(times), percentile(times, 0.99)
-        console.print(f"keystrokes: {len(times)} timed, load average {load()}")
+        console.print(f"keystrokes: {len(times)} timed, load average {load_average()}")
 
         before = rss_kb(web_pid)
         clients, failures = hold_sessions(bench, args.sessions, args.hold)
@@ -231,7 +226,7 @@ def main() -> int:
             client.close()
         for failure in failures[:5]:
             console.print(f"  failure: {failure}")
-        console.print(f"sessions: {len(clients)} held, {len(failures)} failures, load average {load()}")
+        console.print(f"sessions: {len(clients)} held, {len(failures)} failures, load average {load_average()}")
 
         table = Table(
             title="Web terminal: chromium -> web terminal -> SSH proxy (2 workers) -> sshd, 127.0.0.1"
@@ -256,7 +251,7 @@ def main() -> int:
         per_session = (with_open - before) / max(1, len(clients))
         table.add_row("web terminal memory per open session (KB)", f"{per_session:.0f}", "", "")
         console.print(table)
-        console.print(f"load average at the end: {load()} (1, 5, 15 min; 2 cores, shared)")
+        console.print(f"load average at the end: {load_average()} (1, 5, 15 min; 2 cores, shared)")
         console.print(
             "ttyd: not compared (no package in Debian bookworm: apt-cache policy ttyd has no candidate)"
         )
