@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import attrs
+
 from supervisor.check.analysis import Variant
 from supervisor.check.context import Context
 from supervisor.check.findings import Finding, Severity
@@ -32,7 +34,7 @@ def checked_plan(
 ) -> tuple[Plan, list[Finding]]:
     """The plan of ``variant`` to run in ``runtime_dir`` with ``values`` (the environment), and the
     errors lint finds in it as ``run`` checks it: none, or it must not run."""
-    services = Plan.compile(graph, variant).services
-    context = check_context(graph, values, Path(os.path.abspath(runtime_dir)), services)
-    plan = Plan.compile(graph, variant, context=context)
+    bare = Plan.compile(graph, variant)
+    context = check_context(graph, values, Path(os.path.abspath(runtime_dir)), bare.services)
+    plan = attrs.evolve(bare, context=context)  # the same startability: computed once
     return plan, [f for f in lint_plans([plan], at_run=True) if f.severity is Severity.ERROR]
