@@ -192,6 +192,8 @@ class Runtime:
         units = sorted(
             (u for p in cap.providers for u in self.units_of(p)), key=lambda u: u.name != cap.provider
         )
+        if not units:
+            raise Unavailable(f"{capability} cannot be checked now: a reload removed what provided it")
         if all(u.service.check is None for u in units):
             raise Unavailable(
                 f"{capability} has no check to run: its provider {units[0].service.name} declares none "
@@ -289,6 +291,8 @@ class Runtime:
         cap = self.capabilities[capability]
         state = "lost" if cap.state is CapabilityState.LOST else "unavailable"
         unit = self._provider(capability)
+        if unit is None:
+            return f"{capability} ({state}): a reload removed what provided it"
         text = f"{capability} ({state}): provider {unit.describe()}"
         if unit.state is UnitState.WAITING and unit.name not in seen:
             deeper = [self.why_unavailable(c, seen | {unit.name}) for c in self.missing(unit)]
@@ -296,15 +300,18 @@ class Runtime:
                 text += " for " + "; ".join(deeper)
         return text
 
-    def _provider(self, capability: str) -> Unit:
-        """The unit a missing capability's story is told through: its first provider's first unit."""
-        return next(u for p in self.capabilities[capability].providers for u in self.units_of(p))
+    def _provider(self, capability: str) -> Unit | None:
+        """The unit a missing capability's story is told through: its first provider's first unit
+        (None while a reload takes away the last: old versions of the units needing it remain)."""
+        return next((u for p in self.capabilities[capability].providers for u in self.units_of(p)), None)
 
     def root_cause(self, unit: Unit, seen: frozenset[str] = frozenset()) -> str:
         """The bottom of what ``unit`` lacks, on one line: ``CAPABILITY: provider STATE, last
         exit``, followed down through waiting providers (empty when it lacks nothing)."""
         for capability in self.missing(unit):
             provider = self._provider(capability)
+            if provider is None:
+                return f"{capability}: a reload removed what provided it"
             if provider.state is UnitState.WAITING and provider.name not in seen and self.missing(provider):
                 return self.root_cause(provider, seen | {unit.name})
             return f"{capability}: {provider.describe()}"

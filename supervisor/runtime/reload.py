@@ -164,6 +164,9 @@ async def _stop(units: list[Unit], rt: Runtime) -> None:
 def _take_capabilities(rt: Runtime, plan: Plan) -> None:
     """The new plan's capabilities, their providers and consumers; those it no longer has stay
     until the services that still provide them have restarted."""
+    for name in set(rt.capabilities) - set(plan.capabilities):  # only the still-running providers
+        kept = rt.capabilities[name]
+        kept.providers = tuple(p for p in kept.providers if rt.units_of(p))
     for name, providers in plan.capabilities.items():
         consumers = tuple(s.name for s in plan.services if name in s.requires)
         if name in rt.capabilities:

@@ -147,6 +147,7 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
     """Start the unit's process, prove it and watch it until it ends or is stopped."""
     outcome = Outcome()
     unit.ended_by = None
+    unit.killed = False  # whether this run's stop needed SIGKILL: an earlier restart's does not count
     unit.stop_requested = trio.Event()
     unit.notified = trio.Event()
     unit.status_text = ""

@@ -1,10 +1,12 @@
 """``supervisor reload`` and SIGHUP: a new version of the running graph, linted as ``run`` lints it
 and applied service by service, the untouched ones keeping their processes."""
 
+import json
 import signal
 import textwrap
 
 from examples.demo.stack import wait_until
+from tests.helpers.reporter import listening, reporter
 
 BEFORE = """
 version = 1
@@ -111,3 +113,30 @@ def test_sighup_reloads_the_file_the_supervisor_runs(supervisor, tmp_path):
     after = wait_until(lambda: _pids(sup) if "gone" not in _pids(sup) else None, 10, "gone removed")
     assert after["kept"] == before["kept"] and after["changed@1"] != before["changed@1"]
     assert sup.stop() == 0
+
+
+def test_a_report_for_what_a_reload_removed_is_ignored_and_the_reload_goes_on(supervisor, tmp_path):
+    """The old version of a changed service still requires what a removed service provided, and
+    says so while it is being restarted: its stop signal makes this one report ``x`` broken. There
+    is no provider left to check: the report is ignored with the reason, not the supervisor's end."""
+    (provider, user) = (
+        '[services.old]\ncommand = ["sleep", "60"]\nprovides = ["x"]\n',
+        reporter("user", "x") + 'stop_signal = "SIGUSR1"\nstop_timeout = "2s"\n',
+    )
+    sup = supervisor("version = 1\n" + provider + user)
+    listening(sup, "user")
+    (sup.runtime_dir / "report.json").write_text(
+        json.dumps({"datagram": "X_CAPABILITY_BROKEN=x\nX_REASON=its provider is gone", "count": 3})
+    )
+    new = tmp_path / "after.toml"
+    new.write_text("version = 1\n" + reporter("user"))  # needs nothing now; stops on SIGTERM
+
+    result = sup.ctl("reload", str(new), timeout=60)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert dict(line.split(": ", 1)[:2] for line in result.stdout.splitlines())["old"] == "removed"
+    ignored = sup.wait_event("user", "report-ignored")
+    assert "x cannot be checked now: a reload removed what provided it" in ignored["message"]
+    sup.wait_event("user", "ready", count=2)
+    assert sup.process.poll() is None and sup.events("supervisor", "error") == []
+    assert sup.stop() == 0  # the SIGKILL of the old version was a restart's, not the shutdown's
