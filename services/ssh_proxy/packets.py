@@ -32,6 +32,7 @@ from services.ssh_proxy import aead, wire
 # OpenSSH's limit on a packet (PACKET_MAX_SIZE): anything longer is an attack or garbage, and a
 # length is refused before its bytes are waited for, so a peer cannot make a worker buffer more.
 MAX_PACKET = 256 * 1024
+MIN_PACKET = 1 + 4  # the padding length and the least padding (RFC 4253 6; OpenSSH refuses less)
 # Read and send up to this much per reactor turn (Twisted's defaults are 64 KiB and 128 KiB): a
 # busy connection is served in fewer, larger pieces, each holding several 32 KiB packets.
 READ_SIZE = SEND_SIZE = 256 * 1024
@@ -166,7 +167,7 @@ class PacketLayer:
                     break
                 seq = self.incomingPacketSequence
                 length = opener.length(seq, view[offset : offset + opener.head])
-                if length > MAX_PACKET or (length + 4 - opener.aad) % opener.block:
+                if not MIN_PACKET <= length <= MAX_PACKET or (length + 4 - opener.aad) % opener.block:
                     self.sendDisconnect(transport.DISCONNECT_PROTOCOL_ERROR, b"bad packet length")
                     break
                 self._wanted = 4 + length + opener.tag

@@ -47,7 +47,11 @@ def stream(cipher: bytes, mac: bytes):
 
 @pytest.mark.parametrize(
     ("cipher", "mac"),
-    [(b"chacha20-poly1305@openssh.com", b"none"), (b"aes128-gcm@openssh.com", b"none"), (b"aes128-ctr", b"hmac-sha2-256")],
+    [
+        (b"chacha20-poly1305@openssh.com", b"none"),
+        (b"aes128-gcm@openssh.com", b"none"),
+        (b"aes128-ctr", b"hmac-sha2-256"),
+    ],
 )
 @pytest.mark.parametrize("size", [1, 3, 17, 4096, 65536, 10**6])
 def test_every_packet_is_dispatched_whatever_the_reads(cipher, mac, size):
@@ -57,3 +61,24 @@ def test_every_packet_is_dispatched_whatever_the_reads(cipher, mac, size):
         receiver.dataReceived(sealed[start : start + size])
     assert receiver.dispatched == MESSAGES
     assert receiver._rest == b"" and receiver.incomingPacketSequence == len(MESSAGES)
+
+
+class Refusing(Receiver):
+    """A receiver that records the disconnect it sends, as the transport would send it."""
+
+    def sendDisconnect(self, reason: int, description: bytes) -> None:
+        self.refused = description
+        self.transport.disconnecting = True
+
+
+@pytest.mark.parametrize("cipher", [b"chacha20-poly1305@openssh.com", b"aes128-gcm@openssh.com"])
+def test_a_packet_too_short_to_hold_its_padding_is_refused(cipher):
+    """Where the length travels outside the encryption, a peer with its session keys can seal a
+    packet of length 0: it must be refused as a bad length, not read past (an IndexError)."""
+    key, iv, integrity = os.urandom(64), os.urandom(16), os.urandom(64)
+    sealer, opener = (
+        aead.protection(cipher, b"none", key, iv, integrity, encrypt) for encrypt in (True, False)
+    )
+    receiver = Refusing(opener)
+    receiver.dataReceived(b"".join(sealer.seal(0, (b"\x00\x00\x00\x00", b"", b""))))  # length 0, no body
+    assert receiver.refused == b"bad packet length" and receiver.dispatched == []
