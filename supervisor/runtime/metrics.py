@@ -29,6 +29,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from supervisor.graph.addresses import AddressError, host_port
 from supervisor.runtime.core import Runtime
 from supervisor.runtime.main import MetricsError
 from supervisor.runtime.unit import Unit
@@ -129,11 +130,14 @@ class Metrics:
 
     def serve(self, address: str) -> None:
         """Listen on ``address`` (``HOST:PORT``) from a thread of prometheus_client's own."""
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 65535:
+        try:
+            host, port = host_port(address)
+        except AddressError:
+            host = ""
+        if not host:
             raise MetricsError(f"--metrics {address}: expected HOST:PORT, e.g. 127.0.0.1:9100")
         try:
-            self.server, _ = start_http_server(int(port), host.strip("[]"), registry=self.registry)
+            self.server, _ = start_http_server(port, host, registry=self.registry)
         except OSError as error:
             raise MetricsError(f"--metrics {address}: cannot listen: {error.strerror or error}") from None
         self.directory.mkdir(mode=0o700)

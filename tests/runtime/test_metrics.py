@@ -90,6 +90,7 @@ def test_a_metrics_address_that_cannot_be_served_starts_nothing(supervisor):
         port = taken.getsockname()[1]
         for address, message in (
             ("nonsense", "--metrics nonsense: expected HOST:PORT, e.g. 127.0.0.1:9100"),
+            ("127.0.0.1:²", "--metrics 127.0.0.1:²: expected HOST:PORT, e.g. 127.0.0.1:9100"),  # a digit, not ASCII
             (f"127.0.0.1:{port}", f"--metrics 127.0.0.1:{port}: cannot listen: Address already in use"),
         ):
             sup = supervisor(GRAPH.format(python=sys.executable, worker=WORKER), "--metrics", address)
