@@ -22,7 +22,7 @@ def parse(message: bytes) -> dict[str, str]:
     """``KEY=VALUE`` lines as a dict. A key sent on several lines keeps every value, one a line
     (``X_CAPABILITY_BROKEN`` may name several capabilities: see docs/notify.md)."""
     fields: dict[str, str] = {}
-    for line in message.decode(errors="replace").splitlines():
+    for line in message.decode(errors="replace").split("\n"):  # sd_notify's separator, only
         key, sep, value = line.partition("=")
         if sep:
             fields[key] = f"{fields[key]}\n{value}" if key in fields else value

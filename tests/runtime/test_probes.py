@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import trio
 
+from supervisor.runtime.notify import parse
 from supervisor.runtime.probes import probe_once
 from tests.helpers.net import free_port
 
@@ -126,3 +127,12 @@ def test_a_probe_woken_after_its_deadline_fails_without_running(late):
     negative timeout and the unit died of an internal error."""
     result = trio.run(probe_once, "exec", ["true"], late, None, None)
     assert (result.ok, result.output) == (False, "its timeout ran out before it could run")
+
+
+def test_notify_fields_are_separated_by_newlines_only():
+    """A STATUS may hold any other line-breaking character (a form feed, U+2028): it stays in the
+    value instead of cutting it and making up a field of what follows."""
+    assert parse("STATUS=a\x1cb\u2028X_CAPABILITY_BROKEN=c\nREADY=1".encode()) == {
+        "STATUS": "a\x1cb\u2028X_CAPABILITY_BROKEN=c",
+        "READY": "1",
+    }
