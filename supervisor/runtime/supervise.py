@@ -177,12 +177,10 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
             unit.last_exit = outcome.exit = Exit(code)
             ended_by_us = outcome.stopped or outcome.error or outcome.lost
             unit.ended_by = None if ended_by_us else outcome.exit
-            if ended_by_us:
-                pass
-            elif unit.service.kind == "oneshot" and code == 0:
+            if not ended_by_us and unit.service.kind == "oneshot" and code == 0:
                 rt.set_state(unit, UnitState.DONE, "exit 0")
                 await _prove_oneshot(rt, unit, launch, outcome)
-            else:
+            elif not ended_by_us:
                 rt.log.event(unit.name, "exit", outcome.exit.describe())
             work.cancel_scope.cancel()
     finally:
