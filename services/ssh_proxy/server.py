@@ -131,12 +131,6 @@ class UserTransport(packets.PacketLayer, transport.SSHServerTransport):
     def receiveError(self, reasonCode: int, description: bytes) -> None:
         """A user disconnecting is the normal end of a session, not an error to log."""
 
-    def sendDisconnect(self, reason: int, description: bytes) -> None:
-        """Disconnect, and handle nothing more the user sent: Conch would go on dispatching the
-        packets that came in the same read as the one that ended the connection."""
-        super().sendDisconnect(reason, description)
-        self.buf = b""
-
 
 class ProxyFactory(factory.SSHFactory):
     protocol = UserTransport
