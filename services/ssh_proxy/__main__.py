@@ -12,15 +12,13 @@ import argparse
 import os
 import sys
 
-import attrs
 from twisted.internet import reactor
 from twisted.logger import LogLevel
 
 from services.shared import arguments, log, notify
 from services.shared.errors import ServiceError, report, run
-from services.ssh_proxy import drain, hostkeys, server
+from services.ssh_proxy import drain, hold, hostkeys, server
 from services.ssh_proxy.errors import Dependency
-from services.ssh_proxy.hold import Hold
 from services.ssh_proxy.limits import Limits, Startups
 from services.ssh_proxy.registry_access import Registry
 from services.ssh_proxy.settings import Settings
@@ -83,7 +81,7 @@ def main() -> int:
     group.add_argument(
         "--hold-timeout",
         type=arguments.seconds,
-        default=attrs.fields(Settings).hold_timeout.default,
+        default=hold.TIMEOUT,
         metavar="SECONDS",
         help="how long a user is held while the agent or its keys are broken, before the error line "
         "(default %(default)g)",
@@ -105,15 +103,15 @@ def main() -> int:
 
     drain_timeout = drain.timeout_from(os.environ)
     registry = Registry.open(args.registry)
-    settings = Settings(registry, args.agent, _limits(args), hold_timeout=args.hold_timeout)
+    settings = Settings(registry, args.agent, _limits(args))
     report_as = {Dependency.AGENT: args.agent_capability, Dependency.KEYS: args.keys_capability}
-    hold = Hold(
+    holds = hold.Hold(
         reactor,
-        settings.hold_timeout,
+        args.hold_timeout,
         settings.limits.max_startups.full,
         {dependency: name for dependency, name in report_as.items() if name},
     )
-    proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys), hold)
+    proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys), holds)
     draining = drain.Drain(reactor, proxy, drain_timeout)
     if drain_timeout > 0:
         draining.install()

@@ -29,6 +29,7 @@ from services.shared.notify import BrokenReports
 from services.ssh_proxy import errors
 from services.ssh_proxy.audit import SessionRecord
 
+TIMEOUT = 10.0  # seconds a connection is held by default (--hold-timeout)
 FIRST_RETRY = 0.05
 LAST_RETRY = 0.25
 
@@ -44,13 +45,12 @@ class Hold:
         timeout: float,
         most: int,
         report_as: dict[errors.Dependency, str],
-        reports: BrokenReports | None = None,
     ) -> None:
         self.reactor = reactor
         self.timeout = timeout
         self.most = most
         self.report_as = report_as  # the capability each dependency is reported as; absent: not reported
-        self.reports = reports or BrokenReports()
+        self.reports = BrokenReports()
         self.held = 0  # connections held now
 
     def _report(self, broken: errors.Dependency, code: str) -> None:

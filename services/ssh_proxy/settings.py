@@ -16,5 +16,3 @@ class Settings:
     # that connects but never completes the SSH handshake and authentication after the second.
     connect_timeout: float = 10.0
     handshake_timeout: float = 20.0
-    # How long a user's connection is held while a capability the proxy needs is broken (``hold``).
-    hold_timeout: float = 10.0
