@@ -115,7 +115,9 @@ class Probe:
         self._settle(None)
 
     def fail(self, problem: str) -> None:
-        self._settle(ServiceError(problem))
+        """Fail with ``problem``, which may quote the proxy or the device (its stderr line, its
+        disconnect text): escaped and bounded, as an external monitor reads it raw."""
+        self._settle(ServiceError(log.printable(problem)))
 
     def _settle(self, outcome: ServiceError | None) -> None:
         if self.result.called:

@@ -8,8 +8,10 @@ worker killed (before the probe connects, and while its session is being set up)
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -139,3 +141,34 @@ def test_bad_arguments_are_one_line(canary, tmp_path):
     assert probe(no_keys) == (1, f"ssh_probe: no host keys of the proxy in {empty} (*.pub)\n")
     status, said = probe(arguments, "--timeout", "0")
     assert status == 2 and "'0' is not a number of seconds above 0" in said
+
+
+def test_what_a_proxy_says_is_printed_escaped(canary):
+    """The probe is also run by external monitors, which read its line raw: a disconnect text with
+    terminal escapes and a newline from whatever answers on the proxy's port comes out escaped."""
+    _, arguments = canary
+    said = b"\x1b[2Jowned\nsecond line"
+    payload = b"\x01" + struct.pack(">L", 2) + struct.pack(">L", len(said)) + said + struct.pack(">L", 0)
+    padding = 4 + (-(5 + len(payload) + 4)) % 8
+    packet = struct.pack(">LB", 1 + len(payload) + padding, padding) + payload + bytes(padding)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        arguments = [*arguments]
+        arguments[arguments.index("--proxy") + 1] = f"127.0.0.1:{port}"
+        with ThreadPoolExecutor(1) as pool:
+            answered = pool.submit(lambda: _answer_once(server, b"SSH-2.0-hostile\r\n" + packet))
+            result = probe(arguments, "--timeout", "5")
+            answered.result(10)
+    assert result == (1, "ssh_probe: the proxy disconnected: \\x1b[2Jowned\\nsecond line\n")
+
+
+def _answer_once(server: socket.socket, reply: bytes) -> None:
+    connection, _ = server.accept()
+    with connection:
+        connection.sendall(reply)
+        connection.settimeout(5)
+        try:
+            while connection.recv(4096):  # until the probe hangs up
+                pass
+        except OSError:
+            pass
