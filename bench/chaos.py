@@ -64,10 +64,10 @@ from examples.demo.stack import (  # noqa: E402
     Stack,
     keypair,
     start_device,
+    status,
     stop_process,
     wait_until,
 )
-from supervisor.runtime import client  # noqa: E402
 from tests.helpers.net import accepts_ssh, free_port  # noqa: E402
 
 FAULTS = ("key-wipe", "agent-kill", "worker-kill", "rolling-restart", "reload")
@@ -155,10 +155,7 @@ class Deployment:
             raise SystemExit(
                 f"chaos: supervisor run exited {self.supervisor.returncode}:\n" + "\n".join(said)
             )
-        try:
-            return client.request(str(self.control), {"command": "status"}, timeout=30)["status"]
-        except client.ControlError:
-            return {"services": [], "capabilities": []}
+        return status(self.control) or {"services": [], "capabilities": []}
 
     def capability(self, name: str) -> str | None:
         found = self.status()

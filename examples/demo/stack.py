@@ -11,7 +11,6 @@ demo runs as a script (``dev/demo``) without the test suite. So what the demo it
 the tests and benches take it from here too.
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import attrs
+
+from supervisor.runtime import client
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHS = ROOT / "graphs"
@@ -91,16 +92,12 @@ def start_device(directory: Path, port: int, trusted: str, *options: str) -> sub
 
 
 def status(control: Path) -> dict | None:
-    """``supervisor status --json``, or None while the supervisor does not answer (yet). It exits
-    1 while the graph is not healthy, with the status all the same."""
-    answer = subprocess.run(
-        [sys.executable, "-m", "supervisor", "status", "--json", "--control", str(control)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
-    return json.loads(answer.stdout) if answer.returncode in (0, 1) and answer.stdout else None
+    """The status ``supervisor status --json`` prints, asked on the control socket (no process
+    started per poll), or None while the supervisor does not answer (yet)."""
+    try:
+        return client.request(str(control), {"command": "status"}, timeout=10)["status"]
+    except client.ControlError:
+        return None
 
 
 def capability(control: Path, name: str) -> dict | None:
