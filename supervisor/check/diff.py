@@ -42,23 +42,25 @@ class Change:
 class _Side:
     """One version of one variant, as far as the comparison needs it."""
 
-    enabled: tuple[str, ...] = ()
-    provided: tuple[str, ...] = ()
+    provided: dict[str, None] = attrs.field(factory=dict)  # capabilities, in file order (a dict: looked up)
     missing: frozenset[tuple[str, str]] = frozenset()
     running: frozenset[str] = frozenset()
     offers: dict[str, bool] = attrs.field(factory=dict)  # capability -> deliverable
-    services: dict[str, Service] = attrs.field(factory=dict)  # name -> its settings
+    services: dict[str, Service] = attrs.field(factory=dict)  # name -> its settings, the services on
 
 
 def _side(plan: Plan) -> _Side:
     return _Side(
-        services={s.name: s for s in plan.services},
-        enabled=tuple(s.name for s in plan.services),
-        provided=tuple(dict.fromkeys(c for s in plan.services for c in s.provides)),
+        services=_services(plan),
+        provided=dict.fromkeys(c for s in plan.services for c in s.provides),
         missing=frozenset(plan.missing),
         running=plan.startable,
         offers={c: plan.deliverable(c) for c in plan.offers},
     )
+
+
+def _services(plan: Plan) -> dict[str, Service]:
+    return {s.name: s for s in plan.services}
 
 
 def diff(old: Graph, new: Graph) -> list[Change]:
@@ -119,7 +121,8 @@ def _requires_at(graph: Graph, service: str, capability: str) -> Location:
 def service_changes(old: Plan, new: Plan) -> list[Change]:
     """The services of ``new`` added, removed or changed since ``old`` (another version of the same
     variant): what ``reload`` applies."""
-    return _services_changed(new, _side(old), _side(new))
+    # As much of each side as the services' comparison reads: a reload needs no proofs.
+    return _services_changed(new, _Side(services=_services(old)), _Side(services=_services(new)))
 
 
 def _services_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
@@ -127,15 +130,15 @@ def _services_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
     changed (a reload restarts them)."""
     new, label = plan.graph, _label(plan)
     changes = []
-    for name in after.enabled:
+    for name in after.services:
         where = new.locate(("services", name))
-        if name not in before.enabled:
+        if name not in before.services:
             changes.append(_change(plan, "service-added", f"{name} runs in {label}", where, service=name))
         elif settings := _settings_changed(before.services[name], after.services[name]):
             message = f"{name} changed in {label}: {join_names(settings)}"
             changes.append(_change(plan, "service-changed", message, where, service=name))
-    for name in before.enabled:
-        if name not in after.enabled:
+    for name in before.services:
+        if name not in after.services:
             how = f"is switched off in {label}" if name in new.services else "is removed"
             changes.append(_change(plan, "service-removed", f"{name} {how}", new.locate(()), service=name))
     return changes
@@ -225,7 +228,7 @@ def _starts_changed(plan: Plan, before: _Side, after: _Side) -> list[Change]:
             True,
             service=name,
         )
-        for name in after.enabled
+        for name in after.services
         if name in before.running and name not in after.running
     ]
 
