@@ -95,6 +95,13 @@ class Plan:
         )
 
     @cached_property
+    def consumers(self) -> frozendict[str, tuple[str, ...]]:
+        """Capability -> the services on that require it, for every capability that has a provider."""
+        return frozendict(
+            {c: tuple(s.name for s in self.services if c in s.requires) for c in self.capabilities}
+        )
+
+    @cached_property
     def capabilities(self) -> frozendict[str, tuple[str, ...]]:
         """Capability -> its providers that are on, for every capability that has one."""
         found = {}

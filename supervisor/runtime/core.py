@@ -88,11 +88,9 @@ class Runtime:
         for service, replica in self.plan.units:
             unit = Unit(service, replica, depth=depths[service.name])
             self.units[unit.name] = unit
-        consumers = {
-            c: tuple(s.name for s in self.plan.services if c in s.requires) for c in self.plan.capabilities
-        }
         self.capabilities = {
-            c: Capability(c, providers, consumers[c]) for c, providers in self.plan.capabilities.items()
+            c: Capability(c, providers, self.plan.consumers[c])
+            for c, providers in self.plan.capabilities.items()
         }
         self.variables = graph_variables(self.plan.graph.file, self.runtime_dir, os.environ)
         self.log.widen(self.units)

@@ -31,7 +31,7 @@ from supervisor.runtime.launch import graph_variables
 from supervisor.runtime.prepare import checked_plan
 from supervisor.runtime.restart import restart_rolling
 from supervisor.runtime.supervise import start_supervising
-from supervisor.runtime.unit import Unit
+from supervisor.runtime.unit import Unit, unit_name
 
 
 @attrs.frozen
@@ -168,7 +168,7 @@ def _take_capabilities(rt: Runtime, plan: Plan) -> None:
         kept = rt.capabilities[name]
         kept.providers = tuple(p for p in kept.providers if rt.units_of(p))
     for name, providers in plan.capabilities.items():
-        consumers = tuple(s.name for s in plan.services if name in s.requires)
+        consumers = plan.consumers[name]
         if name in rt.capabilities:
             rt.capabilities[name].providers, rt.capabilities[name].consumers = providers, consumers
         else:
@@ -180,7 +180,7 @@ def _take_units(rt: Runtime, plan: Plan, changed) -> None:
     (equal in all a unit runs by) and depth; units new to it (an added service or replica) start."""
     changed_names = {s.name for s in changed}
     for service, replica in plan.units:
-        name = service.name if replica is None else f"{service.name}@{replica}"
+        name = unit_name(service.name, replica)
         unit = rt.units.get(name)
         if unit is None:
             unit = rt.units[name] = Unit(service, replica, depth=plan.depths[service.name])

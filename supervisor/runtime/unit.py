@@ -17,6 +17,11 @@ PARKED = frozenset(state for state in UnitState if state.parked)
 _TAIL = 5
 
 
+def unit_name(service: str, replica: int | None) -> str:
+    """``NAME`` for a single copy, ``NAME@N`` for replica N."""
+    return service if replica is None else f"{service}@{replica}"
+
+
 @attrs.define(eq=False)
 class Unit:
     service: Service
@@ -44,7 +49,7 @@ class Unit:
 
     @property
     def name(self) -> str:
-        return self.service.name if self.replica is None else f"{self.service.name}@{self.replica}"
+        return unit_name(self.service.name, self.replica)
 
     @property
     def pid(self) -> int | None:
