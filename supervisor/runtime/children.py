@@ -57,6 +57,18 @@ class Children:
             self.record.add(process.pid)
         return process
 
+    async def finish(self, process: trio.Process) -> None:
+        """The end of every child, however its caller ends (cancelled included): SIGKILL to its
+        group if it still runs, then it is waited for, its pipes closed, and it is forgotten."""
+        if process.returncode is None:
+            self.signal_group(process.pid, signal.SIGKILL)
+        with trio.CancelScope(shield=True):
+            await process.wait()
+            await process.stdout.aclose()
+            if process.stderr is not None:  # None when merged into stdout
+                await process.stderr.aclose()
+        self.reaped(process)
+
     def reaped(self, process: trio.Process) -> None:
         self.pids.discard(process.pid)
         if self.record is not None:

@@ -85,13 +85,7 @@ class Drains:
                 await process.wait()
                 output.cancel_scope.deadline = trio.current_time() + OUTPUT_GRACE
         finally:
-            with trio.CancelScope(shield=True):
-                if process.returncode is None:
-                    self.children.signal_group(process.pid, signal.SIGKILL)
-                await process.wait()
-                await process.stdout.aclose()
-                await process.stderr.aclose()
-            self.children.reaped(process)
+            await self.children.finish(process)
             self.processes.remove(draining)
             took = format_duration(time.time() - draining.since)
             ended = Exit(process.returncode).describe()

@@ -57,10 +57,7 @@ async def _exec(target, children: Children, launch: Launch) -> ProbeResult:
         code = await process.wait()
     finally:
         children.signal_group(process.pid, signal.SIGKILL)  # a hang, or what it left behind, goes with it
-        with trio.CancelScope(shield=True):
-            await process.wait()
-            await process.stdout.aclose()
-        children.reaped(process)
+        await children.finish(process)
     text = output.decode(errors="replace").strip()[-_OUTPUT_LIMIT:]
     return ProbeResult(code == 0, text or f"exit {code}")
 

@@ -188,13 +188,7 @@ async def _run_once(rt: Runtime, unit: Unit) -> Outcome:
             unit.process = None  # no longer the unit's: its notify messages and pid are not
             rt.drains.adopt(unit, process, rt.tasks)
         else:
-            if process.returncode is None:
-                rt.children.signal_group(process.pid, signal.SIGKILL)
-            with trio.CancelScope(shield=True):
-                await process.wait()
-                await process.stdout.aclose()
-                await process.stderr.aclose()
-            rt.children.reaped(process)
+            await rt.children.finish(process)
     return outcome
 
 
