@@ -260,11 +260,13 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             result = await probe_once(probe.kind, target, deadline - trio.current_time(), rt.children, launch)
             if result.ok:
                 break
-            if trio.current_time() + probe.interval >= deadline:
+            fits = trio.current_time() + probe.interval < deadline
+            if fits:
+                await trio.sleep(probe.interval)
+            if not fits or trio.current_time() >= deadline:  # no time for another try, or woken too late
                 message = f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
                 await _fail_run(rt, unit, exited, outcome, message)
                 return
-            await trio.sleep(probe.interval)
         proof = probe.description
     rt.set_state(unit, UnitState.READY, proof)
     rt.set_proven(unit, True)
