@@ -11,27 +11,14 @@ in FILE (the proxy's public identity) and lets them log in as the user running i
 
 import argparse
 import os
-import subprocess
 from pathlib import Path
 
+from examples.demo.stack import keypair
 from services.shared import private_files
 from services.shared.errors import ServiceError, run
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by its absolute path
 HOST_KEY = "host_key"
-
-
-def host_key(directory: Path, kind: str = "ed25519") -> tuple[Path, str]:
-    """The device's host key in ``directory`` (made by ssh-keygen if absent): (private path, public line)."""
-    path = directory / HOST_KEY
-    if not path.exists():
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "device", "-f", str(path)],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-    return path, Path(f"{path}.pub").read_text().strip()
 
 
 # What the proxy relays and so what the device serves: shells, commands, sftp and TCP forwarding.
@@ -82,7 +69,7 @@ def main() -> int:
         raise ServiceError(f"{args.authorized_keys}: no such file (the public keys allowed to log in)")
     private_files.directory(args.dir)  # it holds the device's host key
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation directory
-    host_key(args.dir, args.host_key_type)
+    keypair(args.dir / HOST_KEY, args.host_key_type)  # made on first start, kept after
     path = config(args.dir, args.port, args.authorized_keys, args.max_startups)
     os.execv(SSHD, [SSHD, "-D", "-e", "-f", str(path)])
 
