@@ -1,9 +1,11 @@
 """The running graph's status as typed values, shared by every side that speaks of it.
 
 The runtime builds these records from its units, the control protocol carries them as JSON
-(``to_json``/``from_json`` are the one place that says what the JSON looks like), and the views
-(``supervisor status``'s table, ``supervisor top``) read them. States are enums, records are
-frozen: a view cannot misspell a state or change what the supervisor said.
+(each record's ``to_json`` is the one place that says what its JSON looks like; ``from_json``
+reads it back by the record's field types, the keys ``to_json`` renames declared at
+:data:`_wire`), and the views (``supervisor status``'s table, ``supervisor top``) read them.
+States are enums, records are frozen: a view cannot misspell a state or change what the
+supervisor said.
 
 A watch streams these records as updates (:func:`update_to_json`), one key saying which record
 each is. Nothing here imports trio or rich.
@@ -12,9 +14,11 @@ each is. Nothing here imports trio or rich.
 import enum
 import signal
 import time
-from typing import Any
+from typing import Self
 
 import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
 
 
 class UnitState(enum.Enum):
@@ -70,6 +74,17 @@ def signal_number(name: str) -> int:
     return signal.Signals[name].value
 
 
+class _Record:
+    """A record the control protocol carries: its own ``to_json`` writes it, and ``from_json``
+    reads that back."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> Self:
+        return _wire.structure(data, cls)
+
+
 @attrs.frozen
 class Exit:
     """How a process ended: an exit code, or (negative) the signal that killed it."""
@@ -101,7 +116,7 @@ class Exit:
 
 
 @attrs.frozen
-class CheckResult:
+class CheckResult(_Record):
     """A capability's last ``check`` run: passed or not, when, how long it took, what it said."""
 
     ok: bool
@@ -112,28 +127,9 @@ class CheckResult:
     def to_json(self) -> dict:
         return {"ok": self.ok, "time": round(self.time, 3), "output": self.output, "duration": self.duration}
 
-    @classmethod
-    def from_json(cls, data: dict) -> "CheckResult":
-        return cls(data["ok"], data["time"], data["output"], **_present(data, duration=_same))
-
-
-def _optional(read):
-    return lambda data: None if data is None else read(data)
-
-
-def _same(data: Any) -> Any:
-    return data
-
-
-def _present(data: dict, **read) -> dict:
-    """The fields ``data`` holds, each read by its reader. A field it lacks keeps the record's
-    default: a client reads a supervisor older than itself, which never sent the fields added
-    since."""
-    return {name: reader(data[name]) for name, reader in read.items() if name in data}
-
 
 @attrs.frozen
-class UnitStatus:
+class UnitStatus(_Record):
     """One unit as the supervisor sees it at one moment.
 
     ``output`` is the last few lines it wrote (for reasons); ``supervisor logs`` has more.
@@ -203,35 +199,9 @@ class UnitStatus:
             "cause": self.cause,
         }
 
-    @classmethod
-    def from_json(cls, data: dict) -> "UnitStatus":
-        return cls(
-            unit=data["unit"],
-            service=data["name"],
-            replica=data["replica"],
-            kind=data["kind"],
-            state=UnitState(data["state"]),
-            **_present(
-                data,
-                reason=str,
-                pid=_same,
-                since=float,
-                started_at=_same,
-                restarts=int,
-                last_exit=_optional(Exit.from_json),
-                status=str,
-                provides=tuple,
-                requires=tuple,
-                output=tuple,
-                wanted=bool,
-                depth=int,
-                cause=str,
-            ),
-        )
-
 
 @attrs.frozen
-class CapabilityStatus:
+class CapabilityStatus(_Record):
     """One capability: its state, the unit proving it (when available), who provides and needs it."""
 
     name: str
@@ -253,24 +223,9 @@ class CapabilityStatus:
             "last_check": self.last_check.to_json() if self.last_check else None,
         }
 
-    @classmethod
-    def from_json(cls, data: dict) -> "CapabilityStatus":
-        return cls(
-            name=data["name"],
-            state=CapabilityState(data["state"]),
-            **_present(
-                data,
-                provider=_same,
-                providers=tuple,
-                consumers=tuple,
-                since=float,
-                last_check=_optional(CheckResult.from_json),
-            ),
-        )
-
 
 @attrs.frozen
-class Event:
+class Event(_Record):
     """Something that happened to a unit (or to ``supervisor`` itself): ``kind`` is the log's event
     name (``started``, ``ready``, ``exit``, ``lost`` …), numbered in order by ``seq``."""
 
@@ -289,13 +244,9 @@ class Event:
             "message": self.message,
         }
 
-    @classmethod
-    def from_json(cls, data: dict) -> "Event":
-        return cls(data["seq"], data["time"], data["unit"], data["event"], data["message"])
-
 
 @attrs.frozen
-class OutputLine:
+class OutputLine(_Record):
     """One line a unit wrote on ``stream`` (``stdout`` or ``stderr``)."""
 
     time: float
@@ -306,13 +257,9 @@ class OutputLine:
     def to_json(self) -> dict:
         return {"time": round(self.time, 6), "unit": self.unit, "stream": self.stream, "line": self.line}
 
-    @classmethod
-    def from_json(cls, data: dict) -> "OutputLine":
-        return cls(data["time"], data["unit"], data["stream"], data["line"])
-
 
 @attrs.frozen
-class DrainingStatus:
+class DrainingStatus(_Record):
     """A unit's old process, no longer the unit's, finishing its sessions after a restart: since
     its stop signal, and the deadline (drain_timeout + stop_timeout later) at which it gets SIGKILL."""
 
@@ -325,13 +272,9 @@ class DrainingStatus:
         since, deadline = round(self.since, 3), round(self.deadline, 3)
         return {"unit": self.unit, "pid": self.pid, "since": since, "deadline": deadline}
 
-    @classmethod
-    def from_json(cls, data: dict) -> "DrainingStatus":
-        return cls(data["unit"], data["pid"], data["since"], data["deadline"])
-
 
 @attrs.frozen
-class GraphStatus:
+class GraphStatus(_Record):
     """The whole running graph: what ``status`` answers and a watch starts from.
 
     ``file`` and ``profile`` name the graph it runs (``top`` explains a unit from them);
@@ -384,22 +327,19 @@ class GraphStatus:
             "draining": [d.to_json() for d in self.draining],
         }
 
-    @classmethod
-    def from_json(cls, data: dict) -> "GraphStatus":
-        return cls(
-            graph=data["graph"],
-            pid=data["pid"],
-            stopping=data["stopping"],
-            services=tuple(UnitStatus.from_json(u) for u in data["services"]),
-            capabilities=tuple(CapabilityStatus.from_json(c) for c in data["capabilities"]),
-            **_present(
-                data,
-                file=str,
-                profile=_same,
-                offers=tuple,
-                draining=lambda items: tuple(DrainingStatus.from_json(d) for d in items),
-            ),
-        )
+
+_wire = cattrs.Converter(detailed_validation=False)
+"""Reads each record from its JSON by the types of its fields (enums by value, lists as tuples,
+nested records). A field the JSON lacks keeps the record's default: a client reads a supervisor
+older than itself, which never sent the fields added since. A key it does not know (``uptime``)
+is left. What cannot be read raises KeyError, ValueError or TypeError, undecorated, which a
+client reports as another version's answer."""
+_wire.register_structure_hook(Exit, lambda data, _: Exit.from_json(data))
+# the fields whose JSON key is not their name (see to_json)
+_wire.register_structure_hook(
+    UnitStatus, make_dict_structure_fn(UnitStatus, _wire, service=override(rename="name"))
+)
+_wire.register_structure_hook(Event, make_dict_structure_fn(Event, _wire, kind=override(rename="event")))
 
 
 def _missing(capability: CapabilityStatus | None) -> bool:
