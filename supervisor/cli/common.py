@@ -28,11 +28,15 @@ class Unloadable(CommandError):
         return 1
 
 
-def add_graph_arguments(parser, profile_help: str, formats: tuple[str, ...], default: str) -> None:
-    """GRAPH, ``--profile P`` and ``--format``, as the commands that read one graph take them."""
+def add_graph_arguments(
+    parser, profile_help: str, formats: tuple[str, ...] = (), default: str = "text"
+) -> None:
+    """GRAPH and ``--profile P``, as the commands that take one graph and one of its variants
+    (``graph``, ``explain``, ``run``) take them; ``--format`` too when it prints in ``formats``."""
     parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")
     parser.add_argument("--profile", metavar="P", help=profile_help)
-    add_format_option(parser, formats, default)
+    if formats:
+        add_format_option(parser, formats, default)
 
 
 def add_format_option(parser, formats: tuple[str, ...], default: str) -> None:

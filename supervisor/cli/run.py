@@ -5,7 +5,7 @@ from pathlib import Path
 
 from supervisor.check.analysis import selected
 from supervisor.check.findings import Severity
-from supervisor.cli.common import UsageError, load_for_command
+from supervisor.cli.common import UsageError, add_graph_arguments, load_for_command
 from supervisor.cli.output import error_console
 from supervisor.cli.parsers import add_command
 from supervisor.runtime.log import FORMATS, Log
@@ -28,8 +28,7 @@ def add_parser(subcommands) -> None:
         "with no value and a command that cannot run here); else, once stopped, 0, or the exit code "
         "of the critical or main service that ended it.",
     )
-    parser.add_argument("graph", metavar="GRAPH", help="graph file (TOML)")
-    parser.add_argument("--profile", metavar="P", help="run this profile")
+    add_graph_arguments(parser, "run this profile")
     parser.add_argument(
         "--disable", action="append", default=[], metavar="SERVICE", help="switch a service off (repeatable)"
     )
