@@ -23,8 +23,10 @@ def add_parser(subcommands) -> None:
         "something does (a consumer loses its last provider, an offer or a service stops working, a "
         "new lint error) or a version does not load, 2 for usage errors.",
     )
-    parser.add_argument("old", metavar="OLD", help="the old version: a file or REV:PATH")
-    parser.add_argument("new", metavar="NEW", help="the new version: a file or REV:PATH")
+    for version in ("old", "new"):  # the same kind of argument, each read by load_version
+        parser.add_argument(
+            version, metavar=version.upper(), help=f"the {version} version: a file or REV:PATH"
+        )
     add_format_option(parser, FORMATS, "text")
 
 
