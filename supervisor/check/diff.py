@@ -10,7 +10,7 @@ annotation lands on the line a reviewer has to look at.
 import attrs
 
 from supervisor.check.analysis import Startability, selected
-from supervisor.check.findings import Severity
+from supervisor.check.findings import Found, Severity
 from supervisor.check.lint import lint, missing_provider, offer_unavailable
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Graph, Service
@@ -23,19 +23,16 @@ _COMPARED_RULES = frozenset({missing_provider, offer_unavailable})
 _INERT = frozenset({"description", "optional"})
 
 
-@attrs.frozen
-class Change:
-    """One difference the new version makes in one variant (``profile``; None for the base graph),
-    at the place in the new file a reviewer has to look at; ``breaking`` if something that worked
-    no longer does."""
+@attrs.frozen(kw_only=True)
+class Change(Found):
+    """One difference the new version makes in one variant (``profile``; None for the base graph):
+    what the comparison found, as a lint rule finds (its message, at the place in the new file a
+    reviewer has to look at, about a service and a capability), of a ``kind``; ``breaking`` if
+    something that worked no longer does."""
 
     kind: str
     profile: str | None
-    message: str
-    location: Location
-    breaking: bool
-    service: str | None = None
-    capability: str | None = None
+    breaking: bool = False
 
 
 @attrs.frozen
@@ -70,7 +67,12 @@ def diff(old: Graph, new: Graph) -> list[Change]:
     for profile in [None, *new.profiles, *(p for p in old.profiles if p not in new.profiles)]:
         if profile is not None and profile not in new.profiles:
             changes.append(
-                Change("profile-removed", profile, f"profile {profile} removed", new.locate(()), False)
+                Change(
+                    f"profile {profile} removed",
+                    new.locate(()),
+                    kind="profile-removed",
+                    profile=profile,
+                )
             )
             continue
         before = _Side()
@@ -79,11 +81,10 @@ def diff(old: Graph, new: Graph) -> list[Change]:
         else:
             changes.append(
                 Change(
-                    "profile-added",
-                    profile,
                     f"profile {profile} added",
                     new.locate(("profiles", profile)),
-                    False,
+                    kind="profile-added",
+                    profile=profile,
                 )
             )
         plan = Plan.compile(new, selected(new, profile), new_startability)
@@ -111,7 +112,7 @@ def _label(plan: Plan) -> str:
 
 def _change(plan: Plan, kind: str, message: str, where: Location, breaking: bool = False, **about) -> Change:
     """A change of ``kind`` in ``plan``'s variant; ``about`` names its service and capability."""
-    return Change(kind, plan.variant.profile, message, where, breaking, **about)
+    return Change(message, where, kind=kind, profile=plan.variant.profile, breaking=breaking, **about)
 
 
 def _requires_at(graph: Graph, service: str, capability: str) -> Location:
@@ -243,7 +244,13 @@ def _new_lint_errors(old: Graph, new: Graph) -> list[Change]:
     known = {key(f) for f in lint(old)}
     return [
         Change(
-            "lint-error", f.profile, f"{f.rule.id}: {f.message}", f.location, True, f.service, f.capability
+            f"{f.rule.id}: {f.message}",
+            f.location,
+            f.service,
+            f.capability,
+            kind="lint-error",
+            profile=f.profile,
+            breaking=True,
         )
         for f in errors
         if key(f) not in known

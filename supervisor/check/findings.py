@@ -34,7 +34,10 @@ class Scope(enum.Enum):
 
 @attrs.frozen
 class Found:
-    """What a rule's check reports; lint makes it a :class:`Finding` of that rule and variant."""
+    """What a check found: a message, at its place in the file, about a service and a capability.
+
+    A lint rule's check reports these, and lint makes each a :class:`Finding` of that rule and
+    variant; ``diff``'s :class:`~supervisor.check.diff.Change` is one too, of a kind of change."""
 
     message: str
     location: Location

@@ -21,7 +21,15 @@ def render_json(old_file: str, new_file: str, changes: list[Change]) -> str:
             "new": new_file,
             "breaking": breaks(changes),
             "changes": [
-                {**attrs.asdict(c, filter=lambda a, _: a.name != "location"), **_position(c.location)}
+                {
+                    "kind": c.kind,
+                    "profile": c.profile,
+                    "message": c.message,
+                    "breaking": c.breaking,
+                    "service": c.service,
+                    "capability": c.capability,
+                    **_position(c.location),
+                }
                 for c in changes
             ],
         },
