@@ -15,6 +15,7 @@ from rich.tree import Tree
 from supervisor.check.analysis import Startability, deliverable
 from supervisor.check.plan import Plan
 from supervisor.graph.model import Graph
+from supervisor.views.graph import DeclaredService
 from supervisor.views.variants import profile_plans, variant_label
 from supervisor.wording import join_names
 
@@ -82,13 +83,8 @@ class SwitchOff:
     chain: Impact
 
 
-@attrs.frozen
-class ServiceReport:
-    name: str
-    description: str
-    kind: str
-    optional: bool
-    provides: tuple[str, ...]
+@attrs.frozen(kw_only=True)
+class ServiceReport(DeclaredService):
     needs: tuple[Need, ...]
     switch_off: tuple[SwitchOff, ...]
 
@@ -143,12 +139,8 @@ def explain_service(graph: Graph, name: str, plans: list[Plan], startability: St
         Need(c, graph.providers.get(c, ()), tuple(p for p in graph.providers.get(c, ()) if p in disabled))
         for c in service.requires
     )
-    return ServiceReport(
-        name=name,
-        description=service.description,
-        kind=service.kind,
-        optional=service.optional,
-        provides=service.provides,
+    return ServiceReport.of(
+        service,
         needs=needs,
         switch_off=tuple(switch_off(plan, name, startability) for plan in plans),
     )
@@ -259,8 +251,7 @@ def _capability_tree(report: CapabilityReport) -> Tree:
 
 
 def _service_parts(report: ServiceReport) -> list:
-    flags = report.kind + (", optional" if report.optional else "")
-    head = Tree(f"[bold]service {escape(report.name)}[/] [dim]({flags})[/]")
+    head = Tree(f"[bold]service {escape(report.name)}[/] [dim]({', '.join(report.flags)})[/]")
     if report.description:
         head.add(escape(report.description))
     head.add(f"provides {_names(report.provides, 'nothing')}")

@@ -7,6 +7,7 @@ marked off, and a requirement nobody provides at all points at a ``no provider``
 """
 
 import json
+from typing import Self
 
 import attrs
 from rich.markup import escape
@@ -14,21 +15,40 @@ from rich.tree import Tree
 
 from supervisor.check.analysis import selected
 from supervisor.check.plan import Edge, Plan
-from supervisor.graph.model import Graph
+from supervisor.graph.model import Graph, Service
 from supervisor.views.variants import variant_label
 
 FORMATS = ("tree", "dot", "mermaid", "json")
 
 
 @attrs.frozen
-class Node:
+class DeclaredService:
+    """A service as its file declares it, what every view of one starts with (``graph``'s nodes,
+    ``explain``'s service report extend it with what each shows)."""
+
     name: str
     kind: str
     description: str
     optional: bool
+    provides: tuple[str, ...]
+
+    @classmethod
+    def of(cls, service: Service, **shown) -> Self:
+        """The record of ``service``: what it declares read from it, the rest ``shown``."""
+        return cls(
+            service.name, service.kind, service.description, service.optional, service.provides, **shown
+        )
+
+    @property
+    def flags(self) -> list[str]:
+        """Its kind, and ``optional`` if it is."""
+        return [self.kind, "optional"] if self.optional else [self.kind]
+
+
+@attrs.frozen(kw_only=True)
+class Node(DeclaredService):
     enabled: bool
     startable: bool
-    provides: tuple[str, ...]
     requires: tuple[str, ...]
 
 
@@ -55,14 +75,10 @@ def graph_view(graph: Graph, profile: str | None = None) -> GraphView:
     """
     plan = Plan.compile(graph, selected(graph, profile))
     nodes = tuple(
-        Node(
-            name=s.name,
-            kind=s.kind,
-            description=s.description,
-            optional=s.optional,
+        Node.of(
+            s,
             enabled=s.name not in plan.disabled,
             startable=s.name in plan.startable,
-            provides=s.provides,
             requires=s.requires,
         )
         for s in graph.services.values()
@@ -72,9 +88,7 @@ def graph_view(graph: Graph, profile: str | None = None) -> GraphView:
 
 
 def _flags(node: Node) -> list[str]:
-    flags = [node.kind]
-    if node.optional:
-        flags.append("optional")
+    flags = node.flags
     if not node.enabled:
         flags.append("off")
     elif not node.startable:
