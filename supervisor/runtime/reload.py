@@ -69,21 +69,28 @@ class Reloaded:
 
 async def reload(rt: Runtime, path: str | None = None) -> Reloaded:
     """Reload the graph from ``path`` (None: the file it runs, read again)."""
-    async with rt.reloading:
-        file = path if path is not None else rt.plan.graph.file
-        prepared = await trio.to_thread.run_sync(_prepare, rt, file)
-        if isinstance(prepared, Reloaded):
-            rt.log.event("supervisor", "reload", f"{file} refused: {prepared.refused}")
-            return prepared
-        rt.log.event("supervisor", "reload", f"reloading from {file}")
-        done = await _apply(rt, prepared)
-        for item in done:
-            if item.done != "unchanged":
-                rt.log.event("supervisor", "reload", f"{item.service} {item.done}{_detail(item)}")
-        counts = {kind: sum(d.done == kind for d in done) for kind in dict.fromkeys(d.done for d in done)}
-        summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
-        rt.log.event("supervisor", "reloaded", f"{file}: {summary or 'no services'}")
-        return Reloaded(file, services=tuple(done))
+    try:
+        async with rt.reloading:
+            return await _reload(rt, path)
+    finally:
+        rt.changed()  # ``exit_when`` waits while a reload is applied: it looks at the new plan now
+
+
+async def _reload(rt: Runtime, path: str | None) -> Reloaded:
+    file = path if path is not None else rt.plan.graph.file
+    prepared = await trio.to_thread.run_sync(_prepare, rt, file)
+    if isinstance(prepared, Reloaded):
+        rt.log.event("supervisor", "reload", f"{file} refused: {prepared.refused}")
+        return prepared
+    rt.log.event("supervisor", "reload", f"reloading from {file}")
+    done = await _apply(rt, prepared)
+    for item in done:
+        if item.done != "unchanged":
+            rt.log.event("supervisor", "reload", f"{item.service} {item.done}{_detail(item)}")
+    counts = {kind: sum(d.done == kind for d in done) for kind in dict.fromkeys(d.done for d in done)}
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    rt.log.event("supervisor", "reloaded", f"{file}: {summary or 'no services'}")
+    return Reloaded(file, services=tuple(done))
 
 
 def _detail(done: Done) -> str:

@@ -1,0 +1,92 @@
+"""Reloads and restarts of a running graph, in-process on trio's MockClock (``tests/helpers/simulated.py``):
+what ``exit_when`` waits for after a reload, and restarts of one unit one at a time.
+
+The graphs reloaded here name commands that exist on the machine (lint looks for them), each run
+by a simulated program of that name.
+"""
+
+import pytest
+import trio
+
+from tests.helpers.simulated import Run, exits, reloaded, serve, simulate
+
+MAIN_FIRST = """
+version = 1
+exit_when = "main-ended"
+[services.first]
+command = ["sleep", "600"]
+main = true
+"""
+
+MAIN_SECOND = """
+version = 1
+exit_when = "main-ended"
+[services.second]
+command = ["sh", "-c", "sleep 2; exit 3"]
+main = true
+restart = "never"
+"""
+
+
+def test_a_reload_that_changes_the_main_service_waits_for_the_new_one(tmp_path):
+    """The main service the graph started with is removed (which stops it): the graph goes on
+    until the new main service ends, and exits with its status."""
+
+    async def scenario(run: Run) -> None:
+        await trio.sleep(1)
+        assert (await reloaded(run, MAIN_SECOND)).refused == ""
+        await run.rt.shutdown_requested.wait()
+
+    run = simulate(tmp_path, MAIN_FIRST, {"sleep": serve, "sh": exits(3, after=2)}, scenario)
+    assert run.events.at("second", "started") == pytest.approx([1])
+    assert run.events.at("supervisor", "finished") == pytest.approx([3])
+    assert run.rt.exit_code == 3
+
+
+BEFORE = """
+version = 1
+{exit_when}
+[services.job]
+command = ["sh", "-c", "exit 0"]
+kind = "oneshot"
+[services.kept]
+command = ["sleep", "600"]
+"""
+
+AFTER = """
+version = 1
+exit_when = "all-ended"
+[services.job]
+command = ["sh", "-c", "exit 0"]
+kind = "oneshot"
+[services.batch]
+command = ["sleep", "5"]
+kind = "oneshot"
+"""
+
+
+async def sleep(proc) -> int:
+    """``sleep SECONDS``."""
+    await trio.sleep(float(proc.argv[1]))
+    return 0
+
+
+@pytest.mark.parametrize("exit_when", ['exit_when = "all-ended"', ""])
+def test_after_a_reload_exit_when_waits_for_the_units_it_added_not_those_it_removed(tmp_path, exit_when):
+    """``job`` is done before the reload, which removes ``kept`` (stopping it) and adds ``batch``
+    (and, to a graph that did not end by itself, ``exit_when``): the graph ends when ``batch``
+    has, not before."""
+
+    async def scenario(run: Run) -> None:
+        await trio.sleep(1)
+        assert (await reloaded(run, AFTER)).refused == ""
+        with trio.move_on_after(30):
+            await run.rt.shutdown_requested.wait()
+
+    before = BEFORE.format(exit_when=exit_when)
+    run = simulate(tmp_path, before, {"sh": exits(0, after=0.5), "sleep": sleep}, scenario)
+    assert run.events.at("job", "done") == pytest.approx([0.5])
+    assert run.events.at("kept", "stopped") == pytest.approx([1])
+    assert run.events.at("batch", "done") == pytest.approx([6])
+    assert run.events.at("supervisor", "finished") == pytest.approx([6])
+    assert run.rt.exit_code == 0
