@@ -9,7 +9,7 @@ service, or of the first unit that failed (see :meth:`Unit.exit_status`), as ``d
 
 What it waits for is the running plan's, looked at anew on every change (:func:`watched`): a
 reload that adds units, removes them, or changes ``exit_when`` or the main service is taken into
-account. Nothing has ended while a reload is applied: the units it removes or restarts are
+account. Nothing has ended while a reload is applied, and no unit while it restarts: they are
 stopped on the way.
 """
 
@@ -19,7 +19,10 @@ from supervisor.status import UnitState
 
 
 def ended(unit: Unit) -> bool:
-    """Whether ``unit`` has ended for good: done, or parked with no restart wanted."""
+    """Whether ``unit`` has ended for good: done, or parked with no restart wanted (and not
+    restarting: a restart stops it first)."""
+    if unit.restarting.locked():
+        return False
     return unit.state is UnitState.DONE or (unit.state.parked and not unit.wanted)
 
 
