@@ -14,6 +14,8 @@ What changed is ``supervisor diff``'s comparison of the running plan with the ne
 4. capabilities nothing provides any more are forgotten.
 
 Everything else keeps running, its processes untouched. Reloads are applied one at a time.
+Each unit a reload adds or removes (a service's, or a replica's) is an ``added`` or ``removed``
+event under its name: after ``removed`` nothing more is said of it, and watchers drop it.
 """
 
 import os
@@ -166,6 +168,7 @@ async def _stop(units: list[Unit], rt: Runtime) -> None:
     for unit in units:
         unit.retired.cancel()
         del rt.units[unit.name]
+        rt.log.event(unit.name, "removed", "a reload removed it from the graph")
 
 
 def _take_capabilities(rt: Runtime, plan: Plan) -> None:
@@ -191,6 +194,7 @@ def _take_units(rt: Runtime, plan: Plan, changed) -> None:
         unit = rt.units.get(name)
         if unit is None:
             unit = rt.units[name] = Unit(service, replica, depth=plan.depths[service.name])
+            rt.log.event(name, "added", "a reload added it to the graph")
             start_supervising(rt, unit)
             continue
         unit.depth = plan.depths[service.name]

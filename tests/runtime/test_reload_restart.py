@@ -153,3 +153,31 @@ def test_a_restart_of_the_main_service_does_not_end_the_graph(tmp_path):
     run = simulate(tmp_path, MAIN, {"main": graceful(after=0.5)}, scenario)
     assert len(run.events.at("main", "started")) == 11
     assert run.events.of("supervisor", "finished") == []
+
+
+REPLICAS = """
+version = 1
+[services.web]
+command = ["sleep", "600"]
+replicas = {count}
+"""
+
+
+def test_each_unit_a_reload_removes_or_adds_is_an_event_under_its_name(tmp_path):
+    """Replicas too: ``web@3`` goes, then comes back with ``web@4``; nothing is logged of it in
+    between, and an added unit's first event says where it comes from."""
+
+    async def scenario(run: Run) -> None:
+        await trio.sleep(1)
+        assert (await reloaded(run, REPLICAS.format(count=2))).refused == ""
+        await trio.sleep(1)
+        assert (await reloaded(run, REPLICAS.format(count=4))).refused == ""
+        await trio.sleep(1)
+
+    run = simulate(tmp_path, REPLICAS.format(count=3), {"sleep": serve}, scenario)
+    third = run.events.names("web@3")
+    assert third[third.index("removed") - 1 : third.index("removed") + 2] == ["stopped", "removed", "added"]
+    assert run.events.of("web@3", "removed")[0]["message"] == "a reload removed it from the graph"
+    assert run.events.names("web@4")[0] == "added"
+    assert run.events.of("web@4", "added")[0]["message"] == "a reload added it to the graph"
+    assert "removed" not in run.events.names("web@1") + run.events.names("web@2")
