@@ -14,6 +14,8 @@ What changed is ``supervisor diff``'s comparison of the running plan with the ne
 4. capabilities nothing provides any more are forgotten.
 
 Everything else keeps running, its processes untouched. Reloads are applied one at a time.
+Each unit a reload adds or removes (a service's, or a replica's) is an ``added`` or ``removed``
+event under its name: after ``removed`` nothing more is said of it, and watchers drop it.
 """
 
 import os
@@ -69,21 +71,28 @@ class Reloaded:
 
 async def reload(rt: Runtime, path: str | None = None) -> Reloaded:
     """Reload the graph from ``path`` (None: the file it runs, read again)."""
-    async with rt.reloading:
-        file = path if path is not None else rt.plan.graph.file
-        prepared = await trio.to_thread.run_sync(_prepare, rt, file)
-        if isinstance(prepared, Reloaded):
-            rt.log.event("supervisor", "reload", f"{file} refused: {prepared.refused}")
-            return prepared
-        rt.log.event("supervisor", "reload", f"reloading from {file}")
-        done = await _apply(rt, prepared)
-        for item in done:
-            if item.done != "unchanged":
-                rt.log.event("supervisor", "reload", f"{item.service} {item.done}{_detail(item)}")
-        counts = {kind: sum(d.done == kind for d in done) for kind in dict.fromkeys(d.done for d in done)}
-        summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
-        rt.log.event("supervisor", "reloaded", f"{file}: {summary or 'no services'}")
-        return Reloaded(file, services=tuple(done))
+    try:
+        async with rt.reloading:
+            return await _reload(rt, path)
+    finally:
+        rt.changed()  # ``exit_when`` waits while a reload is applied: it looks at the new plan now
+
+
+async def _reload(rt: Runtime, path: str | None) -> Reloaded:
+    file = path if path is not None else rt.plan.graph.file
+    prepared = await trio.to_thread.run_sync(_prepare, rt, file)
+    if isinstance(prepared, Reloaded):
+        rt.log.event("supervisor", "reload", f"{file} refused: {prepared.refused}")
+        return prepared
+    rt.log.event("supervisor", "reload", f"reloading from {file}")
+    done = await _apply(rt, prepared)
+    for item in done:
+        if item.done != "unchanged":
+            rt.log.event("supervisor", "reload", f"{item.service} {item.done}{_detail(item)}")
+    counts = {kind: sum(d.done == kind for d in done) for kind in dict.fromkeys(d.done for d in done)}
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    rt.log.event("supervisor", "reloaded", f"{file}: {summary or 'no services'}")
+    return Reloaded(file, services=tuple(done))
 
 
 def _detail(done: Done) -> str:
@@ -159,6 +168,7 @@ async def _stop(units: list[Unit], rt: Runtime) -> None:
     for unit in units:
         unit.retired.cancel()
         del rt.units[unit.name]
+        rt.log.event(unit.name, "removed", "a reload removed it from the graph")
 
 
 def _take_capabilities(rt: Runtime, plan: Plan) -> None:
@@ -184,6 +194,7 @@ def _take_units(rt: Runtime, plan: Plan, changed) -> None:
         unit = rt.units.get(name)
         if unit is None:
             unit = rt.units[name] = Unit(service, replica, depth=plan.depths[service.name])
+            rt.log.event(name, "added", "a reload added it to the graph")
             start_supervising(rt, unit)
             continue
         unit.depth = plan.depths[service.name]

@@ -44,6 +44,7 @@ class Unit:
     stop_requested: trio.Event = attrs.field(factory=trio.Event)
     retired: trio.CancelScope = attrs.field(factory=trio.CancelScope)  # ends its supervise task
     hand_off: bool = False  # a stop for a restart: the process drains in the background (``drain``)
+    restarting: trio.Lock = attrs.field(factory=trio.Lock)  # one restart of it at a time (``restart``)
     depth: int = 0
     checks: CheckDemand = attrs.field(factory=CheckDemand)
 

@@ -34,6 +34,7 @@ from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch
 from supervisor.runtime.log import Log
 from supervisor.runtime.main import run_units
+from supervisor.runtime.reload import Reloaded, reload
 
 _FIRST_PID = 1 << 30
 """Above any kernel's pid_max (at most 2**22): a simulated pid can never name a real process."""
@@ -232,6 +233,29 @@ def simulate(
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     return done[0]
+
+
+async def reloaded(run: Run, graph: str) -> Reloaded:
+    """Reload the running graph from ``graph`` (TOML text, written over its file), as SIGHUP does.
+
+    The file is read and linted in a thread, in real time: until the reload says it has (its first
+    ``reload`` event) the mock clock stands still, which would otherwise jump to the next deadline
+    the moment every task waits on the thread. Lint looks for the commands on this machine: a
+    graph reloaded here names programs that exist (``sleep``, ``sh``)."""
+    Path(run.rt.plan.graph.file).write_text(graph)
+    answer: list[Reloaded] = []
+
+    async def reload_now() -> None:
+        answer.append(await reload(run.rt))
+
+    clock = trio.lowlevel.current_clock()
+    prepared = len(run.events.of("supervisor", "reload")) + 1
+    async with trio.open_nursery() as nursery:
+        clock.autojump_threshold = math.inf
+        nursery.start_soon(reload_now)
+        await run.events.next("supervisor", "reload", prepared)
+        clock.autojump_threshold = 0
+    return answer[0]
 
 
 # -- programs ------------------------------------------------------------------------------

@@ -175,6 +175,46 @@ def test_detail_log_and_what_breaks(shop):
     assert shop.stop() == 0
 
 
+def test_a_unit_a_reload_removes_loses_its_row_and_one_it_adds_gets_one(shop, tmp_path):
+    after = tmp_path / "after.toml"
+    after.write_text(GRAPH.split("[services.worker]")[0] + '[services.cache]\ncommand = ["sleep", "600"]\n')
+
+    async def scenario(app, pilot):
+        await pilot.press("2")  # the events tab
+        await until(pilot, lambda: cell(app, "worker", "state") == "ready", what="the first status")
+        await select(app, pilot, "worker")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen), what="the DetailScreen")
+        reloaded = await asyncio.to_thread(shop.ctl, "reload", str(after), timeout=60)
+        assert reloaded.returncode == 0, reloaded.stderr
+        table = app.query_one("#units", RowTable)
+        await until(
+            pilot,
+            lambda: "worker" not in table.keys and cell(app, "cache", "state") == "ready",
+            what="worker's row gone, cache's there",
+        )
+        assert "worker removed a reload removed it from the graph" in events(app)
+        assert "worker" not in header(app) and "3 units" in header(app)
+        await pilot.press("x")  # on the detail of the unit removed: nothing left to stop
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("escape")
+        assert sorted(table.keys) == ["cache", "db", "web"]
+
+    async def later(app, pilot):
+        """A top started after worker came back: the backlog's ``worker removed`` is older than it."""
+        await pilot.press("2")
+        await until(pilot, lambda: "worker added" in events(app), what="the backlog")
+        await pilot.pause(0.5)
+        assert sorted(app.query_one("#units", RowTable).keys) == ["db", "web", "worker"]
+
+    run_top(shop, scenario)
+    assert shop.ctl("reload", str(shop.graph), timeout=60).returncode == 0
+    shop.wait_event("worker", "ready", count=2)
+    run_top(shop, later)
+    assert shop.stop() == 0
+
+
 def test_top_says_when_the_supervisor_goes_away_and_reconnects(supervisor):
     first = supervisor(GRAPH)
     first.wait_event("web", "ready")

@@ -219,3 +219,31 @@ def test_events_lists_the_recent_events_as_json_lines(supervisor):
     text = run_cli(sup, "events", "-n", "1")
     assert text.returncode == 0 and len(text.stdout.splitlines()) == 1
     assert sup.stop() == 0
+
+
+def test_a_watch_is_told_which_units_a_reload_removes_and_adds(supervisor, tmp_path):
+    """``web`` goes and ``cache`` comes: each is an event under its name, ``cache`` is then sent
+    as a unit like any other, and nothing more is sent of ``web`` after its ``removed``."""
+    sup = supervisor(GRAPH)
+    sup.wait_event("web", "ready")
+    watch = Watch(sup.control)
+    after = tmp_path / "after.toml"
+    after.write_text(GRAPH.split("[services.web]")[0] + '[services.cache]\ncommand = ["sleep", "600"]\n')
+    assert sup.ctl("reload", str(after), timeout=60).returncode == 0
+    updates: list[dict] = []
+    deadline = time.monotonic() + 20
+    for _ in range(500):  # everything up to the end of the reload, and what follows it at once
+        if any(u.get("event", {}).get("event") == "reloaded" for u in updates) and watch.idle(1.0):
+            break
+        updates.append(watch.next(max(0.1, deadline - time.monotonic())))
+    events = [(e["unit"], e["event"], e["message"]) for e in (u["event"] for u in updates if "event" in u)]
+    assert ("web", "removed", "a reload removed it from the graph") in events
+    assert ("cache", "added", "a reload added it to the graph") in events
+    units = [u["unit"]["unit"] for u in updates if "unit" in u]
+    assert "cache" in units
+    removed = next(i for i, u in enumerate(updates) if u.get("event", {}).get("event") == "removed")
+    assert "web" not in [u["unit"]["unit"] for u in updates[removed:] if "unit" in u]
+    printed = run_cli(sup, "events", "-n", "100")  # as `events -f` prints them
+    assert " web removed a reload removed it from the graph" in printed.stdout
+    watch.close()
+    assert sup.stop() == 0

@@ -160,6 +160,8 @@ class TopApp(App):
             if update.seq > self.last_event:
                 self.last_event = update.seq
                 self.query_one("#events", RichLog).write(event_text(update))
+                if update.kind == "removed":
+                    self._removed(update)
         elif isinstance(update, Lost):
             message = f"... {update.count} updates lost: top did not keep up; brought up to date"
             self.query_one("#events", RichLog).write(Text(message, style="yellow"))
@@ -167,6 +169,16 @@ class TopApp(App):
         if not self._redraw_pending:
             self._redraw_pending = True
             self.set_timer(REDRAW, self._redraw)
+
+    def _removed(self, event: Event) -> None:
+        """A reload removed a unit: its row goes (nothing more comes of it). Not a unit of the same
+        name added since, whose record is newer than the event (an old event of the backlog); the
+        record's ``since`` is sent to the millisecond, the event's ``time`` to the microsecond."""
+        unit = self.units.get(event.unit)
+        if unit is not None and unit.since <= round(event.time, 3):
+            del self.units[event.unit]
+            self._stale_units.discard(event.unit)
+            self._rows()
 
     def _redraw(self) -> None:
         """Draw what changed since the last redraw: a table redraws all its visible rows for any
@@ -296,7 +308,7 @@ class TopApp(App):
     def selected(self) -> str | None:
         """The unit under the cursor, or the one a detail screen shows."""
         if isinstance(self.screen, DetailScreen):
-            return self.screen.unit
+            return self.screen.unit if self.screen.unit in self.units else None  # a reload removed it
         return self.query_one("#units", RowTable).cursor_key
 
     @on(RowTable.Selected, "#units")
