@@ -59,7 +59,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the harness is imported as the tests do
 
-from bench.measure import load_average, percentile, rss_kb  # noqa: E402
+from bench.measure import cpu_seconds, load_average, percentile, rss_kb  # noqa: E402
 from examples.demo.stack import (  # noqa: E402
     GRAPH,
     PROFILE,
@@ -76,7 +76,6 @@ USER = "bench"
 DEFAULTS: tuple[str, ...] = ()
 PINNED = ("-o", "KexAlgorithms=curve25519-sha256", "-c", "aes128-ctr", "-m", "hmac-sha2-256")
 BATCH = 8  # sshd's MaxStartups begins dropping unauthenticated connections past 10
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -87,18 +86,19 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def cpu_seconds(pids) -> dict[int, float]:
-    """User plus system CPU seconds of each process still running."""
+def cpu_of(pids) -> dict[int, float]:
+    """CPU seconds (``measure.cpu_seconds``) of each process in ``pids`` still running."""
     found = {}
     for pid in pids:
-        fields = _stat(pid)
-        if fields is not None:
-            found[pid] = (int(fields[11]) + int(fields[12])) / TICK
+        try:
+            found[pid] = cpu_seconds(pid)
+        except (OSError, IndexError):  # gone, or going
+            continue
     return found
 
 
 def spent(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds spent between two ``cpu_seconds`` snapshots (a new process counts from 0)."""
+    """CPU seconds spent between two ``cpu_of`` snapshots (a new process counts from 0)."""
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
@@ -302,7 +302,7 @@ def transfer(stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tup
     timer = killed_after(client, 300)
 
     def snapshot() -> tuple[float, dict, dict]:
-        return time.perf_counter(), cpu_seconds(stack.pids), cpu_seconds(sshd_processes(stack.device.pid))
+        return time.perf_counter(), cpu_of(stack.pids), cpu_of(sshd_processes(stack.device.pid))
 
     try:
         if upload:

@@ -46,7 +46,7 @@ class Backpressure:
                 each.resumeProducing()
 
 
-def _waiting(tcp) -> int:
+def waiting(tcp) -> int:
     """Bytes a Twisted transport holds to write: the sum its own ``_isSendBufferFull`` reads."""
     return len(tcp.dataBuffer) - tcp.offset + tcp._tempDataLen
 
@@ -62,7 +62,7 @@ class _Output:
     tcp: object
 
     def pauseProducing(self) -> None:
-        if _waiting(self.tcp) > OUTPUT_MARK:
+        if waiting(self.tcp) > OUTPUT_MARK:
             self.session._set(self.tcp, True)
 
     def resumeProducing(self) -> None:

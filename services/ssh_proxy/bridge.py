@@ -4,9 +4,10 @@ The proxy must confirm the user's session channel before it learns the device, s
 it with a zero window: the user cannot send data until the device's channel exists. Everything
 the user sends meanwhile (pty-req, env, even EOF and close) is held in order. Once the device's
 session channel is open (with the user's own window and packet size), the proxy opens the
-user's window by exactly the device's window, replays what it held with the exec rewritten to
-``shell`` or the bare command, and from then on the channel is an ordinary relayed one: flow
-control end to end, exit status and replies passed through.
+user's window by what ``Relay.grant`` gives (the device's window and the relay's buffer),
+replays what it held with the exec rewritten to ``shell`` or the bare command, and from then on
+the channel is an ordinary relayed one: flow control on each side, exit status and replies
+passed through.
 """
 
 import re
@@ -93,7 +94,8 @@ class Bridge:
 
         def opened(window: int, max_packet: int) -> None:
             device_link.on_open = device_link.on_open_failed = None
-            self.relay.user.send(wire.CHANNEL_WINDOW_ADJUST, wire.u32x2.pack(self.link.peer, window))
+            grant = self.relay.grant(self.link, window)
+            self.relay.user.send(wire.CHANNEL_WINDOW_ADJUST, wire.u32x2.pack(self.link.peer, grant))
             ready()
 
         device_link.on_open, device_link.on_open_failed = opened, refused

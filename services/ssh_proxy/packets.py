@@ -24,10 +24,12 @@ When both sides offer it, the first key exchange admits only its own messages an
 numbers restart at zero after each NEWKEYS. docs/ssh-aead.md describes it all.
 """
 
+import socket
+
 from twisted.conch.ssh import transport
 from twisted.conch.ssh.common import getNS
 
-from services.ssh_proxy import aead, wire
+from services.ssh_proxy import aead, backpressure, wire
 
 # OpenSSH's limit on a packet (PACKET_MAX_SIZE): anything longer is an attack or garbage, and a
 # length is refused before its bytes are waited for, so a peer cannot make a worker buffer more.
@@ -36,6 +38,31 @@ MIN_PACKET = 1 + 4  # the padding length and the least padding (RFC 4253 6; Open
 # Read and send up to this much per reactor turn (Twisted's defaults are 64 KiB and 128 KiB): a
 # busy connection is served in fewer, larger pieces, each holding several 32 KiB packets.
 READ_SIZE = SEND_SIZE = 256 * 1024
+
+# What one ``sendmsg`` gathers at most (Linux's IOV_MAX); a longer burst is left to Twisted.
+_IOV_MAX = 1024
+
+
+class _Burst:
+    """The packets written while a read is handled, per connection, sent when it is done.
+
+    One per process, as the reactor is: a read of one connection writes to the other.
+    """
+
+    open = False
+    writers: list = []
+
+    def __enter__(self) -> None:
+        self.open, self.writers = True, []
+
+    def __exit__(self, *exc) -> None:
+        writers, self.open = self.writers, False
+        for layer in writers:
+            chunks, layer._outbox = layer._outbox, []
+            layer._send_now(chunks)
+
+
+_burst = _Burst()
 
 _STRICT_CLIENT = b"kex-strict-c-v00@openssh.com"
 _STRICT_SERVER = b"kex-strict-s-v00@openssh.com"
@@ -71,9 +98,13 @@ class PacketLayer:
     _initial_kex = True
     _wanted: int | None = None  # bytes of the packet being received, once its length is known
     _rest = b""  # received bytes not yet dispatched: the start of the next packet
+    _socket: socket.socket | None = None  # the connection's socket, written to directly
+    _outbox: list = []  # sealed chunks waiting for the end of the read (replaced, never extended, when empty)
 
     def connectionMade(self) -> None:
         self.transport.bufferSize, self.transport.SEND_LIMIT = READ_SIZE, SEND_SIZE
+        handle = getattr(self.transport, "getHandle", lambda: None)()
+        self._socket = handle if isinstance(handle, socket.socket) else None
         # A relay answers small messages (channel requests, replies, exit status) at once: Nagle's
         # algorithm would hold each behind the peer's delayed ACK of what went before.
         self.transport.setTcpNoDelay(True)
@@ -120,11 +151,47 @@ class PacketLayer:
         sealer, seq = self._sealer, self.outgoingPacketSequence
         parts = payload if type(payload) is tuple else (payload,)
         packet = aead.frame(sealer.block, sealer.aad, messageType, parts)
-        self.transport.writeSequence(sealer.seal(seq, packet))
+        self._write(sealer.seal(seq, packet))
         if messageType == transport.MSG_NEWKEYS and self.strict_kex:
             self.outgoingPacketSequence = 0
         else:
             self.outgoingPacketSequence = (seq + 1) & _SEQUENCE
+
+    def _write(self, chunks: tuple[bytes, ...]) -> None:
+        """Send one sealed packet now, or with the others sealed while one read is handled.
+
+        Twisted's transport holds every write until a later reactor turn finds the socket
+        writable, and then joins what it holds into one bytes object: a second copy of every
+        relayed byte, and two ``epoll_ctl`` calls per burst to watch for writability. Here a
+        packet goes to the kernel at once, its chunks gathered by ``sendmsg`` where they are; the
+        packets one read of either connection makes (up to ``READ_SIZE`` relayed) go in one
+        ``sendmsg`` when that read is done, so the peer is woken once for them, not per packet.
+        """
+        if _burst.open:
+            if self._outbox:
+                self._outbox.extend(chunks)
+            else:
+                self._outbox = list(chunks)
+                _burst.writers.append(self)
+        else:
+            self._send_now(chunks)
+
+    def _send_now(self, chunks) -> None:
+        """Hand ``chunks`` to the socket; what it does not take is left to the transport, which
+        keeps the order, the producers' backpressure and the closing handshake."""
+        tcp = self.transport
+        if self._socket is None or tcp.disconnecting or not tcp.connected or backpressure.waiting(tcp):
+            tcp.writeSequence(chunks)
+            return
+        try:
+            sent = self._socket.sendmsg(chunks) if len(chunks) <= _IOV_MAX else 0
+        except OSError:  # full (EAGAIN), or broken: Twisted's own write waits, or finds out and closes
+            sent = 0
+        for index, chunk in enumerate(chunks):
+            if sent < len(chunk):
+                tcp.writeSequence((chunk[sent:], *chunks[index + 1 :]))
+                return
+            sent -= len(chunk)
 
     def getPacket(self) -> None:
         """Conch's own reading loop, which runs once after the version line, finds nothing here:
@@ -132,6 +199,13 @@ class PacketLayer:
         return None
 
     def dataReceived(self, data: bytes) -> None:
+        if _burst.open:  # a packet handled here made another connection deliver what it read
+            self._received(data)
+            return
+        with _burst:
+            self._received(data)
+
+    def _received(self, data: bytes) -> None:
         if not self.gotVersion:
             super().dataReceived(data)  # Conch reads the version line and keeps what follows in buf
             if not self.gotVersion:

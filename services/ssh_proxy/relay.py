@@ -2,10 +2,18 @@
 
 Every message from 80 up is forwarded with its channel ids rewritten (each side numbers its own
 channels), so shell, exec, exit status, sftp, scp, port forwarding and keep-alives work without
-the proxy knowing them. Window sizes and adjustments pass unchanged: each peer's flow control is
-the other peer's own, and the proxy never holds more of a channel's data than the receiving
-peer's window allows, however fast the sender (and, whatever the windows, no more than
-``backpressure.OUTPUT_MARK`` waiting for either peer).
+the proxy knowing them.
+
+Each side of a channel has flow control of its own, as each hop of ``ssh -J`` has: the proxy
+grants a sender the receiver's window plus ``CHANNEL_BUFFER``, and holds, in order, the data
+(and the messages behind it) the receiver's window does not take yet. Passed through unchanged,
+the receiver's window had to cover both hops and the worker between them: a bulk transfer
+stalled once a window's worth was on its way, at about 70% of a direct connection's speed. The
+receiver's adjustments pass on as they come, so a sender's window stays the receiver's plus the
+buffer, and the proxy never holds more of a channel's data than that buffer: a sender that sends
+past its window breaks the protocol. The buffers of one session share ``SESSION_BUFFER``; a
+channel opened when it is spent gets none (its windows pass through as they are). Whatever the
+windows, no more than ``backpressure.OUTPUT_MARK`` waits in the sockets for either peer.
 
 Some messages must not cross: host-key announcements (the user would learn the device's keys as
 if they were the proxy's), agent forwarding (the proxy never exposes an agent) and Unix-socket
@@ -56,8 +64,17 @@ UNKNOWN_CHANNEL_LIMIT = 10
 # one keep-alive at a time. Each waiting one is remembered until the far side answers it.
 WAITING_LIMIT = 1024
 
+# What the proxy holds for a channel's receiver beyond its window, and for all of a session's
+# channels: OpenSSH's session window (2 MiB), so one transfer moves a window on each hop at once.
+CHANNEL_BUFFER = 2 * 1024 * 1024
+SESSION_BUFFER = 2 * CHANNEL_BUFFER
+# Messages other than data held behind data that waits (EOF, close, exit status, a resize):
+# a few hundred bytes; more is a peer flooding the proxy with requests.
+HELD_MESSAGES_LIMIT = 64 * 1024
+_WINDOW_MAX = 0xFFFFFFFF  # windows are uint32 (RFC 4254 5.2)
+
 _recipient = wire.u32.unpack_from
-_header = wire.u32.pack
+_DATA = (wire.CHANNEL_DATA, wire.CHANNEL_EXTENDED_DATA)
 
 
 class ReplyQueue:
@@ -113,9 +130,64 @@ class Link:
     # (window, max packet) or failure (message) instead of passing them to the user.
     on_open: Callable[[int, int], None] | None = None
     on_open_failed: Callable[[str], None] | None = None
+    window: int = 0  # data the peer on this side still takes on the channel
+    allowed: int = 0  # data the peer on this side may still send on it: what the proxy granted
+    buffer: int = 0  # the part of that grant beyond the other side's window (SESSION_BUFFER's share)
+    held: deque = attrs.field(factory=deque)  # (number, data or body, code) waiting for ``window``
+    held_messages: int = 0  # bytes of the held messages that are not data
 
     def header(self) -> bytes:
         return wire.u32.pack(self.peer)
+
+    def send_data(self, number: int, data: memoryview, code: int = 0) -> None:
+        """Send CHANNEL_DATA (or EXTENDED_DATA of type ``code``) as far as the window takes it,
+        holding the rest, in order, until the peer widens the window."""
+        if not self.held:
+            data = self._send_fitting(number, data, code)
+            if not data:
+                return
+        self.held.append((number, data, code))
+
+    def send_message(self, number: int, body: bytes) -> None:
+        """Send any other channel message (``body`` after the recipient), after the held data."""
+        if not self.held:
+            self.end.send(number, self.header() + body)
+            return
+        self.held_messages += len(body)
+        if self.held_messages > HELD_MESSAGES_LIMIT:
+            raise ProtocolError(f"more than {HELD_MESSAGES_LIMIT} bytes of messages held behind data")
+        self.held.append((number, body, 0))
+
+    def widen(self, size: int) -> None:
+        """The peer took ``size`` more bytes: send what was held, as far as the window goes."""
+        self.window = min(self.window + size, _WINDOW_MAX)
+        while self.held:
+            number, item, code = self.held[0]
+            if number in _DATA:
+                item = self._send_fitting(number, item, code)
+                if item:
+                    self.held[0] = (number, item, code)
+                    return
+            else:
+                self.held_messages -= len(item)
+                self.end.send(number, self.header() + item)
+            self.held.popleft()
+
+    def drop_held(self) -> None:
+        """The peer closed the channel: what was held for it will never be taken."""
+        self.held.clear()
+        self.held_messages = 0
+
+    def _send_fitting(self, number: int, data: memoryview, code: int) -> memoryview:
+        size = min(len(data), self.window)
+        if size:
+            self.window -= size
+            if number == wire.CHANNEL_DATA:
+                header = wire.u32x2.pack(self.peer, size)
+            else:
+                header = wire.u32x3.pack(self.peer, code, size)
+            self.end.send(number, (header, data[:size]))
+        return data[size:]
 
 
 @attrs.define(eq=False)
@@ -139,10 +211,6 @@ class End:
         self.next_id += 1
         return link
 
-    def close_done(self, link: Link) -> None:
-        if link.got_close and link.sent_close:
-            self.channels.pop(link.local, None)
-
 
 @attrs.define(eq=False)
 class Relay:
@@ -152,6 +220,7 @@ class Relay:
     device: End | None = None
     bytes_to_device: int = 0
     bytes_to_user: int = 0
+    buffer_left: int = SESSION_BUFFER  # what channels opened from now may be granted beyond windows
 
     @classmethod
     def towards(cls, send_to_user: Send) -> "Relay":
@@ -169,19 +238,28 @@ class Relay:
     def open_on_device(
         self, user_link: Link, kind: bytes, window: int, max_packet: int, extra: bytes = b""
     ) -> Link:
-        """Open a device channel for a user channel the proxy already confirmed itself."""
+        """Open a device channel for a user channel the proxy already confirmed itself (whose
+        window, the user's, is ``window``)."""
         link = self.device.new_link()
         link.partner, user_link.partner = user_link, link
-        self.device.send(
-            wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(link.local, window, max_packet) + extra
-        )
+        user_link.window = window
+        grant = self.grant(link, window)
+        self.device.send(wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(link.local, grant, max_packet) + extra)
         return link
+
+    def grant(self, link: Link, window: int) -> int:
+        """The window to give ``link``'s peer, the sender, whose receiver's window is ``window``:
+        that window and a buffer, while the session has buffer left and the sum fits a uint32."""
+        buffer = min(CHANNEL_BUFFER, self.buffer_left) if window <= _WINDOW_MAX - CHANNEL_BUFFER else 0
+        self.buffer_left -= buffer
+        link.buffer, link.allowed = buffer, window + buffer
+        return link.allowed
 
     def _handle(self, here: End, there: End, number: int, payload: bytes) -> None:
         if number == wire.CHANNEL_DATA:  # the hot path: almost every message of a busy session
             link = here.channels.get(_recipient(payload)[0])
             if link is not None and link.partner is not None:
-                self._data(link, link.partner, payload)
+                self._data(link, link.partner, number, memoryview(payload)[4:])
                 return
         if number == wire.GLOBAL_REQUEST:
             self._global_request(here, there, payload)
@@ -229,21 +307,27 @@ class Relay:
         # channel that does not exist yet.
         link, partner = here.new_link(peer), there.new_link()
         partner.partner = link
+        link.window = window
+        grant = self.grant(partner, window)
         there.send(
-            wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(partner.local, window, max_packet) + rest[12:]
+            wire.CHANNEL_OPEN, NS(kind) + wire.u32x3.pack(partner.local, grant, max_packet) + rest[12:]
         )
 
     def _channel_message(self, link: Link, partner: Link, number: int, body: bytes) -> None:
         if number == wire.CHANNEL_OPEN_CONFIRMATION:
             link.peer, window, max_packet = wire.u32x3.unpack_from(body)
             partner.partner = link
+            link.window = window
             if link.on_open is not None:
                 link.on_open(window, max_packet)
             else:
-                partner.end.send(number, wire.u32x2.pack(partner.peer, partner.local) + body[4:])
+                confirmation = wire.u32x4.pack(
+                    partner.peer, partner.local, self.grant(partner, window), max_packet
+                )
+                partner.end.send(number, confirmation + body[12:])
         elif number == wire.CHANNEL_OPEN_FAILURE:
-            link.end.channels.pop(link.local, None)
-            partner.end.channels.pop(partner.local, None)
+            self._forget(link)
+            self._forget(partner)
             if link.on_open_failed is not None:
                 link.on_open_failed(getNS(body[4:])[0].decode("utf-8", "replace"))
             else:
@@ -253,16 +337,25 @@ class Relay:
         elif number in (wire.CHANNEL_SUCCESS, wire.CHANNEL_FAILURE):
             if link.awaiting:
                 partner.replies.fill(link.awaiting.popleft(), number == wire.CHANNEL_SUCCESS)
+        elif number == wire.CHANNEL_WINDOW_ADJUST:
+            size = wire.u32.unpack_from(body)[0]
+            link.widen(size)
+            # The sender on the other side may send as much more: capped where its window, which
+            # counts the buffer too, would pass a uint32 (OpenSSH ends a connection for that).
+            size = min(size, _WINDOW_MAX - partner.allowed)
+            if size:
+                partner.allowed += size
+                partner.end.send(number, wire.u32x2.pack(partner.peer, size))
+        elif number in _DATA:
+            self._data(link, partner, number, memoryview(body))
         else:
-            if number == wire.CHANNEL_DATA:
-                self._count(link, len(body) - 4)
-            elif number == wire.CHANNEL_EXTENDED_DATA:
-                self._count(link, len(body) - 8)
-            partner.end.send(number, partner.header() + body)
+            if number == wire.CHANNEL_CLOSE:
+                link.drop_held()
+            partner.send_message(number, body)
             if number == wire.CHANNEL_CLOSE:
                 link.got_close = partner.sent_close = True
-                link.end.close_done(link)
-                partner.end.close_done(partner)
+                self._close_done(link)
+                self._close_done(partner)
 
     def _channel_request(self, link: Link, partner: Link, body: bytes) -> None:
         name, rest = getNS(body)
@@ -271,21 +364,35 @@ class Relay:
             if want_reply:
                 link.replies.answer_now(False)
             return
-        partner.end.send(wire.CHANNEL_REQUEST, partner.header() + body)
+        partner.send_message(wire.CHANNEL_REQUEST, body)
         if want_reply:
             partner.awaiting.append(link.replies.expect())
 
-    def _data(self, link: Link, partner: Link, payload: bytes) -> None:
-        """Pass CHANNEL_DATA on with the recipient id rewritten, as two parts: the transport
-        (``packets.PacketLayer.sendPacket``) copies the data once, into the packet it seals."""
-        if link.end is self.user:
-            self.bytes_to_device += len(payload) - 8
+    def _data(self, link: Link, partner: Link, number: int, body: memoryview) -> None:
+        """Pass data on, with the recipient rewritten, as a view of the packet it came in: the
+        transport (``packets.PacketLayer.sendPacket``) copies it once, into the packet it seals."""
+        code = 0
+        if number == wire.CHANNEL_EXTENDED_DATA:
+            code, size = wire.u32x2.unpack_from(body)
+            data = body[8 : 8 + size]
         else:
-            self.bytes_to_user += len(payload) - 8
-        partner.end.send(wire.CHANNEL_DATA, (_header(partner.peer), memoryview(payload)[4:]))
-
-    def _count(self, link: Link, size: int) -> None:
+            data = body[4 : 4 + wire.u32.unpack_from(body)[0]]
+        size = len(data)
+        if size > link.allowed:
+            raise ProtocolError(f"sent {size} bytes of data with {link.allowed} left of its window")
+        link.allowed -= size
         if link.end is self.user:
             self.bytes_to_device += size
         else:
             self.bytes_to_user += size
+        partner.send_data(number, data, code)
+
+    def _close_done(self, link: Link) -> None:
+        if link.got_close and link.sent_close:
+            self._forget(link)
+
+    def _forget(self, link: Link) -> None:
+        """The channel is gone on ``link``'s side: its number is free, its buffer back in the pool."""
+        link.end.channels.pop(link.local, None)
+        self.buffer_left += link.buffer
+        link.buffer = 0

@@ -1,0 +1,40 @@
+"""Flow control on each side of the proxy, with real OpenSSH clients and sshd devices.
+
+The device runs ahead of a slow user by the relay's buffer: what it sends past the user's window
+waits in the proxy, and the end of the session (stderr, exit status, EOF, close) must still reach
+the user after the last byte. The balena form opens the user's window itself (``Bridge``).
+"""
+
+import time
+
+from tests.ssh import proxy_stack
+
+stack = proxy_stack.stack  # the fixture
+
+SIZE = 12_000_000
+
+
+def test_a_slow_reader_gets_every_byte_then_the_exit_status(stack):
+    device = stack.device()
+    client = stack.popen(f"alice+{device.uuid}", f"head -c {SIZE} /dev/zero; echo done >&2; exit 7")
+    received, deadline = 0, time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            chunk = client.stdout.read1(256 * 1024)
+            if not chunk:
+                break
+            received += len(chunk)
+            time.sleep(0.01)  # about 25 MB/s at most: the device is far ahead, held by its window
+        assert client.wait(30) == 7
+        assert (received, client.stderr.read()) == (SIZE, b"done\n")
+    finally:
+        client.kill()
+        client.wait(10)
+
+
+def test_the_balena_form_moves_data_both_ways(stack):
+    device = stack.device()
+    download = stack.ssh("alice", "host", device.uuid, f"head -c {SIZE} /dev/zero", timeout=60)
+    assert (download.returncode, len(download.stdout)) == (0, SIZE)
+    upload = stack.ssh("alice", "host", device.uuid, "wc -c", input=bytes(SIZE), timeout=60)
+    assert (upload.returncode, upload.stdout.strip()) == (0, str(SIZE).encode())
