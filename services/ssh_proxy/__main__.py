@@ -1,7 +1,7 @@
 """``python -m services.ssh_proxy --agent SOCK --registry PATH|URL --host-keys DIR [--listen HOST:PORT] [limits]``.
 
-Serves until SIGTERM; with ``DRAIN_TIMEOUT`` (seconds) in its environment it first drains
-(``drain``). Audit lines go to stdout; warnings and errors go to stderr, one safe line each
+Serves until SIGTERM; with ``DRAIN_TIMEOUT`` (seconds) in its environment it first drains, and
+either way tells the connections left that it is shutting down (``drain``). Audit lines go to stdout; warnings and errors go to stderr, one safe line each
 (``services.shared.log``: peer bytes are escaped and never formatted). The limits
 (``--login-grace-time``, ``--max-startups``, ...) are sshd_config's, with its defaults. While the
 agent or its keys are broken a user is held up to ``--hold-timeout`` (``hold``), and the capability
@@ -113,8 +113,7 @@ def main() -> int:
     )
     proxy = server.ProxyFactory(settings, hostkeys.load_or_create(args.host_keys), holds)
     draining = drain.Drain(reactor, proxy, drain_timeout)
-    if drain_timeout > 0:
-        draining.install()
+    draining.install()
     status = []
 
     def cannot_listen(failure) -> None:

@@ -5,7 +5,9 @@ down to every worker, so the worker that stops closes only its own copy: the ker
 connections to the workers still listening, and none is refused. Its open connections go on for
 up to ``DRAIN_TIMEOUT`` seconds (the supervisor sets it from the service's ``drain_timeout``);
 those left then are told the worker is shutting down and closed, and the worker exits 0.
-Without ``DRAIN_TIMEOUT`` (or 0) a worker stops at once, closing its connections, as it always did.
+Without ``DRAIN_TIMEOUT`` (or 0) a worker stops at once, and its connections are told so too:
+cut by the reactor instead, a session could learn first that its device's connection was gone
+and tell its user the device had closed it.
 
 It runs as a "before shutdown" trigger of the reactor, which waits for the Deferred it returns:
 SIGTERM (or SIGINT) stops the reactor, and the reactor stops once the drain is over.
@@ -60,16 +62,19 @@ class Drain:
             return
         started, count = self.reactor.seconds(), len(self.proxy.open)
         await self.port.stopListening()
-        _log.warn(
-            "draining: no longer accepting, {count} connections open, waiting up to {timeout}s for them",
-            count=count,
-            timeout=self.timeout,
-        )
-        await self._idle(self.timeout)
+        if self.timeout > 0:
+            _log.warn(
+                "draining: no longer accepting, {count} connections open, waiting up to {timeout}s for them",
+                count=count,
+                timeout=self.timeout,
+            )
+            await self._idle(self.timeout)
         left = list(self.proxy.open)
         for connection in left:
             connection.sendDisconnect(transport.DISCONNECT_BY_APPLICATION, SHUTTING_DOWN)
         await self._idle(FLUSH_TIMEOUT)
+        if not self.timeout:
+            return
         _log.warn(
             "drained in {seconds}s: {ended} connections ended, {closed} closed at the drain timeout",
             seconds=round(self.reactor.seconds() - started, 3),

@@ -47,7 +47,7 @@ _REFUSED_GLOBAL = {
     b"streamlocal-forward@openssh.com",
     b"cancel-streamlocal-forward@openssh.com",
 }
-_REFUSED_CHANNEL_REQUESTS = {b"auth-agent-req@openssh.com", b"auth-agent-req"}
+_REFUSED_CHANNEL_REQUESTS = frozenset({b"auth-agent-req@openssh.com", b"auth-agent-req"})
 # What the proxy says when it refuses to open a channel of each type.
 _REFUSED_CHANNEL_TYPES = {
     b"auth-agent@openssh.com": "the proxy does not forward agents",
@@ -282,15 +282,7 @@ class Relay:
             raise ProtocolError(f"more than {limit} {problem} (the last: {number})")
 
     def _global_request(self, here: End, there: End, payload: bytes) -> None:
-        name, rest = getNS(payload)
-        want_reply = rest[:1] == b"\x01"
-        if name in _REFUSED_GLOBAL:
-            if want_reply:
-                here.replies.answer_now(False)
-            return
-        there.send(wire.GLOBAL_REQUEST, payload)
-        if want_reply:
-            there.awaiting.append(here.replies.expect())
+        _pass_request(payload, _REFUSED_GLOBAL, here.replies, there.awaiting, there.send, wire.GLOBAL_REQUEST)
 
     def _open(self, here: End, there: End, payload: bytes) -> None:
         kind, rest = getNS(payload)
@@ -358,15 +350,10 @@ class Relay:
                 self._close_done(partner)
 
     def _channel_request(self, link: Link, partner: Link, body: bytes) -> None:
-        name, rest = getNS(body)
-        want_reply = rest[:1] == b"\x01"
-        if link.end is self.user and name in _REFUSED_CHANNEL_REQUESTS:
-            if want_reply:
-                link.replies.answer_now(False)
-            return
-        partner.send_message(wire.CHANNEL_REQUEST, body)
-        if want_reply:
-            partner.awaiting.append(link.replies.expect())
+        refused = _REFUSED_CHANNEL_REQUESTS if link.end is self.user else frozenset()
+        _pass_request(
+            body, refused, link.replies, partner.awaiting, partner.send_message, wire.CHANNEL_REQUEST
+        )
 
     def _data(self, link: Link, partner: Link, number: int, body: memoryview) -> None:
         """Pass data on, with the recipient rewritten, as a view of the packet it came in: the
@@ -396,3 +383,26 @@ class Relay:
         link.end.channels.pop(link.local, None)
         self.buffer_left += link.buffer
         link.buffer = 0
+
+
+def _pass_request(
+    body: bytes,
+    refused,
+    replies: ReplyQueue,
+    awaiting: deque,
+    send: Callable[[int, bytes], None],
+    number: int,
+) -> None:
+    """A global or channel request (``body`` from its name on): refused here when its name is in
+    ``refused``, else sent on as ``send(number, body)``; either way answered in order by
+    ``replies`` if it wants a reply (``awaiting``: the slots of the requests sent on, filled when
+    the far side answers)."""
+    name, rest = getNS(body)
+    want_reply = rest[:1] == b"\x01"
+    if name in refused:
+        if want_reply:
+            replies.answer_now(False)
+        return
+    send(number, body)
+    if want_reply:
+        awaiting.append(replies.expect())

@@ -127,7 +127,8 @@ def test_sessions_left_at_the_drain_timeout_are_told_and_closed(stack, shared):
 
 
 def test_without_drain_timeout_sigterm_stops_the_worker_at_once(stack, shared):
-    """As before drains existed: the sessions end with the worker (a guard of the default)."""
+    """As before drains existed, the sessions end with the worker (a guard of the default); each
+    user is told the worker is shutting down, not that its device closed the connection."""
     device = stack.device()
     worker = shared.start()
     long = stack.popen(f"alice+{device.uuid}", "cat")
@@ -136,6 +137,8 @@ def test_without_drain_timeout_sigterm_stops_the_worker_at_once(stack, shared):
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(5) == 0
         assert long.wait(15) == 255
+        told = long.stderr.read().decode()
     finally:
         stop_process(long)
+    assert SHUTTING_DOWN.decode() in told and "closed the connection" not in told, told
     assert "draining" not in shared.log(0)
