@@ -103,6 +103,12 @@ class Setting:
         """The model's value for a file value that passed :meth:`check`."""
         return value
 
+    @property
+    def reads_as_written(self) -> bool:
+        """Whether :meth:`read` gives the file's value as it is (most settings): a large graph
+        reads a hundred thousand values, and those need no call."""
+        return type(self).read is Setting.read
+
     def show(self, value: Any) -> str:
         """A value :meth:`read` returned, as messages show it."""
         return str(value)
@@ -270,7 +276,7 @@ class Array(Setting):
         return problems
 
     def read(self, value: list) -> tuple:
-        return tuple(map(self.item.read, value))
+        return tuple(value) if self.item.reads_as_written else tuple(map(self.item.read, value))
 
     def _shape(self) -> dict:
         out = {"type": "array", "items": self.item.schema()}
@@ -375,10 +381,18 @@ class Table(Setting):
                 fixed[key] = field.read(field.default)
         return fixed, by_kind
 
+    @cached_property
+    def _readers(self) -> dict[str, Any]:
+        """The ``read`` of each field whose value is not read as written."""
+        return {key: field.read for key, field in self.fields.items() if not field.reads_as_written}
+
     def read(self, value: Mapping[str, Any]) -> dict[str, Any]:
         fixed, by_kind = self._defaults
-        fields = self.fields
-        out = {**fixed, **{key: fields[key].read(item) for key, item in value.items()}}
+        readers = self._readers
+        out = {**fixed, **value}
+        for key in value:
+            if key in readers:
+                out[key] = readers[key](value[key])
         for key, default in by_kind.items():
             if key not in out:
                 out[key] = self.fields[key].read(default.values[out["kind"]])
