@@ -109,6 +109,11 @@ class Setting:
         reads a hundred thousand values, and those need no call."""
         return type(self).read is Setting.read
 
+    def all_pass(self, values: list) -> bool:
+        """Whether every one of ``values`` passes :meth:`check`, when that can be told without a
+        call per value (an array's items); False when it cannot, and each is checked."""
+        return False
+
     def show(self, value: Any) -> str:
         """A value :meth:`read` returned, as messages show it."""
         return str(value)
@@ -151,6 +156,16 @@ class String(Setting):
                 )
             ]
         return []
+
+    def all_pass(self, values: list) -> bool:
+        """Strings (joining them fails otherwise) that match the pattern and hold no ``${``,
+        found in C: most arrays of a large graph (commands, provides, requires) are these."""
+        try:
+            if "${" in "".join(values):
+                return False
+        except TypeError:
+            return False
+        return not self.pattern or all(map(self._compiled.match, values))
 
     @cached_property
     def _compiled(self) -> re.Pattern:
@@ -266,8 +281,11 @@ class Array(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, list):
             return _wrong_type(path, "an array", value)
-        problems = [p for i, item in enumerate(value) for p in self.item.check(item, path + (i,))]
-        if self.unique and not problems:
+        if self.item.all_pass(value):
+            problems = []
+        else:
+            problems = [p for i, item in enumerate(value) for p in self.item.check(item, path + (i,))]
+        if self.unique and not problems and len(set(value)) < len(value):
             seen: set = set()
             for i, item in enumerate(value):
                 if item in seen:
