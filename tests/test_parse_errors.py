@@ -63,6 +63,8 @@ def test_unknown_setting_suggests_the_known_one():
         ("ready = { notify = false }", 3, 11, "must be true"),
         ("check = { notify = true }", 3, 11, "move notify = true to ready"),
         ('working_dir = "${HOME"', 3, 1, "not a reference"),
+        ('env_file = ["a.env", "${HOME"]', 3, 22, "services.a.env_file[1] has '${HOME', which is not a reference"),
+        ('requires = ["a", 1]', 3, 18, "services.a.requires[1] must be a string, not an integer"),
         ('kind = "daemon"', 3, 1, "'longrun', 'oneshot'"),
     ],
 )

@@ -103,6 +103,17 @@ class Setting:
         """The model's value for a file value that passed :meth:`check`."""
         return value
 
+    @property
+    def reads_as_written(self) -> bool:
+        """Whether :meth:`read` gives the file's value as it is (most settings): a large graph
+        reads a hundred thousand values, and those need no call."""
+        return type(self).read is Setting.read
+
+    def all_pass(self, values: list) -> bool:
+        """Whether every one of ``values`` passes :meth:`check`, when that can be told without a
+        call per value (an array's items); False when it cannot, and each is checked."""
+        return False
+
     def show(self, value: Any) -> str:
         """A value :meth:`read` returned, as messages show it."""
         return str(value)
@@ -145,6 +156,16 @@ class String(Setting):
                 )
             ]
         return []
+
+    def all_pass(self, values: list) -> bool:
+        """Strings (joining them fails otherwise) that match the pattern and hold no ``${``,
+        found in C: most arrays of a large graph (commands, provides, requires) are these."""
+        try:
+            if "${" in "".join(values):
+                return False
+        except TypeError:
+            return False
+        return not self.pattern or all(map(self._compiled.match, values))
 
     @cached_property
     def _compiled(self) -> re.Pattern:
@@ -260,8 +281,11 @@ class Array(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, list):
             return _wrong_type(path, "an array", value)
-        problems = [p for i, item in enumerate(value) for p in self.item.check(item, path + (i,))]
-        if self.unique and not problems:
+        if self.item.all_pass(value):
+            problems = []
+        else:
+            problems = [p for i, item in enumerate(value) for p in self.item.check(item, path + (i,))]
+        if self.unique and not problems and len(set(value)) < len(value):
             seen: set = set()
             for i, item in enumerate(value):
                 if item in seen:
@@ -270,7 +294,7 @@ class Array(Setting):
         return problems
 
     def read(self, value: list) -> tuple:
-        return tuple(map(self.item.read, value))
+        return tuple(value) if self.item.reads_as_written else tuple(map(self.item.read, value))
 
     def _shape(self) -> dict:
         out = {"type": "array", "items": self.item.schema()}
@@ -375,10 +399,18 @@ class Table(Setting):
                 fixed[key] = field.read(field.default)
         return fixed, by_kind
 
+    @cached_property
+    def _readers(self) -> dict[str, Any]:
+        """The ``read`` of each field whose value is not read as written."""
+        return {key: field.read for key, field in self.fields.items() if not field.reads_as_written}
+
     def read(self, value: Mapping[str, Any]) -> dict[str, Any]:
         fixed, by_kind = self._defaults
-        fields = self.fields
-        out = {**fixed, **{key: fields[key].read(item) for key, item in value.items()}}
+        readers = self._readers
+        out = {**fixed, **value}
+        for key in value:
+            if key in readers:
+                out[key] = readers[key](value[key])
         for key, default in by_kind.items():
             if key not in out:
                 out[key] = self.fields[key].read(default.values[out["kind"]])

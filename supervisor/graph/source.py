@@ -3,7 +3,8 @@
 The TOML parser (:mod:`supervisor.graph.toml`) gives values but no positions, so this module reads
 the same text a second time, only as far as keys, table headers and bracket nesting, and answers
 "where is ``services.ssh-proxy.requires[1]``?". The index is built on the first question, so a
-graph that lints clean never pays for it.
+graph that lints clean never pays for it. Lines end at a line feed alone, as TOML's do (a carriage
+return before it is part of the line break): a string holding U+2028 or U+0085 does not start a line.
 """
 
 import bisect
@@ -18,13 +19,15 @@ from supervisor.graph import toml
 
 Path = tuple[str | int, ...]
 
-_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+# Strings on one line, written unrolled (runs of plain characters, then an escape) and possessive:
+# several times faster to match than a choice per character.
+_BASIC_STRING = r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"'
+_LITERAL_STRING = r"'[^'\n]*+'"
+_KEY_PART = rf"(?:[A-Za-z0-9_-]++|{_BASIC_STRING}|{_LITERAL_STRING})"
 _DOTTED_KEY = rf"{_KEY_PART}(?:[ \t]*\.[ \t]*{_KEY_PART})*"
-_HEADER = re.compile(rf"[ \t]*\[\[?[ \t]*({_DOTTED_KEY})[ \t]*\]\]?")
-_KEY_LINE = re.compile(rf"[ \t]*({_DOTTED_KEY})[ \t]*=[ \t]*")
 _PARTS = re.compile(_KEY_PART)
-_VALUE_TOKEN = re.compile(r'"""|\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|[\[\]{},]|#')
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#.*')
+_VALUE_TOKEN = re.compile(rf"\"\"\"|'''|{_BASIC_STRING}|{_LITERAL_STRING}|[\[\]{{}},]|#")
+_STRING_OR_COMMENT = re.compile(rf"{_BASIC_STRING}|{_LITERAL_STRING}|#.*")
 _BRACKET = re.compile(r"[\[\]{}]")
 _TRACKED = re.compile(r"[\[\]{}]|\"\"\"|'''")
 _BLANK = re.compile(r"(?:\s|#[^\n]*)*")
@@ -32,13 +35,20 @@ _BARE_ITEM = re.compile(r"[^,\]\}\n#]*")
 # A value that ends on its own line: one-line strings, other characters, and brackets closed on
 # the line (nested a few deep), then maybe a comment. Nearly every value of a graph is one, and
 # matching it in one go is cheaper than tracking its brackets; possessive, so a line that is not
-# one fails fast and is tracked as before. Only for lines with no triple quote (`a = """x"` is
-# not a one-line string).
-_ON_ONE_LINE = r"""(?:"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+'|[^"'#\[\]{}\n]++)"""
+# one fails fast and is tracked. Only for values with no triple quote (`a = """x"` is not a
+# one-line string).
+_ON_ONE_LINE = rf"""(?:{_BASIC_STRING}|{_LITERAL_STRING}|[^"'#\[\]{{}}\n]++)"""
 _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE})*+[\]}}]"
 for _ in range(3):
     _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE}|{_CLOSED})*+[\]}}]"
-_ONE_LINE_VALUE = re.compile(rf"(?:{_ON_ONE_LINE}|{_CLOSED})*+(?:#.*)?$")
+# What the index holds: a table header, or a key (and its value, when it ends on the line), at the
+# start of a line. Found in the whole text in one pass, in C; those inside a multi-line value are
+# passed over.
+_ENTRY = re.compile(
+    rf"^[ \t]*(?:\[\[?[ \t]*(?P<header>{_DOTTED_KEY})[ \t]*\]\]?"
+    rf"|(?P<key>{_DOTTED_KEY})[ \t]*=[ \t]*(?P<one_line>(?:{_ON_ONE_LINE}|{_CLOSED})*+(?:#.*)?$)?)",
+    re.MULTILINE,
+)
 
 
 @attrs.frozen
@@ -54,11 +64,10 @@ class Location:
 
 
 class _Entry(NamedTuple):
-    """Where a key or table header is (0-based): a plain tuple, as large files hold many."""
+    """Where a key or table header is, as offsets in the text: a plain tuple, as large files hold many."""
 
-    line: int
-    column: int
-    value_start: tuple[int, int] | None  # (line, column) of a key's value; None for a header
+    offset: int
+    value_start: int | None  # where a key's value starts; None for a header
 
 
 def _unquote(part: str) -> str:
@@ -84,17 +93,20 @@ class Source:
     text: str
     _lines: list[str] | None = None
     _index: dict[Path, _Entry] | None = None
-    _joined_lines: tuple[str, list[int]] | None = None
+    _line_starts: list[int] | None = None
 
     @property
     def lines(self) -> list[str]:
+        """The lines, split at line feeds alone (no empty last one after a final line feed)."""
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = self.text.split("\n")
+            if self._lines[-1] == "":
+                self._lines.pop()
         return self._lines
 
     def line_text(self, line: int) -> str:
-        """The text of 1-based ``line``, or "" past the end."""
-        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        """The text of 1-based ``line`` (without the carriage return of a CRLF), or "" past the end."""
+        return self.lines[line - 1].removesuffix("\r") if 0 < line <= len(self.lines) else ""
 
     def at(self, line: int, column: int) -> Location:
         return Location(self.file, line, column)
@@ -110,69 +122,73 @@ class Source:
             if cut < len(path) and entry.value_start is not None:
                 inner = self._search_value(entry.value_start, path[cut:])
                 if inner is not None:
-                    return self.at(inner[0] + 1, inner[1] + 1)
-            return self.at(entry.line + 1, entry.column + 1)
+                    return self._at_offset(inner)
+            return self._at_offset(entry.offset)
         return self.at(1, 1)
 
     def has(self, path: Sequence[str | int]) -> bool:
         """Whether the file writes the key or table ``path`` itself."""
         return tuple(path) in self._build_index()
 
+    def _at_offset(self, offset: int) -> Location:
+        if self._line_starts is None:
+            self._line_starts = [0, *itertools.accumulate(len(line) + 1 for line in self.lines)]
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return self.at(line + 1, offset - self._line_starts[line] + 1)
+
     def _build_index(self) -> dict[Path, _Entry]:
+        """Every key and header: one regular expression over the whole text finds them (several
+        times faster than a loop over the lines), and the few values that span lines are tracked
+        to their end, so that what their lines hold is not taken for keys."""
         if self._index is not None:
             return self._index
         index: dict[Path, _Entry] = {}
         table: tuple[str, ...] = ()
-        open_string: str | None = None
-        depth = 0
-        for number, line in enumerate(self.lines):
-            start = 0
-            if open_string is not None:
-                end = line.find(open_string)
-                if end < 0:
-                    continue
-                start, open_string = end + 3, None
-            elif depth == 0:
-                header = _HEADER.match(line)
-                if header:
-                    table = _split_key(header.group(1))
-                    index.setdefault(table, _Entry(number, header.start(1) - 1, None))
-                    continue
-                key = _KEY_LINE.match(line)
-                if key:
-                    path = table + _split_key(key.group(1))
-                    index.setdefault(path, _Entry(number, key.start(1), (number, key.end())))
-                    if _ONE_LINE_VALUE.match(line, key.end()) and '"""' not in line and "'''" not in line:
-                        continue
-                    start = key.end()
-            depth, open_string = _scan_value(line, start, depth)
+        text = self.text
+        value_end = 0  # where the last value that spans lines ends
+        for found in _ENTRY.finditer(text):
+            if found.start() < value_end:
+                continue  # a line inside a multi-line value, however it looks
+            header, key, one_line = found.group("header", "key", "one_line")
+            if header is not None:
+                table = _split_key(header)
+                index.setdefault(table, _Entry(found.start("header") - 1, None))
+                continue
+            value = found.end() if one_line is None else found.start("one_line")
+            index.setdefault(table + _split_key(key), _Entry(found.start("key"), value))
+            if one_line is None or '"""' in one_line or "'''" in one_line:
+                value_end = _value_end(text, value)
         self._index = index
         return index
 
-    @property
-    def _joined(self) -> tuple[str, list[int]]:
-        """The lines joined by newlines, and where each line starts in that text.
-
-        Values are searched in this one text (not in a copy of the rest of the file per search),
-        so locating every finding of a large file stays linear.
-        """
-        if self._joined_lines is None:
-            starts = list(itertools.accumulate((len(line) + 1 for line in self.lines), initial=0))
-            self._joined_lines = ("\n".join(self.lines), starts)
-        return self._joined_lines
-
-    def _search_value(self, start: tuple[int, int], rest: Path) -> tuple[int, int] | None:
-        """Find ``rest`` (keys of inline tables, indices of arrays) inside the value at ``start``."""
-        text, starts = self._joined
-        offset = starts[start[0]] + start[1]
+    def _search_value(self, offset: int, rest: Path) -> int | None:
+        """Where ``rest`` (keys of inline tables, indices of arrays) is inside the value at ``offset``."""
         report = offset
         for component in rest:
-            found = _find_in_value(text, offset, component)
+            found = _find_in_value(self.text, offset, component)
             if found is None:
                 return None
             report, offset = found
-        line = bisect.bisect_right(starts, report) - 1
-        return line, report - starts[line]
+        return report
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the line ends on which the value at ``start`` ends: brackets and multi-line strings
+    tracked line by line (the values that do not end on their first line)."""
+    depth, open_string = 0, None
+    while True:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        begin = 0
+        if open_string is not None:
+            close = line.find(open_string)
+            begin, open_string = (len(line), open_string) if close < 0 else (close + 3, None)
+        if open_string is None:
+            depth, open_string = _scan_value(line, begin, depth)
+        if (depth == 0 and open_string is None) or end == len(text):
+            return end
+        start = end + 1
 
 
 def _scan_value(line: str, start: int, depth: int) -> tuple[int, str | None]:

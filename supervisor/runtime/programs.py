@@ -17,8 +17,6 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 
-import attrs
-
 from supervisor.graph.model import Service
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_probe_target
 
@@ -93,6 +91,7 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
     that cannot be expanded is left to the unset-variable rule."""
     problems: dict[Where, str] = {}
     modules: dict[tuple, list[tuple[Where, str]]] = {}
+    programs: dict[tuple[str, str | None, str | None], tuple[str | None, str]] = {}
     environ = dict(os.environ)  # read once, not once per service
     for service in services:
         try:
@@ -100,18 +99,17 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
         except LaunchError as error:
             problems[(service.name, error.setting)] = f"cannot be used here ({error})"
             continue
-        cwd = launches[0][1].cwd if launches else None
+        cwd = launches[0][2].cwd if launches else None
         if cwd is not None and not os.path.isdir(cwd):
             problems[(service.name, ("working_dir",))] = f"is {cwd}, which does not exist"
             continue
-        for setting, launch in launches:
+        for setting, command, launch in launches:
             where = (service.name, setting)
-            program = find_program(launch.command[0], launch.env, launch.cwd)
+            program, why = _looked_up(programs, command[0], launch)
             if program is None:
-                why = why_not_found(launch.command[0], launch.env, launch.cwd)
-                problems[where] = f"runs {' '.join(launch.command)}, but {why}"
+                problems[where] = f"runs {' '.join(command)}, but {why}"
                 continue
-            module = python_module(launch.command)
+            module = python_module(command)
             if module:
                 key = (program, launch.cwd, tuple(sorted(launch.env.items())))
                 modules.setdefault(key, []).append((where, module))
@@ -127,26 +125,40 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
     return problems
 
 
+def _looked_up(
+    programs: dict[tuple[str, str | None, str | None], tuple[str | None, str]], name: str, launch: Launch
+) -> tuple[str | None, str]:
+    """The file program ``name`` runs as in ``launch``'s environment and directory, or None and
+    why not: looked up once per name, PATH and directory, kept in ``programs`` (a graph's probes
+    mostly run the same few programs)."""
+    key = (name, launch.env.get("PATH"), launch.cwd)
+    if key not in programs:
+        program = find_program(name, launch.env, launch.cwd)
+        programs[key] = (program, why_not_found(name, launch.env, launch.cwd) if program is None else "")
+    return programs[key]
+
+
 def _commands(
     service: Service, variables: Mapping[str, str], environ: Mapping[str, str]
-) -> Iterable[tuple[tuple[str, ...], Launch]]:
-    """Each command of ``service`` as it would be launched, with its setting's path: its own,
-    then its exec probes'. LaunchError for what the machine lacks (a user, an env_file); nothing
-    for a command that cannot be expanded."""
+) -> Iterable[tuple[tuple[str, ...], tuple[str, ...], Launch]]:
+    """Each command of ``service`` as it would be launched, with its setting's path and the
+    service's launch (whose environment and directory its probes run with too): its own, then
+    its exec probes'. LaunchError for what the machine lacks (a user, an env_file); nothing for a
+    command that cannot be expanded."""
     try:
         launch = build_launch(service, variables, {}, environ=environ)
     except LaunchError as error:
         if error.setting is not None:
             raise
         return
-    yield ("command",), launch
+    yield ("command",), launch.command, launch
     for role, probe in (("ready", service.ready), ("check", service.check)):
         if probe is not None and probe.kind == "exec":
             try:
                 command = expand_probe_target(probe, variables)
             except LaunchError:
                 continue
-            yield (role, "exec"), attrs.evolve(launch, command=command)
+            yield (role, "exec"), command, launch
 
 
 def _look_for_modules(
