@@ -39,6 +39,7 @@ _LIMIT_OPTIONS = (
     ("max_sessions", arguments.count, "N", "session channels open at once per connection (MaxSessions)"),
     ("max_channels", arguments.count, "N", "channels of every type open at once per connection"),
     ("no_device_timeout", arguments.seconds, "SECONDS", "how long a logged-in connection may stay without a device"),
+    ("max_device_logins", arguments.count, "N", "logins to one device in progress at once (under its MaxStartups)"),
 )
 
 

@@ -61,6 +61,9 @@ class Limits:
     # Channels of every type open at once on one connection (sessions, TCP forwarded either way):
     # OpenSSH bounds them only by its own table (thousands); the proxy holds state for each.
     max_channels: int = 64
+    # Logins to one device in progress at once, per worker (``device_logins``): keep it times the
+    # workers under the devices' MaxStartups (OpenSSH's default starts dropping at 10).
+    max_device_logins: int = 4
     # After login, how long a connection may stay without a device: the balena form waiting for
     # its ``host UUID`` exec, or a refused connection waiting for a session to tell why.
     no_device_timeout: float = 30

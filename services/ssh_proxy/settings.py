@@ -2,6 +2,7 @@
 
 import attrs
 
+from services.ssh_proxy.device_logins import DeviceLogins
 from services.ssh_proxy.limits import Limits
 from services.ssh_proxy.registry_access import Registry
 
@@ -16,3 +17,6 @@ class Settings:
     # that connects but never completes the SSH handshake and authentication after the second.
     connect_timeout: float = 10.0
     handshake_timeout: float = 20.0
+    device_logins: DeviceLogins = attrs.field(
+        default=attrs.Factory(lambda settings: DeviceLogins(settings.limits.max_device_logins), takes_self=True)
+    )

@@ -230,9 +230,11 @@ def _unreachable_reason(problem: Exception, settings: Settings) -> str:
 
 
 async def connect(reactor, settings: Settings, device: Device) -> DeviceTransport:
-    """The agent's identities, then ``dial``: one attempt of a connection to the device."""
-    agent, found = await identities(reactor, settings)
-    return await dial(reactor, settings, device, agent, found)
+    """In the device's turn (``device_logins``), the agent's identities, then ``dial``: one
+    attempt of a connection to the device."""
+    async with settings.device_logins.turn(reactor, device, settings.handshake_timeout):
+        agent, found = await identities(reactor, settings)
+        return await dial(reactor, settings, device, agent, found)
 
 
 async def dial(reactor, settings: Settings, device: Device, agent, identities) -> DeviceTransport:

@@ -117,6 +117,7 @@ def test_max_startups_drop_chance_rises_from_rate_to_full():
         ("--login-grace-time", "0"),
         ("--max-auth-tries", "0"),
         ("--max-sessions", "-1"),
+        ("--max-device-logins", "0"),
     ],
 )
 def test_bad_limit_is_one_error_line(stack, option):
@@ -267,6 +268,20 @@ def test_a_closed_session_frees_its_place(stack, tmp_path):
     finally:
         for process in [*sessions, master]:
             stop_process(process)
+
+
+def test_a_burst_of_users_to_one_device_stays_under_its_max_startups(stack):
+    """A device's sshd drops logins in progress past its MaxStartups (3 here): 12 users at once to
+    it, and the worker, logging in 2 at a time, gets every one of them through."""
+    device = stack.device(config="MaxStartups 3\n")
+    stack.restart("--max-device-logins", "2")
+    clients = [stack.popen(f"alice+{device.uuid}", "echo ok") for _ in range(12)]
+    try:
+        ended = [(client.wait(60), client.stdout.read(), client.stderr.read()) for client in clients]
+    finally:
+        for client in clients:
+            stop_process(client)
+    assert [(status, output) for status, output, _ in ended] == [(0, b"ok\n")] * 12, ended
 
 
 def test_a_connection_without_a_device_is_closed(stack):
