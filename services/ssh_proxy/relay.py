@@ -174,9 +174,13 @@ class Link:
             self.held.popleft()
 
     def drop_held(self) -> None:
-        """The peer closed the channel: what was held for it will never be taken."""
-        self.held.clear()
-        self.held_messages = 0
+        """The peer closed the channel: the data held for it will never be taken, but the messages
+        behind it (the other side's EOF, exit status, close) are sent now, which waited only for
+        it: without the close, the peer's channel would wait for it forever."""
+        held, self.held, self.held_messages = self.held, deque(), 0
+        for number, item, _ in held:
+            if number not in _DATA:
+                self.end.send(number, self.header() + item)
 
     def _send_fitting(self, number: int, data: memoryview, code: int) -> memoryview:
         size = min(len(data), self.window)

@@ -153,6 +153,20 @@ def test_a_receiver_that_closes_drops_what_was_held_for_it():
     assert not pipe.user.channels and not pipe.device.channels
 
 
+def test_a_receiver_that_closes_still_gets_the_close_held_behind_its_data():
+    """The device ends (EOF, exit status, close) while data waits for the user's window, and the
+    user closes without reading it (Ctrl-C): the device's messages reach it, the data does not."""
+    pipe, user, device = opened(user_window=10)
+    pipe.from_device(wire.CHANNEL_DATA, data(0, bytes(1000)))
+    pipe.from_device(wire.CHANNEL_EOF, struct.pack(">L", 0))
+    pipe.from_device(wire.CHANNEL_REQUEST, wire.request(0, b"exit-status", False, struct.pack(">L", 0)))
+    pipe.from_device(wire.CHANNEL_CLOSE, struct.pack(">L", 0))
+    user.take()
+    pipe.from_user(wire.CHANNEL_CLOSE, struct.pack(">L", 0))
+    assert user.numbers() == [wire.CHANNEL_EOF, wire.CHANNEL_REQUEST, wire.CHANNEL_CLOSE]
+    assert not pipe.user.channels and not pipe.device.channels
+
+
 def test_an_adjustment_never_makes_a_window_pass_a_uint32():
     """OpenSSH ends a connection whose peer's adjustment overflows its window."""
     pipe, user, device = opened(user_window=0xFFFFFFFF - relay.CHANNEL_BUFFER)
