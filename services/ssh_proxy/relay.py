@@ -225,6 +225,11 @@ class Relay:
     bytes_to_device: int = 0
     bytes_to_user: int = 0
     buffer_left: int = SESSION_BUFFER  # what channels opened from now may be granted beyond windows
+    drained: Callable[[], None] | None = None  # called once nothing waits for the user's window
+
+    def holding_for_user(self) -> bool:
+        """Whether data (and what follows it) waits in the proxy for the user's window."""
+        return any(link.held for link in self.user.channels.values())
 
     @classmethod
     def towards(cls, send_to_user: Send) -> "Relay":
@@ -336,6 +341,7 @@ class Relay:
         elif number == wire.CHANNEL_WINDOW_ADJUST:
             size = wire.u32.unpack_from(body)[0]
             link.widen(size)
+            self._check_drained()
             # The sender on the other side may send as much more: capped where its window, which
             # counts the buffer too, would pass a uint32 (OpenSSH ends a connection for that).
             size = min(size, _WINDOW_MAX - partner.allowed)
@@ -347,6 +353,7 @@ class Relay:
         else:
             if number == wire.CHANNEL_CLOSE:
                 link.drop_held()
+                self._check_drained()
             partner.send_message(number, body)
             if number == wire.CHANNEL_CLOSE:
                 link.got_close = partner.sent_close = True
@@ -377,6 +384,10 @@ class Relay:
         else:
             self.bytes_to_user += size
         partner.send_data(number, data, code)
+
+    def _check_drained(self) -> None:
+        if self.drained is not None and not self.holding_for_user():
+            self.drained()
 
     def _close_done(self, link: Link) -> None:
         if link.got_close and link.sent_close:

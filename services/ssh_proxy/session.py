@@ -272,12 +272,27 @@ class UserConnection(service.SSHService):
             self.device.transport.loseConnection()
 
     def _device_lost(self, why: str) -> None:
+        """The device's connection is gone: once what it sent before has reached the user (a slow
+        reader may still have up to the relay's buffer of it to take), ``_device_gone``."""
+        if self.stopped or self.record.result != "ok" or self.deadline is not None:
+            return
+        if not self.relay.holding_for_user():
+            self._device_gone(why)
+            return
+        # Told now, the user would lose the end of the output and its exit status. Not reading,
+        # it is told after no_device_timeout all the same.
+        self.relay.drained = lambda: self._device_gone(why)
+        self.deadline = reactor.callLater(self.settings.limits.no_device_timeout, self._device_gone, why)
+
+    def _device_gone(self, why: str) -> None:
         """Tell each session under way why it ended; without one, disconnect saying why.
 
         Forwarded channels just close, and channels the device had not yet confirmed fail to
         open. Anything the user opens afterwards is refused with the same line. With no session
         channel (``ssh -N -L``) only a disconnect reaches the user.
         """
+        self._stop_waiting()
+        self.relay.drained = None
         if self.stopped or self.record.result != "ok":  # gone, or already told why
             return
         problem = errors.device_closed(self.record.device, why)

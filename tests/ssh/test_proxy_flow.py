@@ -2,7 +2,8 @@
 
 The device runs ahead of a slow user by the relay's buffer: what it sends past the user's window
 waits in the proxy, and the end of the session (stderr, exit status, EOF, close) must still reach
-the user after the last byte. The balena form opens the user's window itself (``Bridge``).
+the user after the last byte, even from a device whose connection is gone by then. The balena
+form opens the user's window itself (``Bridge``).
 """
 
 import time
@@ -38,3 +39,27 @@ def test_the_balena_form_moves_data_both_ways(stack):
     assert (download.returncode, len(download.stdout)) == (0, SIZE)
     upload = stack.ssh("alice", "host", device.uuid, "wc -c", input=bytes(SIZE), timeout=60)
     assert (upload.returncode, upload.stdout.strip()) == (0, str(SIZE).encode())
+
+
+def test_what_a_device_sent_before_its_connection_went_reaches_a_slow_user_first(stack):
+    """3.5 MB fit the window and the buffer: the device sends them all, then its connection is
+    cut (its sshd killed) while the user has read nothing. The user still reads every byte, and
+    only then hears that the device closed the connection."""
+    device = stack.device()
+    size = 3_500_000
+    client = stack.popen(f"alice+{device.uuid}", f"head -c {size} /dev/zero; sleep 1; kill -9 $PPID")
+    try:
+        time.sleep(4)  # the device's connection is gone before the user reads
+        received, deadline = 0, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            chunk = client.stdout.read1(256 * 1024)
+            if not chunk:
+                break
+            received += len(chunk)
+        assert client.wait(30) == 255
+        told = client.stderr.read().decode()
+        assert received == size and "closed the connection" in told, (received, told)
+    finally:
+        client.kill()
+        client.wait(10)
+
