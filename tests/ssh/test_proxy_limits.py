@@ -272,9 +272,10 @@ def test_a_closed_session_frees_its_place(stack, tmp_path):
 
 def test_a_burst_of_users_to_one_device_stays_under_its_max_startups(stack):
     """A device's sshd drops logins in progress past its MaxStartups (3 here): 12 users at once to
-    it, and the worker, logging in 2 at a time, gets every one of them through."""
+    it, and the worker, logging in 2 at a time, gets every one of them through (its own
+    MaxStartups raised, so that it does not drop any of the 12 itself)."""
     device = stack.device(config="MaxStartups 3\n")
-    stack.restart("--max-device-logins", "2")
+    stack.restart("--max-device-logins", "2", "--max-startups", "50")
     clients = [stack.popen(f"alice+{device.uuid}", "echo ok") for _ in range(12)]
     try:
         ended = [(client.wait(60), client.stdout.read(), client.stderr.read()) for client in clients]
