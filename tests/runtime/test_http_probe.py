@@ -62,7 +62,9 @@ def https_port(tmp_path):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*_self_signed(tmp_path))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    # The handshake in each connection's thread, not in accept(): done there, one after another,
+    # a slow one held up every other probe (a probe failed with "no answer" on a loaded machine).
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1]
     server.shutdown()
@@ -77,7 +79,7 @@ def test_https_status_and_headers(supervisor, https_port):
     version = 1
     [services.verified]
     command = ["sleep", "60"]
-    ready = {{ http = "{base}/", timeout = "2s" }}
+    ready = {{ http = "{base}/", timeout = "5s" }}
     {failing}
     [services.insecure]
     command = ["sleep", "60"]
