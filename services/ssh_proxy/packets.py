@@ -49,8 +49,9 @@ class _Burst:
     One per process, as the reactor is: a read of one connection writes to the other.
     """
 
-    open = False
-    writers: list = []
+    def __init__(self) -> None:
+        self.open = False
+        self.writers: list[PacketLayer] = []
 
     def __enter__(self) -> None:
         self.open, self.writers = True, []
