@@ -22,8 +22,12 @@ Figures, each a ratio measured in the same run, with the issue's targets:
 
 1. throughput, defaults: ``--megabytes`` MB up (to ``wc -c``) and down (``head -c`` of
    /dev/zero), timed from the remote command's start to its last byte, so the connection's
-   set-up is not counted; median of ``--repeat``. Beside it, CPU seconds per GB: the proxy's
-   workers, and the device's sshd processes (on the direct path, and behind the proxy).
+   set-up is not counted; median of ``--repeat``, the paths alternating. Beside it, CPU seconds
+   per GB: the proxy's workers, and the device's sshd processes (on the direct path, and behind
+   the proxy); the share of the machine's CPU in use during each transfer; and a reference, the
+   same transfer relayed by OpenSSH itself (``ssh`` to the device running ``ssh`` to the device
+   again: an sshd and an ssh client re-encrypting in the middle, as the proxy does), which shows
+   what any re-encrypting hop costs on this machine.
 2. throughput, pinned: the same, reported without a target.
 3. set-up: ``--runs`` sequential ``ssh … true`` on each path, median and p99 (wall time).
 4. new sessions per second one worker sustains: ``--rate-clients`` OpenSSH clients each running
@@ -43,6 +47,7 @@ direct path is slowed as much as the proxy and a ratio from such a run proves no
 import argparse
 import getpass
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -75,6 +80,7 @@ DEVICE = "0b5e7c1a2d3f4e5a6b7c8d9e0f1a2b3c"
 USER = "bench"
 DEFAULTS: tuple[str, ...] = ()
 PINNED = ("-o", "KexAlgorithms=curve25519-sha256", "-c", "aes128-ctr", "-m", "hmac-sha2-256")
+DIRECT, PROXY, RELAYED = "direct", "proxy", "OpenSSH relaying"  # the paths figure 1 compares
 BATCH = 8  # sshd's MaxStartups begins dropping unauthenticated connections past 10
 
 
@@ -211,6 +217,15 @@ class Stack:
             *algorithms, *reach, "-T", f"{login}@127.0.0.1", *remote,
         ]  # fmt: skip
 
+    def relayed(self, remote: str) -> str:
+        """``remote`` run on the device through a second ``ssh`` started there, to the same sshd.
+
+        The hop between is OpenSSH re-encrypting what it relays (an sshd for the user's
+        connection, an ``ssh`` client for the device's, both on their defaults): the reference
+        for what a relaying SSH hop in C costs on the same machine.
+        """
+        return shlex.join(self.command(None, remote, algorithms=DEFAULTS))
+
     def port(self, proxy: bool) -> int | None:
         return self.harness.proxy_port if proxy else None
 
@@ -283,15 +298,21 @@ class Transfer:
     rate: float  # MB/s
     worker_cpu: float  # seconds, all workers
     sshd_cpu: float  # seconds, the device's sshd processes
+    busy: float  # the share of the machine's CPU time in use (all cores; /proc/stat)
 
 
-def transfer(stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tuple[str, ...]) -> Transfer:
-    """One transfer, timed from the remote command's start to its last byte.
+def transfer(
+    stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tuple[str, ...], relayed: bool = False
+) -> Transfer:
+    """One transfer, timed from the remote command's start to its last byte; ``relayed``: direct,
+    through OpenSSH relaying on the device (``Stack.relayed``).
 
     The remote command sleeps a second after the data, so its sshd processes are still there to
     be measured when the last byte arrives.
     """
     remote = "echo start; wc -c; sleep 1" if upload else f"head -c {size} /dev/zero; sleep 1"
+    if relayed:
+        remote = stack.relayed(remote)
     client = subprocess.Popen(
         stack.command(stack.port(proxy), remote, algorithms=algorithms),
         stdin=subprocess.PIPE if upload else subprocess.DEVNULL,
@@ -301,8 +322,9 @@ def transfer(stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tup
     )
     timer = killed_after(client, 300)
 
-    def snapshot() -> tuple[float, dict, dict]:
-        return time.perf_counter(), cpu_of(stack.pids), cpu_of(sshd_processes(stack.device.pid))
+    def snapshot() -> tuple[float, dict, dict, tuple[int, int]]:
+        pids = cpu_of(stack.pids)
+        return time.perf_counter(), pids, cpu_of(sshd_processes(stack.device.pid)), machine_ticks()
 
     try:
         if upload:
@@ -335,7 +357,18 @@ def transfer(stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tup
         client.kill()
         client.wait(10)
     workers = spent(first[1], last[1]) if proxy else 0.0
-    return Transfer(moved / (last[0] - first[0]) / 1e6, workers, spent(first[2], last[2]))
+    (total, idle), (total_after, idle_after) = first[3], last[3]
+    busy = 1 - (idle_after - idle) / max(1, total_after - total)
+    return Transfer(moved / (last[0] - first[0]) / 1e6, workers, spent(first[2], last[2]), busy)
+
+
+def machine_ticks() -> tuple[int, int]:
+    """All cores' CPU ticks so far, and the idle ones among them (idle and iowait; /proc/stat).
+
+    Guest time is left out of the total: the kernel counts it in user time too.
+    """
+    fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def _write_zeros(pipe, size: int) -> None:
@@ -489,29 +522,41 @@ def main() -> int:
             for upload in (True, False):
                 name = f"{'upload' if upload else 'download'} {args.megabytes} MB, {mode}"
                 report.before(name)
-                runs = {
-                    proxy: [transfer(stack, proxy, upload, size, algorithms) for _ in range(args.repeat)]
-                    for proxy in (False, True)
-                }
-                rate = {proxy: statistics.median(t.rate for t in runs[proxy]) for proxy in runs}
-                console.print(
-                    f"{name}: direct {[round(t.rate) for t in runs[False]]} MB/s,"
-                    f" proxy {[round(t.rate) for t in runs[True]]} MB/s"
-                )
-                share = rate[True] / rate[False]
                 target = mode == "defaults"
+                # The paths alternate, so a change in the machine's load falls on each of them.
+                paths = (DIRECT, PROXY, RELAYED) if target else (DIRECT, PROXY)
+                runs = {path: [] for path in paths}
+                for _ in range(args.repeat):
+                    for path in paths:
+                        proxy, relayed = path == PROXY, path == RELAYED
+                        runs[path].append(transfer(stack, proxy, upload, size, algorithms, relayed))
+                rate = {path: statistics.median(t.rate for t in runs[path]) for path in runs}
+                for path in paths:
+                    console.print(
+                        f"{name}, {path}: {[round(t.rate) for t in runs[path]]} MB/s, the machine's CPU"
+                        f" {[f'{t.busy:.0%}' for t in runs[path]]} busy"
+                    )
+                share = rate[PROXY] / rate[DIRECT]
                 report.row(
                     f"{name} (MB/s)",
-                    f"{rate[False]:.0f}",
-                    f"{rate[True]:.0f}",
+                    f"{rate[DIRECT]:.0f}",
+                    f"{rate[PROXY]:.0f}",
                     f"{share:.0%}",
                     "≥ 90%" if target else "",
                     share >= 0.9 if target else None,
                 )
+                if target:
+                    report.row(
+                        "  reference: OpenSSH relaying (MB/s)",
+                        f"{rate[DIRECT]:.0f}",
+                        f"{rate[RELAYED]:.0f}",
+                        f"{rate[RELAYED] / rate[DIRECT]:.0%}",
+                        f"proxy / it: {share * rate[DIRECT] / rate[RELAYED]:.2f}x",
+                    )
                 gigabytes = size * args.repeat / 1e9
-                sshd = sum(t.sshd_cpu for t in runs[False]) / gigabytes
-                worker = sum(t.worker_cpu for t in runs[True]) / gigabytes
-                behind = sum(t.sshd_cpu for t in runs[True]) / gigabytes
+                sshd = sum(t.sshd_cpu for t in runs[DIRECT]) / gigabytes
+                worker = sum(t.worker_cpu for t in runs[PROXY]) / gigabytes
+                behind = sum(t.sshd_cpu for t in runs[PROXY]) / gigabytes
                 console.print(
                     f"  CPU s/GB: sshd direct {sshd:.2f}; through the proxy: workers {worker:.2f},"
                     f" device sshd {behind:.2f}"
