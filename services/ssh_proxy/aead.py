@@ -183,12 +183,15 @@ class ChaChaPoly:
     OpenSSH's ChaCha20 is the original one: a 64-bit block counter and a 64-bit nonce, the
     packet's sequence number big-endian. The ``cryptography`` package's ChaCha20 takes OpenSSL's
     16-byte IV, which is those same four state words: counter (8 bytes, little-endian), nonce.
+    Each key has one cipher context for the whole connection, moved to each packet's IV with
+    ``reset_nonce``: a new context per packet cost a third of sealing a 32 KiB packet.
     """
 
     block, aad, head, tag = 8, 4, 4, 16
 
     def __init__(self, key: bytes) -> None:
-        self.payload_key, self.length_key = key[:32], key[32:64]
+        self.payload_cipher = Cipher(algorithms.ChaCha20(key[:32], self._iv(0)), None).encryptor()
+        self.length_cipher = Cipher(algorithms.ChaCha20(key[32:64], self._iv(0)), None).encryptor()
 
     @staticmethod
     def _iv(seq: int) -> bytes:
@@ -199,11 +202,13 @@ class ChaChaPoly:
 
         The rest of block 0 is skipped, so what the stream encrypts next starts at block 1.
         """
-        stream = Cipher(algorithms.ChaCha20(self.payload_key, iv), None).encryptor()
+        stream = self.payload_cipher
+        stream.reset_nonce(iv)
         return stream, stream.update(_ZERO_BLOCK)[:32]
 
     def _length_stream(self, iv: bytes, data) -> bytes:
-        return Cipher(algorithms.ChaCha20(self.length_key, iv), None).encryptor().update(data)
+        self.length_cipher.reset_nonce(iv)
+        return self.length_cipher.update(data)
 
     def seal(self, seq: int, pieces: tuple) -> tuple[bytes, ...]:
         iv = self._iv(seq)
