@@ -29,7 +29,6 @@ from supervisor.check.findings import Finding
 from supervisor.check.plan import Plan
 from supervisor.graph.loader import GraphFileError, load_file
 from supervisor.runtime.core import Capability, Runtime
-from supervisor.runtime.launch import graph_variables
 from supervisor.runtime.prepare import checked_plan
 from supervisor.runtime.restart import restart_rolling
 from supervisor.runtime.supervise import start_supervising
@@ -128,8 +127,7 @@ async def _apply(rt: Runtime, plan: Plan) -> list[Done]:
     for generation in old.stop_order:
         await _stop([u for name in generation if name in removed for u in rt.units_of(name)], rt)
     rt.close_listeners(removed)
-    rt.plan = plan
-    rt.variables = graph_variables(plan.graph.file, rt.runtime_dir, os.environ)
+    rt.take(plan)
     _take_capabilities(rt, plan)
     _take_units(rt, plan, changed)
     done = [Done(name, "removed") for name in removed]
