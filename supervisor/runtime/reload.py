@@ -15,7 +15,9 @@ What changed is ``supervisor diff``'s comparison of the running plan with the ne
 
 Everything else keeps running, its processes untouched. Reloads are applied one at a time.
 Each unit a reload adds or removes (a service's, or a replica's) is an ``added`` or ``removed``
-event under its name: after ``removed`` nothing more is said of it, and watchers drop it.
+event under its name: after ``removed`` nothing more is said of it, and watchers drop it. Each
+capability it adds or removes is the supervisor's ``capability-added`` or ``capability-removed``
+event naming it (``Event.capability``), and watchers add or drop it the same way.
 """
 
 import os
@@ -148,6 +150,9 @@ async def _apply(rt: Runtime, plan: Plan) -> list[Done]:
     for name in list(rt.capabilities):
         if name not in plan.capabilities:
             del rt.capabilities[name]
+            rt.log.event(
+                "supervisor", "capability-removed", f"{name}: a reload removed it from the graph", capability=name
+            )
     rt.units = {u.name: u for u in sorted(rt.units.values(), key=_place(plan))}
     rt.log.widen(rt.units)
     rt.feed.touch(units=rt.units, capabilities=rt.capabilities)
@@ -181,6 +186,9 @@ def _take_capabilities(rt: Runtime, plan: Plan) -> None:
             rt.capabilities[name].providers, rt.capabilities[name].consumers = providers, consumers
         else:
             rt.capabilities[name] = Capability(name, providers, consumers)
+            rt.log.event(
+                "supervisor", "capability-added", f"{name}: a reload added it to the graph", capability=name
+            )
 
 
 def _take_units(rt: Runtime, plan: Plan, changed) -> None:
