@@ -227,21 +227,26 @@ class CapabilityStatus(_Record):
 @attrs.frozen
 class Event(_Record):
     """Something that happened to a unit (or to ``supervisor`` itself): ``kind`` is the log's event
-    name (``started``, ``ready``, ``exit``, ``lost`` …), numbered in order by ``seq``."""
+    name (``started``, ``ready``, ``exit``, ``lost`` …), numbered in order by ``seq``.
+    ``capability`` names the capability a ``supervisor`` event is about (``capability-added``,
+    ``capability-removed``: a reload's), so a client needs no parsing of the message."""
 
     seq: int
     time: float
     unit: str
     kind: str
     message: str
+    capability: str | None = None
 
     def to_json(self) -> dict:
+        about = {"capability": self.capability} if self.capability is not None else {}
         return {
             "seq": self.seq,
             "time": round(self.time, 6),
             "unit": self.unit,
             "event": self.kind,
             "message": self.message,
+            **about,
         }
 
 

@@ -1,8 +1,10 @@
 """Talking to ssh-agent with Conch's ``SSHAgentClient``, with the failure modes it lacks.
 
 Conch's client never fails a pending request when the agent dies or stalls: the Deferred just
-never fires. Here every request carries a timeout, and a lost connection fails what is pending,
-so a caller always gets an answer or a ``ServiceError`` that names the socket.
+never fires. Here every request carries a timeout, and a lost connection fails what is pending
+and every later request, so a caller always gets an answer or a ``ServiceError`` that names the
+socket: ``AgentLost`` when the connection itself failed (a fresh one may work: the supervisor
+restarts a dead agent).
 
 Conch's ``signData`` also always sends sign flags 0, which makes an RSA key sign SHA-1
 ``ssh-rsa`` (refused by OpenSSH 8.8+); ``sign`` lets the caller choose rsa-sha2-256/512.
@@ -18,10 +20,23 @@ from twisted.internet import defer, endpoints, error
 from services.shared.errors import ServiceError
 
 
+class AgentLost(ServiceError):
+    """The connection to the agent was lost, or the agent did not answer: not a refusal."""
+
+
 class AgentClient(SSHAgentClient):
-    """An agent client that fails its pending requests when the connection is lost."""
+    """An agent client that fails its pending requests, and any later one, once the connection
+    is lost (Conch's would write the request to nowhere and wait for ever)."""
+
+    lost = False
+
+    def sendRequest(self, reqType, data):
+        if self.lost:
+            return defer.fail(error.ConnectionLost("the agent closed the connection"))
+        return super().sendRequest(reqType, data)
 
     def connectionLost(self, reason):
+        self.lost = True
         pending, self.deferreds = self.deferreds, []
         for d in pending:
             d.errback(error.ConnectionLost("the agent closed the connection"))
@@ -38,15 +53,16 @@ async def connect(reactor, path: str, timeout: float) -> AgentClient:
 
 
 async def call(reactor, client: AgentClient, path: str, what: str, d: defer.Deferred, timeout: float):
-    """Await an agent request; ServiceError naming the socket and ``what`` on timeout or error."""
+    """Await an agent request; ServiceError naming the socket and ``what`` on an error, AgentLost
+    when the connection was lost or the agent did not answer within ``timeout``."""
     d.addTimeout(timeout, reactor)
     try:
         return await d
     except defer.TimeoutError:
         client.transport.abortConnection()
-        raise ServiceError(f"agent {path}: no answer to {what} within {timeout:g}s") from None
+        raise AgentLost(f"agent {path}: no answer to {what} within {timeout:g}s") from None
     except error.ConnectionLost:
-        raise ServiceError(f"agent {path}: connection lost during {what}") from None
+        raise AgentLost(f"agent {path}: connection lost during {what}") from None
     except Exception as problem:  # the agent answered FAILURE or garbage
         raise ServiceError(f"agent {path}: {what} failed: {problem}") from None
 

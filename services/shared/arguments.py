@@ -13,13 +13,20 @@ def address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def seconds(text: str) -> float:
-    """A finite number of seconds above 0."""
+def finite(text: str) -> float | None:
+    """``text`` as a finite number, or None: how every number of seconds the services are given
+    is read (an option's, and ``DRAIN_TIMEOUT`` from the environment)."""
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not 0 < value < math.inf:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds above 0."""
+    value = finite(text)
+    if value is None or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
     return value
 

@@ -13,13 +13,13 @@ It runs as a "before shutdown" trigger of the reactor, which waits for the Defer
 SIGTERM (or SIGINT) stops the reactor, and the reactor stops once the drain is over.
 """
 
-import math
 import os
 
 from twisted.conch.ssh import transport
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from services.shared import arguments
 from services.shared.errors import ServiceError
 
 _log = Logger()
@@ -32,11 +32,8 @@ def timeout_from(environ: os._Environ | dict) -> float:
     text = environ.get("DRAIN_TIMEOUT", "").strip()
     if not text:
         return 0.0
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < math.inf:
+    value = arguments.finite(text)
+    if value is None or value < 0:
         raise ServiceError(f"DRAIN_TIMEOUT={text!r} is not a number of seconds (0 or more)")
     return value
 

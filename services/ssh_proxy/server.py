@@ -12,6 +12,7 @@ from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.logger import Logger
 
 from services.shared.errors import ServiceError
+from services.shared.lograte import LogRate
 from services.ssh_proxy import algorithms, metrics, packets, session
 from services.ssh_proxy.auth import portal
 from services.ssh_proxy.backpressure import Backpressure
@@ -20,7 +21,6 @@ from services.ssh_proxy.publickey import PublicKeyAuth
 from services.ssh_proxy.settings import Settings
 
 _log = Logger()
-DROP_LOG_INTERVAL = 15.0  # seconds between two log lines while MaxStartups drops (OpenSSH's)
 
 
 class UserAuth(PublicKeyAuth):
@@ -147,7 +147,8 @@ class ProxyFactory(factory.SSHFactory):
         self.primes = None  # no moduli: only fixed-group and elliptic-curve key exchanges
         self.unauthenticated = 0  # connections accepted and not yet logged in or gone
         self.dropped = 0  # connections dropped by MaxStartups since the last time it let all in
-        self.dropping_since = self.dropping_said = 0.0  # when that began, and when it was last logged
+        self.dropping_since = 0.0  # when that began
+        self.drop_log = LogRate(reactor.seconds)
 
     def buildProtocol(self, addr):
         """A new connection, or one told ``Exceeded MaxStartups`` and closed."""
@@ -162,11 +163,14 @@ class ProxyFactory(factory.SSHFactory):
 
     def _dropping(self, peer: str) -> None:
         """Log a throttling period as OpenSSH does, not each drop: when it begins, how it goes on
-        every DROP_LOG_INTERVAL while it lasts, and when it ends (``left_startup``)."""
-        now = reactor.seconds()
+        at most every ``lograte.INTERVAL`` while it lasts, and when it ends (``left_startup``)."""
         self.dropped += 1
         if self.dropped == 1:
-            self.dropping_since = self.dropping_said = now
+            self.dropping_since = reactor.seconds()
+            self.drop_log.restart()
+        if not self.drop_log.happened():
+            return
+        if self.dropped == 1:
             _log.warn(
                 "MaxStartups {startups}: {count} connections not logged in, dropping new ones "
                 "(the first from {peer})",
@@ -174,13 +178,12 @@ class ProxyFactory(factory.SSHFactory):
                 count=self.unauthenticated,
                 peer=peer,
             )
-        elif now - self.dropping_said >= DROP_LOG_INTERVAL:
-            self.dropping_said = now
+        else:
             _log.warn(
                 "MaxStartups {startups}: {dropped} connections dropped in {seconds}s (the last from {peer})",
                 startups=str(self.settings.limits.max_startups),
                 dropped=self.dropped,
-                seconds=round(now - self.dropping_since),
+                seconds=round(reactor.seconds() - self.dropping_since),
                 peer=peer,
             )
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from twisted.internet import endpoints, reactor
 
-from services.shared import arguments, log, proxy_login, sshkeys
+from services.shared import arguments, log, sshkeys
 from services.shared.errors import ServiceError, report, run
 from services.shared.registry_store import open_store
 from services.web_terminal import web
+from services.web_terminal.proxy_keys import ProxyKeys
 from services.web_terminal.settings import Limits, Settings
 
 NAME = "web_terminal"
@@ -80,8 +81,9 @@ def main() -> int:
     registry = open_store(args.registry)
     registry.check()  # a registry without tokens (schema 1) fails here, not per request
     registry.close()  # opened again by the registry's thread, the one that uses it from now on
-    settings = Settings(registry, host, port, args.proxy_host_keys, read_key(args.key), limits)
-    proxy_login.known_host_keys(args.proxy_host_keys)
+    proxy_keys = ProxyKeys(args.proxy_host_keys)
+    proxy_keys.current()  # none there: fail now, not at the first session
+    settings = Settings(registry, host, port, proxy_keys, read_key(args.key), limits)
     site = web.site(reactor, settings, tuple(args.allowed_origin))
     status = []
 

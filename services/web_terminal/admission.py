@@ -4,15 +4,16 @@ Before signing in, anyone who reaches the port can open connections and send not
 closes an HTTP connection after a minute of quiet, and a byte now and then keeps it), or open
 them faster than they are closed. So a worker holds at most ``total`` connections, WebSockets
 included, and at most ``per_address`` from one address; one more is closed at once, before any
-of it is read, and the log says so at most every ``LOG_INTERVAL`` seconds. Behind a reverse
+of it is read, and the log says so at most every ``lograte.INTERVAL`` seconds. Behind a reverse
 proxy every browser shares the proxy's address: raise ``per_address`` to ``total`` there.
 """
 
 from twisted.logger import Logger
 from twisted.protocols import policies
 
+from services.shared.lograte import LogRate
+
 _log = Logger()
-LOG_INTERVAL = 15.0
 
 
 class Admission(policies.WrappingFactory):
@@ -20,12 +21,10 @@ class Admission(policies.WrappingFactory):
 
     def __init__(self, reactor, site, total: int, per_address: int) -> None:
         super().__init__(site)
-        self.reactor = reactor
         self.total = total
         self.per_address = per_address
         self.by_address: dict[str, int] = {}
-        self.refused = 0  # since the last log line
-        self.said = -LOG_INTERVAL  # when that was
+        self.refusals = LogRate(reactor.seconds)
 
     def buildProtocol(self, addr):
         host = addr.host
@@ -44,17 +43,15 @@ class Admission(policies.WrappingFactory):
             del self.by_address[wrapper.address]
 
     def _refusing(self, host: str) -> None:
-        self.refused += 1
-        now = self.reactor.seconds()
-        if now - self.said < LOG_INTERVAL:
+        refused = self.refusals.happened()
+        if not refused:
             return
         _log.warn(
             "{refused} connections refused: {open} open (at most {total}, {per_address} per address); "
             "the last from {host}",
-            refused=self.refused,
+            refused=refused,
             open=len(self.protocols),
             total=self.total,
             per_address=self.per_address,
             host=host,
         )
-        self.refused, self.said = 0, now

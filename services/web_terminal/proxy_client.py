@@ -109,7 +109,7 @@ class ShellChannel(channel.SSHChannel):
 
 class _ProxyTransport(proxy_login.ProxyTransport):
     def __init__(self, client: "ProxyClient") -> None:
-        super().__init__(client.host_keys, client.settings.proxy_host_keys, client.refused, self.login)
+        super().__init__(client.host_keys, client.settings.proxy_host_keys.directory, client.refused, self.login)
         self.client = client
 
     def login(self) -> proxy_login.OneKeyAuth:
@@ -149,7 +149,7 @@ class ProxyClient:
         settings = self.settings
         where = f"{settings.proxy_host}:{settings.proxy_port}"
         try:
-            self.host_keys = proxy_login.known_host_keys(settings.proxy_host_keys)
+            self.host_keys = settings.proxy_host_keys.current()
         except ServiceError as failure:
             self.fail(f"the web terminal cannot verify the SSH proxy: {failure.message}")
             return

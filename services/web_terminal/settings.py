@@ -4,6 +4,7 @@ import attrs
 from twisted.conch.ssh import keys
 
 from services.shared.registry_store import Store
+from services.web_terminal.proxy_keys import ProxyKeys
 
 
 @attrs.frozen
@@ -38,7 +39,7 @@ class Settings:
     registry: Store
     proxy_host: str
     proxy_port: int
-    proxy_host_keys: str  # directory of the proxy's host keys (*.pub): the keys to accept
+    proxy_host_keys: ProxyKeys  # the keys to accept, from the proxy's host-keys directory (*.pub)
     key: keys.Key = attrs.field(repr=False)  # the web terminal's own (delegate) private key
     limits: Limits = Limits()
     connect_timeout: float = 10.0  # TCP connect to the proxy

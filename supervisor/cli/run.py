@@ -11,7 +11,7 @@ from supervisor.cli.parsers import add_command
 from supervisor.runtime.log import FORMATS, Log
 from supervisor.runtime.main import MetricsError, run_graph
 from supervisor.runtime.prepare import checked_plan
-from supervisor.runtime.rundir import RuntimeDirError, default_runtime_dir, make_private
+from supervisor.runtime.rundir import RuntimeDirError, absolute, default_runtime_dir, make_private
 from supervisor.views.findings import render
 
 EX_CONFIG = 78
@@ -61,7 +61,7 @@ def run(args) -> int:
         else:
             private, runtime_dir = default_runtime_dir(graph.name)
         variant = selected(graph, args.profile, args.disable)
-        plan, errors = checked_plan(graph, variant, os.environ, runtime_dir)
+        plan, errors = checked_plan(graph, variant, os.environ, absolute(private, runtime_dir))
         findings += errors
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors or graph is None:

@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import attrs
@@ -22,7 +22,7 @@ from supervisor.runtime.children import Children
 from supervisor.runtime.demand import Round, Throttle, Unavailable, clean_reason
 from supervisor.runtime.drain import Drains
 from supervisor.runtime.feed import Feed
-from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting, graph_variables
+from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_setting
 from supervisor.runtime.listen import open_listener
 from supervisor.runtime.log import Log
 from supervisor.runtime.unit import PARKED, Unit
@@ -66,7 +66,7 @@ class Runtime:
     children: Children = attrs.field(factory=Children)
     units: dict[str, Unit] = attrs.field(init=False)
     capabilities: dict[str, Capability] = attrs.field(init=False)
-    variables: dict[str, str] = attrs.field(init=False)
+    file: str = attrs.field(init=False)  # the plan's graph file, absolute (``take``)
     stopping: bool = False
     exit_code: int = EXIT_CLEAN
     shutdown_requested: trio.Event = attrs.field(factory=trio.Event)
@@ -83,6 +83,7 @@ class Runtime:
     _listeners: dict[str, list[socket.socket]] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
+        self.take(self.plan)
         self.units = {}
         depths = self.plan.depths
         for service, replica in self.plan.units:
@@ -92,10 +93,21 @@ class Runtime:
             c: Capability(c, providers, self.plan.consumers[c])
             for c, providers in self.plan.capabilities.items()
         }
-        self.variables = graph_variables(self.plan.graph.file, self.runtime_dir, os.environ)
         self.log.widen(self.units)
         self.log.feed = self.feed
         self.drains = Drains(self.log, self.children, self.changed)
+
+    def take(self, plan: Plan) -> None:
+        """Run ``plan`` from now on (at start, and at each reload). Its file's absolute path is
+        resolved here, once per plan, not at every ``status`` (``top`` asks for one a second)."""
+        self.plan = plan
+        self.file = str(Path(plan.graph.file).resolve())
+
+    @property
+    def variables(self) -> Mapping[str, str]:
+        """What ``${VAR}`` expands to in the plan's settings: the values its lint at run
+        checked (``prepare.checked_plan``), so that what runs is what was checked."""
+        return self.plan.context.variables
 
     # -- waiting on conditions -------------------------------------------------------------
 
@@ -396,7 +408,7 @@ class Runtime:
             stopping=self.stopping,
             services=tuple(self.unit_status(u) for u in self.units.values()),
             capabilities=tuple(c.snapshot() for c in self.capabilities.values()),
-            file=str(Path(self.plan.graph.file).resolve()),
+            file=self.file,
             profile=self.plan.variant.profile,
             offers=self.plan.offers,
             draining=self.drains.snapshot(),

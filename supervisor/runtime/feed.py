@@ -101,9 +101,9 @@ class Feed:
     watchers: set[Watcher] = attrs.field(factory=set)
     _seq: int = 0
 
-    def event(self, unit: str, kind: str, message: str) -> None:
+    def event(self, unit: str, kind: str, message: str, capability: str | None = None) -> None:
         self._seq += 1
-        event = Event(self._seq, self.clock(), unit, kind, message)
+        event = Event(self._seq, self.clock(), unit, kind, message, capability)
         self.events.append(event, len(message) + 64)
         if self.watchers:
             line = encode(update_to_json(event))
@@ -111,6 +111,8 @@ class Feed:
                 if watcher.events:
                     watcher.push(line)
                 watcher.touch(units=(unit,))  # every event is a change of its unit
+                if capability is not None:
+                    watcher.touch(capabilities=(capability,))  # and of its capability
 
     def output(self, unit: str, stream: str, text: str) -> None:
         record = OutputLine(self.clock(), unit, stream, text)

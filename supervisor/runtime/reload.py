@@ -15,7 +15,9 @@ What changed is ``supervisor diff``'s comparison of the running plan with the ne
 
 Everything else keeps running, its processes untouched. Reloads are applied one at a time.
 Each unit a reload adds or removes (a service's, or a replica's) is an ``added`` or ``removed``
-event under its name: after ``removed`` nothing more is said of it, and watchers drop it.
+event under its name: after ``removed`` nothing more is said of it, and watchers drop it. Each
+capability it adds or removes is the supervisor's ``capability-added`` or ``capability-removed``
+event naming it (``Event.capability``), and watchers add or drop it the same way.
 """
 
 import os
@@ -29,7 +31,6 @@ from supervisor.check.findings import Finding
 from supervisor.check.plan import Plan
 from supervisor.graph.loader import GraphFileError, load_file
 from supervisor.runtime.core import Capability, Runtime
-from supervisor.runtime.launch import graph_variables
 from supervisor.runtime.prepare import checked_plan
 from supervisor.runtime.restart import restart_rolling
 from supervisor.runtime.supervise import start_supervising
@@ -128,8 +129,7 @@ async def _apply(rt: Runtime, plan: Plan) -> list[Done]:
     for generation in old.stop_order:
         await _stop([u for name in generation if name in removed for u in rt.units_of(name)], rt)
     rt.close_listeners(removed)
-    rt.plan = plan
-    rt.variables = graph_variables(plan.graph.file, rt.runtime_dir, os.environ)
+    rt.take(plan)
     _take_capabilities(rt, plan)
     _take_units(rt, plan, changed)
     done = [Done(name, "removed") for name in removed]
@@ -150,6 +150,9 @@ async def _apply(rt: Runtime, plan: Plan) -> list[Done]:
     for name in list(rt.capabilities):
         if name not in plan.capabilities:
             del rt.capabilities[name]
+            rt.log.event(
+                "supervisor", "capability-removed", f"{name}: a reload removed it from the graph", capability=name
+            )
     rt.units = {u.name: u for u in sorted(rt.units.values(), key=_place(plan))}
     rt.log.widen(rt.units)
     rt.feed.touch(units=rt.units, capabilities=rt.capabilities)
@@ -183,6 +186,9 @@ def _take_capabilities(rt: Runtime, plan: Plan) -> None:
             rt.capabilities[name].providers, rt.capabilities[name].consumers = providers, consumers
         else:
             rt.capabilities[name] = Capability(name, providers, consumers)
+            rt.log.event(
+                "supervisor", "capability-added", f"{name}: a reload added it to the graph", capability=name
+            )
 
 
 def _take_units(rt: Runtime, plan: Plan, changed) -> None:

@@ -45,14 +45,21 @@ def default_runtime_dir(name: str) -> tuple[Path, Path]:
     return private, private / "supervisor" / name
 
 
+def absolute(private: Path, directory: Path) -> Path:
+    """The absolute path of ``directory`` as the run uses it (its ``RUNTIME_DIR``), created yet
+    or not: the links above ``private`` resolved (they are the system's: /var/run -> /run), none
+    below it (``make_private`` refuses those). ``private`` is ``directory`` or a parent of it."""
+    top = Path(os.path.abspath(private))
+    return top.parent.resolve() / top.name / Path(os.path.abspath(directory)).relative_to(top)
+
+
 def make_private(private: Path, directory: Path) -> Path:
     """Create what is missing of ``directory``, 0700 from ``private`` down, and check that each
     directory from ``private`` down is a real directory of this user's with mode 0700; return
-    its absolute path, or raise RuntimeDirError. ``private`` is ``directory`` or a parent of it."""
-    top = Path(os.path.abspath(private))
-    below = Path(os.path.abspath(directory)).relative_to(top)
-    top = top.parent.resolve() / top.name  # links above it are the system's (/var/run -> /run)
-    directory = top / below
+    its ``absolute`` path, or raise RuntimeDirError. ``private`` is ``directory`` or a parent of it."""
+    top = absolute(private, private)
+    directory = absolute(private, directory)
+    below = directory.relative_to(top)
     path = top
     try:
         top.parent.mkdir(parents=True, exist_ok=True)

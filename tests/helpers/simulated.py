@@ -18,6 +18,7 @@ groups, pipes, exit statuses, the notify socket) is tested with real ones in the
 import itertools
 import json
 import math
+import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ from supervisor.runtime.core import Runtime
 from supervisor.runtime.launch import Launch
 from supervisor.runtime.log import Log
 from supervisor.runtime.main import run_units
+from supervisor.runtime.prepare import check_context
 from supervisor.runtime.reload import Reloaded, reload
 
 _FIRST_PID = 1 << 30
@@ -213,7 +215,10 @@ def simulate(
     path.write_text(graph)
     loaded = load_file(str(path))
     assert loaded.graph is not None, [f.message for f in loaded.findings]
-    plan = Plan.compile(loaded.graph, selected(loaded.graph, profile))
+    # The values its ${VAR}s take, as at run (``checked_plan``); its simulated programs are not
+    # looked for on this machine.
+    context = check_context(loaded.graph, os.environ, directory / "rt", ())
+    plan = attrs.evolve(Plan.compile(loaded.graph, selected(loaded.graph, profile)), context=context)
     done: list[Run] = []
 
     async def main() -> None:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from rich.console import Console
-from textual.widgets import RichLog, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from supervisor.views.top.app import TopApp
 from supervisor.views.top.screens import ConfirmScreen, DetailScreen, ExplainScreen, LogScreen
@@ -211,6 +211,41 @@ def test_a_unit_a_reload_removes_loses_its_row_and_one_it_adds_gets_one(shop, tm
     run_top(shop, scenario)
     assert shop.ctl("reload", str(shop.graph), timeout=60).returncode == 0
     shop.wait_event("worker", "ready", count=2)
+    run_top(shop, later)
+    assert shop.stop() == 0
+
+
+def capability_rows(app: TopApp) -> list[str]:
+    table = app.query_one("#capabilities", DataTable)
+    return sorted(str(table.get_row_at(row)[0]) for row in range(table.row_count))
+
+
+def test_a_capability_a_reload_removes_loses_its_row_and_one_it_adds_gets_one(shop, tmp_path):
+    """A removed capability used to keep its row (only the next status dropped it)."""
+    after = tmp_path / "after.toml"
+    after.write_text(GRAPH.replace('provides = ["http"]', 'provides = ["https"]'))
+
+    async def scenario(app, pilot):
+        await pilot.press("2")  # the events tab
+        await until(pilot, lambda: capability_rows(app) == ["http", "sql"], what="the first status")
+        reloaded = await asyncio.to_thread(shop.ctl, "reload", str(after), timeout=60)
+        assert reloaded.returncode == 0, reloaded.stderr
+        await until(pilot, lambda: capability_rows(app) == ["https", "sql"], what="http's row gone, https's there")
+        assert "supervisor capability-removed http: a reload removed it from the graph" in events(app)
+        assert "supervisor capability-added https: a reload added it to the graph" in events(app)
+
+    async def later(app, pilot):
+        """A top started after http came back: the backlog's ``capability-removed`` is older than it."""
+        await pilot.press("2")
+        await until(pilot, lambda: "capability-added http" in events(app), what="the backlog")
+        await pilot.pause(0.5)
+        assert capability_rows(app) == ["http", "sql"]
+
+    run_top(shop, scenario)
+    removed = shop.wait_event("supervisor", "capability-removed")
+    assert (removed["capability"], removed["message"]) == ("http", "http: a reload removed it from the graph")
+    assert shop.ctl("reload", str(shop.graph), timeout=60).returncode == 0
+    shop.wait_event("supervisor", "capability-added", count=2)
     run_top(shop, later)
     assert shop.stop() == 0
 

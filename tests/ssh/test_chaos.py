@@ -9,8 +9,8 @@ import json
 import subprocess
 import sys
 
-from examples.demo.stack import ROOT
 from bench.chaos import FAULTS, NO_FAILURES
+from examples.demo.stack import ROOT
 
 
 def test_one_of_each_fault_under_load(tmp_path):

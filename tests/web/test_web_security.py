@@ -3,6 +3,8 @@
 These speak HTTP and WebSocket from Python (``wsclient``) to send what the page never would.
 """
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -181,6 +183,36 @@ def test_a_proxy_with_another_host_key_is_refused(web, tmp_path):
         assert client.output == b""
     finally:
         stop_process(process)
+
+
+def test_the_proxys_host_keys_are_read_at_start_and_again_only_when_replaced(web, tmp_path):
+    """Each session used to read and parse them again; a rotation (the files replaced) must still
+    be seen without a restart."""
+    directory = tmp_path / "rotated-host-keys"
+    directory.mkdir()
+    keygen(directory, "ed25519", "ssh_host_ed25519_key")  # not the proxy's key
+    port = free_port()
+    process = start_web_terminal(web.stack, web.key, port, "--proxy-host-keys", str(directory))
+    rotating = attrs.evolve(web, port=port, process=process)
+    try:
+        wait_until(lambda: serves(port) or process.poll() is not None, timeout=15, what="the web terminal")
+        cookie = cookie_of(rotating)
+        for _ in range(2):
+            distrusted = Client(port, web.device.uuid, cookie, origin(rotating))
+            distrusted.send_json({"size": [80, 24]})
+            distrusted.read_until(lambda: distrusted.closed, 15)  # noqa: B023 (called in this iteration)
+            assert distrusted.controls == [{"error": f"the SSH proxy's host key is not one of those in {directory}"}]
+        for public in sorted((web.stack.tmp / "host-keys").glob("*.pub")):  # as an operator rotates
+            staged = directory / f"{public.name}.new"
+            shutil.copyfile(public, staged)
+            os.replace(staged, directory / public.name)
+        for _ in range(2):
+            shell(rotating, cookie).close()
+    finally:
+        stderr = rotating.stop()
+    changed = [line for line in stderr.splitlines() if "host keys in" in line]
+    assert len(changed) == 1, stderr  # read again once, after the rotation: not at every session
+    assert changed[0].endswith(f"the SSH proxy's host keys in {directory} changed: 2 accepted now"), stderr
 
 
 def test_an_unregistered_web_terminal_key_is_named(web):

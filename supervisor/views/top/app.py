@@ -162,6 +162,8 @@ class TopApp(App):
                 self.query_one("#events", RichLog).write(event_text(update))
                 if update.kind == "removed":
                     self._removed(update)
+                elif update.kind == "capability-removed":
+                    self._capability_removed(update)
         elif isinstance(update, Lost):
             message = f"... {update.count} updates lost: top did not keep up; brought up to date"
             self.query_one("#events", RichLog).write(Text(message, style="yellow"))
@@ -179,6 +181,14 @@ class TopApp(App):
             del self.units[event.unit]
             self._stale_units.discard(event.unit)
             self._rows()
+
+    def _capability_removed(self, event: Event) -> None:
+        """A reload removed a capability: its row goes, as a removed unit's does (one it added is
+        the capability update that follows its ``capability-added``)."""
+        capability = self.capabilities.get(event.capability)
+        if capability is not None and capability.since <= round(event.time, 3):
+            del self.capabilities[event.capability]
+            self._capabilities_stale = True
 
     def _redraw(self) -> None:
         """Draw what changed since the last redraw: a table redraws all its visible rows for any
