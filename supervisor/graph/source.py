@@ -11,7 +11,6 @@ import bisect
 import itertools
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import attrs
 
@@ -63,11 +62,9 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class _Entry(NamedTuple):
-    """Where a key or table header is, as offsets in the text: a plain tuple, as large files hold many."""
-
-    offset: int
-    value_start: int | None  # where a key's value starts; None for a header
+_Entry = tuple[int, int | None]
+"""Where a key or table header is, as offsets in the text: the key's (or the header's ``[``), and
+where a key's value starts (None for a header). A plain tuple: large files hold many."""
 
 
 def _unquote(part: str) -> str:
@@ -119,11 +116,12 @@ class Source:
             entry = index.get(path[:cut])
             if entry is None:
                 continue
-            if cut < len(path) and entry.value_start is not None:
-                inner = self._search_value(entry.value_start, path[cut:])
+            offset, value_start = entry
+            if cut < len(path) and value_start is not None:
+                inner = self._search_value(value_start, path[cut:])
                 if inner is not None:
                     return self._at_offset(inner)
-            return self._at_offset(entry.offset)
+            return self._at_offset(offset)
         return self.at(1, 1)
 
     def has(self, path: Sequence[str | int]) -> bool:
@@ -143,19 +141,20 @@ class Source:
         if self._index is not None:
             return self._index
         index: dict[Path, _Entry] = {}
+        first = index.setdefault  # the first place a path is written is where it is
         table: tuple[str, ...] = ()
         text = self.text
         value_end = 0  # where the last value that spans lines ends
         for found in _ENTRY.finditer(text):
             if found.start() < value_end:
                 continue  # a line inside a multi-line value, however it looks
-            header, key, one_line = found.group("header", "key", "one_line")
+            header, key, one_line = found.groups()
             if header is not None:
                 table = _split_key(header)
-                index.setdefault(table, _Entry(found.start("header") - 1, None))
+                first(table, (found.start("header") - 1, None))
                 continue
             value = found.end() if one_line is None else found.start("one_line")
-            index.setdefault(table + _split_key(key), _Entry(found.start("key"), value))
+            first(table + _split_key(key), (found.start("key"), value))
             if one_line is None or '"""' in one_line or "'''" in one_line:
                 value_end = _value_end(text, value)
         self._index = index
