@@ -240,6 +240,7 @@ def test_text_without_colour_is_the_text_rich_colours(tmp_path):
         'version = 1\n[services.a]\ncommand = ["nope-a", "\\\\"]\nprovides = ["x"]\n'
         '[services.b]\ncommand = ["nope:smile:", ":thumbs_up:"]\n\trequires = ["x", "yy"]\n'
         '[services.c]\ncommand = "[bold]nope ü \\t tab"\nrequires = ["zz"] # [red]x[/] :smile:\n'
+        '[services.d]\ncommand = ["tab\\there", "bell\\u0007"]\n'
     )
     for path in (INCIDENT, str(odd)):
         loaded = load_file(path)
