@@ -8,6 +8,7 @@ return before it is part of the line break): a string holding U+2028 or U+0085 d
 """
 
 import bisect
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -228,8 +229,7 @@ def _find_in_value(text: str, offset: int, component: str | int) -> tuple[int, i
     if isinstance(component, str):
         if opener != "{":
             return None
-        key = re.compile(rf"(?<![\w\"'-])(?:{re.escape(component)}|\"{re.escape(component)}\")[ \t]*=[ \t]*")
-        found = key.search(text, position + 1, close)
+        found = _inline_key(component).search(text, position + 1, close)
         return (found.start(), found.end()) if found else None
     if opener != "[":
         return None
@@ -244,6 +244,12 @@ def _find_in_value(text: str, offset: int, component: str | int) -> tuple[int, i
             position += 1
     position = _BLANK.match(text, position).end()
     return (position, position) if position < close else None
+
+
+@functools.lru_cache(maxsize=64)  # a graph's inline tables have few keys (exec, tcp, ...), asked for often
+def _inline_key(component: str) -> re.Pattern[str]:
+    """Key ``component`` of an inline table, bare or quoted, and its ``=``."""
+    return re.compile(rf"(?<![\w\"'-])(?:{re.escape(component)}|\"{re.escape(component)}\")[ \t]*=[ \t]*")
 
 
 def _skip_item(text: str, position: int, close: int) -> int:
