@@ -41,6 +41,7 @@ _ON_ONE_LINE = rf"""(?:{_BASIC_STRING}|{_LITERAL_STRING}|[^"'#\[\]{{}}\n]++)"""
 _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE})*+[\]}}]"
 for _ in range(3):
     _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE}|{_CLOSED})*+[\]}}]"
+_CLOSED_VALUE = re.compile(_CLOSED)
 # What the index holds: a table header, or a key (and its value, when it ends on the line), at the
 # start of a line. Found in the whole text in one pass, in C; those inside a multi-line value are
 # passed over.
@@ -267,6 +268,16 @@ def _skip_item(text: str, position: int, close: int) -> int:
 
 
 def _matching_close(text: str, position: int) -> int:
+    """Where the bracket closing the one just before ``position`` is (the end of the text if none).
+    A value closed on its line is matched in one go, as the index matches it (nearly all are:
+    lint locates thousands of probes' ``exec`` this way); the others are tracked token by token."""
+    closed = _CLOSED_VALUE.match(text, position - 1)
+    if closed is not None and '"""' not in closed.group() and "'''" not in closed.group():
+        return closed.end() - 1
+    return _tracked_close(text, position)
+
+
+def _tracked_close(text: str, position: int) -> int:
     depth = 1
     while True:
         token = _VALUE_TOKEN.search(text, position)
