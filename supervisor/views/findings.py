@@ -89,7 +89,8 @@ def _write(console: Console, lines: list[Line]) -> None:
             console.file.write(plain)
             return
     for line in lines:
-        console.print("".join(f"[{style}]{escape(text)}[/]" if style else escape(text) for text, style in line))
+        markup = (f"[{style}]{escape(text)}[/]" if style else escape(text) for text, style in line)
+        console.print("".join(markup))
 
 
 # How indent=2 lays out an object in the findings list: its braces, and between its keys.
