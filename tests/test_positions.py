@@ -57,3 +57,31 @@ def test_one_line_values_with_triple_quotes_and_values_that_span_lines():
     assert where(source, ("b", 2, "c", 1)) == (4, 2)
     assert not source.has(("u",)) and not source.has(("e",)) and not source.has((1,))
     assert [where(source, ("t", key)) for key in "dfg"] == [(6, 1), (10, 1), (13, 1)]
+
+
+@pytest.mark.parametrize(
+    ("value", "in_one_go"),
+    [
+        ('{ exec = ["probe", "a"], interval = "10s" }', True),
+        ('[1, [2, [3, [4]]], { a = "]" }, \'}\']', True),
+        ('{ a = "x\\"]", b = [] } # ]', True),
+        ('["a]", "b"] ]', True),
+        ('{ a = """]""" }', False),
+        ('{ a = """x"]""" }', False),
+        ("{ a = ''']''', b = 1 }", False),
+        ("{ a = [1, # ]\n 2] }", False),
+        ("[[[[[[1]]]]]]", False),
+        ('{ a = "unclosed }', False),
+    ],
+)
+def test_a_value_closed_on_its_line_closes_where_tracking_its_tokens_closes_it(value, in_one_go, monkeypatch):
+    """The bracket that closes a value is matched in one go when the value is closed on its line
+    and holds no triple quote, and tracked token by token otherwise: both say the same."""
+    from supervisor.graph import source
+
+    text = f"k = {value}\n"
+    tracked = source._tracked_close(text, 5)
+    calls = []
+    monkeypatch.setattr(source, "_tracked_close", lambda *args: calls.append(args) or tracked)
+    assert source._matching_close(text, 5) == tracked
+    assert not calls if in_one_go else calls

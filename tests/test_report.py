@@ -1,8 +1,10 @@
 """Every output format of ``supervisor lint``: text, json, sarif, github."""
 
 import gc
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -200,6 +202,59 @@ def test_text_format_groups_by_file_shows_source_and_caret(cli):
     assert caret_line.index("^") == lines[source_line].index('"ssh-identity-keys"')
     assert lines[-1] == "3 error(s), 1 warning(s), 0 info in 1 file"
     assert "\x1b[" not in out
+
+
+def test_json_is_laid_out_as_json_dumps_with_an_indent_lays_it_out():
+    """render_json writes the findings with the C encoder and lays them out itself: the same
+    bytes as json.dumps(indent=2), whatever their strings hold."""
+    from supervisor.check.findings import Finding
+    from supervisor.check.lint import cycle, not_optional
+    from supervisor.graph.source import Location
+    from supervisor.views.findings import render_json, summary
+
+    odd = ['a\nb "c" \\', '},\n      {"rule": 1}', "é ✓ \u2028 \x00", "", "}, {"]
+    findings = [
+        Finding(rule, message, Location(file, line, line * 2), service=message or None)
+        for line, (rule, message, file) in enumerate(
+            [(cycle, text, "g.toml") for text in odd] + [(not_optional, "plain", "dir,x/ü.toml")], start=1
+        )
+    ]
+    for some in (findings, findings[:1], []):
+        expected = {"findings": [f.to_json() for f in some], "summary": summary(some, 2)}
+        assert render_json(some, 2) == json.dumps(expected, indent=2)
+
+
+def test_text_without_colour_is_the_text_rich_colours(tmp_path):
+    """Without colour, findings rich would print unchanged are written as they are; the others
+    (control characters, backslashes, emoji codes) go through rich: either way the text is the
+    coloured output's, without its colours."""
+    from rich.console import Console
+
+    from supervisor.check.lint import lint
+    from supervisor.graph.loader import load_file
+    from supervisor.runtime.prepare import check_context
+    from supervisor.views.findings import render_text
+
+    odd = tmp_path / "odd.toml"
+    odd.write_text(
+        'version = 1\n[services.a]\ncommand = ["nope-a", "\\\\"]\nprovides = ["x"]\n'
+        '[services.b]\ncommand = ["nope:smile:", ":thumbs_up:"]\n\trequires = ["x", "yy"]\n'
+        '[services.c]\ncommand = "[bold]nope ü \\t tab"\nrequires = ["zz"] # [red]x[/] :smile:\n'
+        '[services.d]\ncommand = ["tab\\there", "bell\\u0007"]\n'
+    )
+    for path in (INCIDENT, str(odd)):
+        loaded = load_file(path)
+        context = check_context(loaded.graph, {}, tmp_path, loaded.graph.services.values())
+        findings = lint(loaded.graph, context=context)
+        assert len(findings) >= 4
+        outputs = []
+        for colour in (None, "truecolor"):
+            console = Console(file=io.StringIO(), soft_wrap=True, highlight=False, color_system=colour)
+            render_text(console, findings, {path: loaded.source})
+            outputs.append(console.file.getvalue())
+        plain, coloured = outputs
+        assert "\x1b[" not in plain and "\x1b[" in coloured
+        assert plain == re.sub(r"\x1b\[[0-9;]*m", "", coloured)
 
 
 def test_text_format_is_coloured_only_on_a_terminal():

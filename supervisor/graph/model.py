@@ -55,15 +55,16 @@ class Probe:
     interval: float
     description: str
 
-    def expanded_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """The texts of the target, as :meth:`Service.expanded_settings` gives them."""
+    def expanded_settings(self, role: str) -> list[tuple[tuple[str | int, ...], str]]:
+        """The texts of the target, as :meth:`Service.expanded_settings` gives them, under ``role``
+        (``ready`` or ``check``)."""
         target = self.target
         if isinstance(target, tuple):
-            return [((self.kind, index), word) for index, word in enumerate(target)]
+            return [((role, self.kind, index), word) for index, word in enumerate(target)]
         if isinstance(target, HttpGet):
-            headers = [((self.kind, "headers", name), value) for name, value in target.headers.items()]
-            return [((self.kind, "url"), target.url), *headers]
-        return [((self.kind,), target)] if target is not None else []
+            headers = [((role, self.kind, "headers", name), value) for name, value in target.headers.items()]
+            return [((role, self.kind, "url"), target.url), *headers]
+        return [((role, self.kind), target)] if target is not None else []
 
 
 @attrs.frozen
@@ -136,9 +137,10 @@ class Service:
         for key in ("working_dir", "user", "group"):
             if getattr(self, key) is not None:
                 texts.append(((key,), getattr(self, key)))
-        for role, probe in (("ready", self.ready), ("check", self.check)):
-            if probe is not None:
-                texts += [((role, *path), text) for path, text in probe.expanded_settings()]
+        if self.ready is not None:
+            texts += self.ready.expanded_settings("ready")
+        if self.check is not None:
+            texts += self.check.expanded_settings("check")
         return texts
 
     @property

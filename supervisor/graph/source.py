@@ -8,10 +8,10 @@ return before it is part of the line break): a string holding U+2028 or U+0085 d
 """
 
 import bisect
+import functools
 import itertools
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import attrs
 
@@ -41,6 +41,7 @@ _ON_ONE_LINE = rf"""(?:{_BASIC_STRING}|{_LITERAL_STRING}|[^"'#\[\]{{}}\n]++)"""
 _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE})*+[\]}}]"
 for _ in range(3):
     _CLOSED = rf"[\[{{](?:{_ON_ONE_LINE}|{_CLOSED})*+[\]}}]"
+_CLOSED_VALUE = re.compile(_CLOSED)
 # What the index holds: a table header, or a key (and its value, when it ends on the line), at the
 # start of a line. Found in the whole text in one pass, in C; those inside a multi-line value are
 # passed over.
@@ -63,11 +64,9 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class _Entry(NamedTuple):
-    """Where a key or table header is, as offsets in the text: a plain tuple, as large files hold many."""
-
-    offset: int
-    value_start: int | None  # where a key's value starts; None for a header
+_Entry = tuple[int, int | None]
+"""Where a key or table header is, as offsets in the text: the key's (or the header's ``[``), and
+where a key's value starts (None for a header). A plain tuple: large files hold many."""
 
 
 def _unquote(part: str) -> str:
@@ -119,11 +118,12 @@ class Source:
             entry = index.get(path[:cut])
             if entry is None:
                 continue
-            if cut < len(path) and entry.value_start is not None:
-                inner = self._search_value(entry.value_start, path[cut:])
+            offset, value_start = entry
+            if cut < len(path) and value_start is not None:
+                inner = self._search_value(value_start, path[cut:])
                 if inner is not None:
                     return self._at_offset(inner)
-            return self._at_offset(entry.offset)
+            return self._at_offset(offset)
         return self.at(1, 1)
 
     def has(self, path: Sequence[str | int]) -> bool:
@@ -143,19 +143,20 @@ class Source:
         if self._index is not None:
             return self._index
         index: dict[Path, _Entry] = {}
+        first = index.setdefault  # the first place a path is written is where it is
         table: tuple[str, ...] = ()
         text = self.text
         value_end = 0  # where the last value that spans lines ends
         for found in _ENTRY.finditer(text):
             if found.start() < value_end:
                 continue  # a line inside a multi-line value, however it looks
-            header, key, one_line = found.group("header", "key", "one_line")
+            header, key, one_line = found.groups()
             if header is not None:
                 table = _split_key(header)
-                index.setdefault(table, _Entry(found.start("header") - 1, None))
+                first(table, (found.start("header") - 1, None))
                 continue
             value = found.end() if one_line is None else found.start("one_line")
-            index.setdefault(table + _split_key(key), _Entry(found.start("key"), value))
+            first(table + _split_key(key), (found.start("key"), value))
             if one_line is None or '"""' in one_line or "'''" in one_line:
                 value_end = _value_end(text, value)
         self._index = index
@@ -229,8 +230,7 @@ def _find_in_value(text: str, offset: int, component: str | int) -> tuple[int, i
     if isinstance(component, str):
         if opener != "{":
             return None
-        key = re.compile(rf"(?<![\w\"'-])(?:{re.escape(component)}|\"{re.escape(component)}\")[ \t]*=[ \t]*")
-        found = key.search(text, position + 1, close)
+        found = _inline_key(component).search(text, position + 1, close)
         return (found.start(), found.end()) if found else None
     if opener != "[":
         return None
@@ -245,6 +245,12 @@ def _find_in_value(text: str, offset: int, component: str | int) -> tuple[int, i
             position += 1
     position = _BLANK.match(text, position).end()
     return (position, position) if position < close else None
+
+
+@functools.lru_cache(maxsize=64)  # a graph's inline tables have few keys (exec, tcp, ...), asked for often
+def _inline_key(component: str) -> re.Pattern[str]:
+    """Key ``component`` of an inline table, bare or quoted, and its ``=``."""
+    return re.compile(rf"(?<![\w\"'-])(?:{re.escape(component)}|\"{re.escape(component)}\")[ \t]*=[ \t]*")
 
 
 def _skip_item(text: str, position: int, close: int) -> int:
@@ -262,6 +268,16 @@ def _skip_item(text: str, position: int, close: int) -> int:
 
 
 def _matching_close(text: str, position: int) -> int:
+    """Where the bracket closing the one just before ``position`` is (the end of the text if none).
+    A value closed on its line is matched in one go, as the index matches it (nearly all are:
+    lint locates thousands of probes' ``exec`` this way); the others are tracked token by token."""
+    closed = _CLOSED_VALUE.match(text, position - 1)
+    if closed is not None and '"""' not in closed.group() and "'''" not in closed.group():
+        return closed.end() - 1
+    return _tracked_close(text, position)
+
+
+def _tracked_close(text: str, position: int) -> int:
     depth = 1
     while True:
         token = _VALUE_TOKEN.search(text, position)

@@ -50,7 +50,7 @@ def find_program(program: str, env: Mapping[str, str], cwd: str | None) -> str |
     """The file ``program`` runs as, or None: a name on ``env``'s PATH, a path with a slash
     relative to ``cwd``."""
     if "/" in program:
-        full = os.path.join(cwd or os.getcwd(), program)
+        full = _path_of(program, cwd)
         return full if os.path.isfile(full) and os.access(full, os.X_OK) else None
     return shutil.which(program, path=env.get("PATH", os.defpath))
 
@@ -58,9 +58,15 @@ def find_program(program: str, env: Mapping[str, str], cwd: str | None) -> str |
 def why_not_found(program: str, env: Mapping[str, str], cwd: str | None) -> str:
     """Why :func:`find_program` found nothing, for a message: ``'x' is not executable``."""
     if "/" in program:
-        full = os.path.join(cwd or os.getcwd(), program)
-        return f"{program!r} is not executable" if os.path.exists(full) else f"{program!r} does not exist"
+        exists = os.path.exists(_path_of(program, cwd))
+        return f"{program!r} is not executable" if exists else f"{program!r} does not exist"
     return f"{program!r} is not on PATH"
+
+
+def _path_of(program: str, cwd: str | None) -> str:
+    """Where a ``program`` with a slash is: relative to ``cwd`` (or this process's directory),
+    which is not asked for an absolute one (lint looks up thousands)."""
+    return program if os.path.isabs(program) else os.path.join(cwd or os.getcwd(), program)
 
 
 def python_module(command: tuple[str, ...]) -> str | None:

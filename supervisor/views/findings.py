@@ -1,6 +1,7 @@
 """Findings as text for people, JSON for scripts, SARIF for code scanning, annotations for GitHub."""
 
 import json
+import re
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
@@ -26,26 +27,24 @@ def _where(finding: Finding) -> str:
     return str(finding.variant)
 
 
+Line = list[tuple[str, str | None]]
+"""A line of text as pieces of plain text, each in a rich style or none."""
+
+# What rich changes in plain text it prints as markup: control characters other than the line
+# feed (stripped, or tabs expanded), backslashes (its escapes) and ``:name:`` (emoji codes). Two
+# searches, as their alternation takes twice as long.
+_REWRITTEN_BY_RICH = (re.compile(r"[\x00-\x09\x0b-\x1f\x7f\\]"), re.compile(r":[^\s:]+:"))
+
+
 def render_text(console: Console, findings: Sequence[Finding], sources: dict[str, Source]) -> None:
     """Findings grouped by file, each with its source line and a caret under the column."""
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         by_file.setdefault(finding.location.file, []).append(finding)
     for file, group in by_file.items():
-        console.print(f"[bold underline]{escape(file)}[/]")
+        _write(console, [[(file, "bold underline")]])
         for finding in group:
-            style = _STYLE[finding.severity]
-            location = finding.location
-            console.print(
-                f"  [dim]{location.line}:{location.column}[/] [{style}]{finding.severity.value}[/] "
-                f"[bold]{finding.rule.id}[/] [dim]({_where(finding)})[/]"
-            )
-            console.print(f"    {escape(finding.message)}")
-            line = sources[file].line_text(location.line) if file in sources else ""
-            if line:
-                gutter = f"{location.line:>6} | "
-                console.print(f"[dim]{gutter}[/]{escape(line.expandtabs(1))}")
-                console.print(" " * (len(gutter) + location.column - 1) + f"[{style}]^[/]")
+            _write(console, _finding_lines(finding, sources.get(file)))
         console.print()
     totals = summary(findings, len(sources))
     style = "bold red" if totals["errors"] else ("yellow" if totals["warnings"] else "green")
@@ -55,10 +54,63 @@ def render_text(console: Console, findings: Sequence[Finding], sources: dict[str
     )
 
 
+def _finding_lines(finding: Finding, source: Source | None) -> list[Line]:
+    """Where, which rule and in which variant; the message; the source line with a caret under the column."""
+    style = _STYLE[finding.severity]
+    location = finding.location
+    lines: list[Line] = [
+        [
+            ("  ", None),
+            (f"{location.line}:{location.column}", "dim"),
+            (" ", None),
+            (finding.severity.value, style),
+            (" ", None),
+            (finding.rule.id, "bold"),
+            (" ", None),
+            (f"({_where(finding)})", "dim"),
+        ],
+        [(f"    {finding.message}", None)],
+    ]
+    line = source.line_text(location.line) if source is not None else ""
+    if line:
+        gutter = f"{location.line:>6} | "
+        lines.append([(gutter, "dim"), (line.expandtabs(1), None)])
+        lines.append([(" " * (len(gutter) + location.column - 1), None), ("^", style)])
+    return lines
+
+
+def _write(console: Console, lines: list[Line]) -> None:
+    """Print ``lines`` as rich prints them. Without colour (a pipe, a file, a CI log) that is their
+    plain text, unless rich would change it: written at once, as rich's markup, emoji and tab
+    handling cost 5 s for the 19,000 findings of 10,000 services. Otherwise each goes through rich."""
+    if console.color_system is None:
+        plain = "".join(text for line in lines for text, _ in (*line, ("\n", None)))
+        if not any(rewritten.search(plain) for rewritten in _REWRITTEN_BY_RICH):
+            console.file.write(plain)
+            return
+    for line in lines:
+        markup = (f"[{style}]{escape(text)}[/]" if style else escape(text) for text, style in line)
+        console.print("".join(markup))
+
+
+# How indent=2 lays out an object in the findings list: its braces, and between its keys.
+_OPEN, _KEYS, _CLOSE = "{\n      ", ",\n      ", "\n    }"
+
+
 def render_json(findings: Sequence[Finding], files: int) -> str:
-    return json.dumps(
-        {"findings": [f.to_json() for f in findings], "summary": summary(findings, files)}, indent=2
-    )
+    """The findings and their summary, laid out exactly as ``json.dumps(..., indent=2)`` lays them out.
+
+    With an indent, json.dumps is the pure-Python encoder (0.15 s for the 19,000 findings of
+    10,000 services). A finding is a flat object, so the C encoder writes them all in one call,
+    with the separator indent=2 puts between a finding's keys; it writes a newline in a string as
+    an escape, so the only ``},\n      {`` in its output are the boundaries between two findings,
+    which are then laid out as indent=2 lays them out."""
+    document = json.dumps({"findings": [], "summary": summary(findings, files)}, indent=2)
+    if not findings:
+        return document
+    compact = json.dumps([f.to_json() for f in findings], separators=(_KEYS, ": "))
+    objects = compact[2:-2].replace("}" + _KEYS + "{", _CLOSE + ",\n    " + _OPEN)
+    return document.replace('"findings": []', f'"findings": [\n    {_OPEN}{objects}{_CLOSE}\n  ]', 1)
 
 
 def render_sarif(findings: Sequence[Finding]) -> str:
