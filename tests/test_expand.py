@@ -1,9 +1,12 @@
 """``${VAR}`` expansion: defaults, nested defaults, ``$$``, and what a text needs that is unset."""
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from supervisor.graph import expand as expand_module
 from supervisor.graph.expand import ExpansionError, expand, malformed_reference, unset_variables
 
 VALUES = {"A": "a", "EMPTY": "", "B": "b"}
@@ -68,3 +71,22 @@ def test_a_malformed_reference_is_named_whether_or_not_the_text_is_parsed(pieces
     except ExpansionError as error:
         parsed = str(error).split("'")[1] if "is not a valid reference" in str(error) else None
     assert malformed_reference(text) == parsed
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from([*_PIECES, "}", "d", "${B:-", "${B:-x}"]), min_size=1, max_size=12))
+def test_a_plain_reference_is_read_as_the_parser_reads_it(pieces):
+    """References whose default holds no ``$`` (nearly all) are read in one match; the parts
+    must be those the parser finds a character at a time."""
+    text = "".join(pieces)
+
+    def parts_or_malformed():
+        try:
+            return expand_module._parse(text, 0, in_default=False)
+        except expand_module._Malformed as error:
+            return error.text
+
+    shortcut = parts_or_malformed()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(expand_module, "_PLAIN_REFERENCE", re.compile(r"(?!)"))  # never matches
+        assert parts_or_malformed() == shortcut

@@ -102,28 +102,22 @@ def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset
 def _start_order(graph: Graph, disabled: frozenset[str]) -> list[str]:
     """The startable services in an order they could start in: each after, for every capability
     it requires, some provider of it."""
-    waiting = {}
-    ready: deque[str] = deque()
-    for service in graph.services.values():
-        if service.name in disabled:
-            continue
-        waiting[service.name] = len(set(service.requires))
-        if not service.requires:
-            ready.append(service.name)
+    waiting = dict(graph.requirement_counts)
+    for name in disabled:
+        waiting.pop(name, None)
+    order = [name for name, count in waiting.items() if count == 0]
+    services, consumers = graph.services, graph.consumers
     available: set[str] = set()
-    order: list[str] = []
-    while ready:
-        name = ready.popleft()
-        order.append(name)
-        for capability in graph.services[name].provides:
+    for name in order:  # read as it grows: first in, first out, with no queue of its own
+        for capability in services[name].provides:
             if capability in available:
                 continue
             available.add(capability)
-            for consumer in graph.consumers.get(capability, ()):
+            for consumer in consumers.get(capability, ()):
                 if consumer in waiting:
                     waiting[consumer] -= 1
                     if waiting[consumer] == 0:
-                        ready.append(consumer)
+                        order.append(consumer)
     return order
 
 

@@ -322,12 +322,15 @@ def not_optional(plan: Plan) -> Iterator[Found]:
 def command_not_found(plan: Plan) -> Iterator[Found]:
     """A command cannot run on this machine: its program, python -m module, working_dir, env_file, user or group is not found (a warning under lint, which may run where they are not; an error under run, which refuses to start)."""
     on = {service.name for service in plan.services}
+    worded: dict[tuple[str | int, ...], tuple[str, str, str]] = {}  # a few settings, thousands of findings
     for (name, path), why in plan.context.unrunnable.items():
         if name in on:
-            remedy = "install it" if path[0] in ("command", "ready", "check") else "create it"
-            setting = dotted(tuple(part for part in path if isinstance(part, str)))
+            if path not in worded:
+                remedy = "install it" if path[0] in ("command", "ready", "check") else "create it"
+                worded[path] = (dotted(path), remedy, dotted(tuple(part for part in path if isinstance(part, str))))
+            where, remedy, setting = worded[path]
             yield Found(
-                f"{name}'s {dotted(path)} {why}: {remedy} where the graph runs, or correct {setting}",
+                f"{name}'s {where} {why}: {remedy} where the graph runs, or correct {setting}",
                 plan.graph.locate_setting(name, path),
                 service=name,
             )

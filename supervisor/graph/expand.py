@@ -20,6 +20,7 @@ BUILT_IN = ("RUNTIME_DIR", "GRAPH_DIR")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPECIAL = re.compile(r"\$[${]|\}")  # what the parser acts on: $$, ${ and a closing brace
 _WITHOUT_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")  # how a reference with no default is written
+_PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^$}]*))?\}")  # a default with no $ in it
 _LITERAL_DOLLAR = r"\$\$|\$(?![{$])"
 # Texts whose references all have plain defaults (no reference inside a default) are well formed
 # at a glance: nearly all of them. The parser decides about the others.
@@ -74,6 +75,15 @@ def _parse(text: str, start: int, in_default: bool) -> tuple[tuple, int]:
             literal.append("$")
             i += 2
             continue
+        if any(literal):
+            parts.append("".join(literal))
+        literal = []
+        plain = _PLAIN_REFERENCE.match(text, i)
+        if plain is not None:  # nearly every reference: no call for its default
+            name, default = plain.groups()
+            parts.append(_Reference(name, None if default is None else (default,) if default else ()))
+            i = plain.end()
+            continue
         name = _NAME.match(text, i + 2)
         after = name.end() if name else i + 2
         if name and text.startswith("}", after):
@@ -86,9 +96,6 @@ def _parse(text: str, start: int, in_default: bool) -> tuple[tuple, int]:
         else:
             close = text.find("}", i)
             raise _Malformed(text[i : close + 1] if close >= 0 else text[i:])
-        if any(literal):
-            parts.append("".join(literal))
-        literal = []
         parts.append(_Reference(name.group(0), default))
         i = end
     if any(literal):

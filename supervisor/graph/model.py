@@ -204,6 +204,12 @@ class Graph:
         return tuple(s for s in self.services.values() if s.listen)
 
     @cached_property
+    def requirement_counts(self) -> frozendict[str, int]:
+        """Service -> how many distinct capabilities it requires, in file order (what a service
+        waits for before it can start, counted once for the many variants lint proves)."""
+        return frozendict({s.name: len(set(s.requires)) for s in self.services.values()})
+
+    @cached_property
     def unprovided(self) -> frozenset[str]:
         """Capabilities that some service requires and no service provides."""
         return frozenset(c for c in self.consumers if c not in self.providers)

@@ -158,14 +158,16 @@ class String(Setting):
         return []
 
     def all_pass(self, values: list) -> bool:
-        """Strings (joining them fails otherwise) that match the pattern and hold no ``${``,
-        found in C: most arrays of a large graph (commands, provides, requires) are these."""
+        """Strings (joining them fails otherwise) that match the pattern and hold no malformed
+        reference, found with no call per value but the reference check of those with a ``${``:
+        most arrays of a large graph (commands, provides, requires) are these."""
         try:
-            if "${" in "".join(values):
-                return False
+            references = "${" in "".join(values)
         except TypeError:
             return False
-        return not self.pattern or all(map(self._compiled.match, values))
+        if self.pattern and not all(map(self._compiled.match, values)):
+            return False
+        return not references or not any(map(malformed_reference, values))
 
     @cached_property
     def _compiled(self) -> re.Pattern:
@@ -363,10 +365,14 @@ class Table(Setting):
         if not isinstance(value, dict):
             return _wrong_type(path, "a table", value)
         problems: list[Problem] = []
+        fields, forbidden = self.fields, self.forbidden  # read once: a large graph has a hundred thousand keys
         for key, item in value.items():
-            if key in self.forbidden:
-                problems.append(Problem(path + (key,), f"{dotted(path + (key,))}: {self.forbidden[key]}"))
-            elif key not in self.fields:
+            field = fields.get(key)
+            if field is not None and key not in forbidden:
+                problems += field.check(item, path + (key,))
+            elif key in forbidden:
+                problems.append(Problem(path + (key,), f"{dotted(path + (key,))}: {forbidden[key]}"))
+            else:
                 known = sorted(self.fields)
                 problems.append(
                     Problem(
@@ -374,8 +380,6 @@ class Table(Setting):
                         f"unknown setting {key!r} in {dotted(path)}{did_you_mean(key, known)}; known settings: {', '.join(known)}",
                     )
                 )
-            else:
-                problems.extend(self.fields[key].check(item, path + (key,)))
         for key in self.required:
             if key not in value:
                 problems.append(Problem(path, f"{dotted(path)} has no {key!r}: add {key} = …"))

@@ -11,7 +11,7 @@ import trio
 
 from supervisor.runtime.groups import GroupRecord
 from supervisor.runtime.launch import Launch
-from supervisor.runtime.programs import find_program, why_not_found
+from supervisor.runtime.programs import find_program
 
 
 class SpawnError(Exception):
@@ -32,8 +32,9 @@ class Children:
         if launch.cwd is not None and not os.path.isdir(launch.cwd):
             raise SpawnError(f"working_dir {launch.cwd} does not exist")
         program = launch.command[0]
-        if find_program(program, launch.env, launch.cwd) is None:
-            raise SpawnError(f"command {why_not_found(program, launch.env, launch.cwd)}")
+        found, why = find_program(program, launch.env, launch.cwd)
+        if found is None:
+            raise SpawnError(f"command {why}")
         self.spawning += 1
         try:
             with trio.CancelScope(shield=True):

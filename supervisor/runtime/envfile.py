@@ -9,8 +9,6 @@ a bare ``NAME`` line sets nothing, and a line that is not an assignment is an er
 import io
 from pathlib import Path
 
-from dotenv.parser import parse_stream
-
 
 class EnvFileError(Exception):
     """The file cannot be read, or a line of it is not ``NAME=VALUE``: the message says which."""
@@ -25,6 +23,8 @@ def read_env_file(path: str) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as error:
         why = error.strerror if isinstance(error, OSError) else "not UTF-8"
         raise EnvFileError(f"{path}: cannot read it ({why})") from None
+    from dotenv.parser import parse_stream  # only here: most graphs and lint runs read no env file (5 ms)
+
     values = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:

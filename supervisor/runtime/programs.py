@@ -10,12 +10,14 @@ finders of its ``sys.meta_path`` (an editable install has its own), which only l
 the module or its packages is imported or run.
 """
 
+import functools
 import json
 import os
 import re
 import shutil
+import stat
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from supervisor.graph.model import Service
 from supervisor.runtime.launch import Launch, LaunchError, build_launch, expand_probe_target
@@ -46,21 +48,33 @@ print(json.dumps([found(name) for name in sys.argv[1:]]))
 _MODULE_LOOKUP_TIMEOUT = 30.0
 
 
-def find_program(program: str, env: Mapping[str, str], cwd: str | None) -> str | None:
-    """The file ``program`` runs as, or None: a name on ``env``'s PATH, a path with a slash
-    relative to ``cwd``."""
-    if "/" in program:
-        full = _path_of(program, cwd)
-        return full if os.path.isfile(full) and os.access(full, os.X_OK) else None
-    return shutil.which(program, path=env.get("PATH", os.defpath))
+def find_program(
+    program: str, env: Mapping[str, str], cwd: str | None, directory_exists: Callable[[str], bool] = os.path.exists
+) -> tuple[str | None, str]:
+    """The file ``program`` runs as, or None and why not (for a message: ``'x' is not executable``):
+    a name on ``env``'s PATH, a path with a slash relative to ``cwd`` (one ``stat`` says both
+    whether it is an executable regular file and, if not, whether it exists).
+
+    ``directory_exists`` may remember its answers, for a caller that looks up many programs at
+    once: what is under a directory that does not exist does not exist either."""
+    if "/" not in program:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+        return (found, "") if found is not None else (None, f"{program!r} is not on PATH")
+    full = _path_of(program, cwd)
+    mode = _mode(full) if directory_exists(os.path.dirname(full)) else None
+    if mode is None:
+        return None, f"{program!r} does not exist"
+    if stat.S_ISREG(mode) and os.access(full, os.X_OK):
+        return full, ""
+    return None, f"{program!r} is not executable"
 
 
-def why_not_found(program: str, env: Mapping[str, str], cwd: str | None) -> str:
-    """Why :func:`find_program` found nothing, for a message: ``'x' is not executable``."""
-    if "/" in program:
-        exists = os.path.exists(_path_of(program, cwd))
-        return f"{program!r} is not executable" if exists else f"{program!r} does not exist"
-    return f"{program!r} is not on PATH"
+def _mode(path: str) -> int | None:
+    """The mode of the file at ``path`` (links followed, as exec follows them), None if there is none."""
+    try:
+        return os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
 
 
 def _path_of(program: str, cwd: str | None) -> str:
@@ -97,7 +111,7 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
     that cannot be expanded is left to the unset-variable rule."""
     problems: dict[Where, str] = {}
     modules: dict[tuple, list[tuple[Where, str]]] = {}
-    programs: dict[tuple[str, str | None, str | None], tuple[str | None, str]] = {}
+    programs = _Programs()
     environ = dict(os.environ)  # read once, not once per service
     for service in services:
         try:
@@ -111,7 +125,7 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
             continue
         for setting, command, launch in launches:
             where = (service.name, setting)
-            program, why = _looked_up(programs, command[0], launch)
+            program, why = programs.find(command[0], launch)
             if program is None:
                 problems[where] = f"runs {' '.join(command)}, but {why}"
                 continue
@@ -131,17 +145,24 @@ def unrunnable(services: Iterable[Service], variables: Mapping[str, str]) -> dic
     return problems
 
 
-def _looked_up(
-    programs: dict[tuple[str, str | None, str | None], tuple[str | None, str]], name: str, launch: Launch
-) -> tuple[str | None, str]:
-    """The file program ``name`` runs as in ``launch``'s environment and directory, or None and
-    why not: looked up once per name, PATH and directory, kept in ``programs`` (a graph's probes
-    mostly run the same few programs)."""
-    key = (name, launch.env.get("PATH"), launch.cwd)
-    if key not in programs:
-        program = find_program(name, launch.env, launch.cwd)
-        programs[key] = (program, why_not_found(name, launch.env, launch.cwd) if program is None else "")
-    return programs[key]
+class _Programs:
+    """Program lookups for a check of many commands, as :func:`find_program` makes them, with what
+    repeats read once: each name per PATH and directory (a graph's probes mostly run the same few
+    programs), and whether a directory exists (lint on a machine without the graph's programs
+    meets thousands under one missing directory). Kept for one check only: the runtime looks
+    afresh before it spawns."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str | None, str | None], tuple[str | None, str]] = {}
+        self._directory_exists = functools.cache(os.path.exists)
+
+    def find(self, name: str, launch: Launch) -> tuple[str | None, str]:
+        """The file program ``name`` runs as in ``launch``'s environment and directory, or None
+        and why not."""
+        key = (name, launch.env.get("PATH"), launch.cwd)
+        if key not in self._found:
+            self._found[key] = find_program(name, launch.env, launch.cwd, self._directory_exists)
+        return self._found[key]
 
 
 def _commands(
