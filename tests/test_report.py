@@ -226,8 +226,9 @@ def test_json_is_laid_out_as_json_dumps_with_an_indent_lays_it_out():
 
 def test_text_without_colour_is_the_text_rich_colours(tmp_path):
     """Without colour, findings rich would print unchanged are written as they are; the others
-    (control characters, backslashes, emoji codes) go through rich: either way the text is the
-    coloured output's, without its colours."""
+    (control characters) go through rich: either way the text is the coloured output's, without
+    its colours. A graph's own text is shown as written, with or without colour: rich reads no
+    markup, escapes or emoji codes in it."""
     from rich.console import Console
 
     from supervisor.check.lint import lint
@@ -255,6 +256,14 @@ def test_text_without_colour_is_the_text_rich_colours(tmp_path):
         plain, coloured = outputs
         assert "\x1b[" not in plain and "\x1b[" in coloured
         assert plain == re.sub(r"\x1b\[[0-9;]*m", "", coloured)
+    for written in (
+        '"nope:smile:", ":thumbs_up:"]',
+        "runs nope:smile: :thumbs_up:,",
+        "# [red]x[/] :smile:",
+        '"\\\\"]',
+    ):
+        assert written in plain
+    assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in plain + coloured
 
 
 def test_text_format_is_coloured_only_on_a_terminal():
