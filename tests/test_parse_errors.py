@@ -112,6 +112,13 @@ def test_unreadable_inputs_are_usage_errors(cli, tmp_path):
     assert status == 2 and "is a directory" in err
 
 
+def test_an_error_quotes_what_it_was_given_as_written(cli, tmp_path):
+    """A usage error quoting a path with rich markup or an emoji code in it prints it as it is
+    (a ``[/]`` in it was a markup error, a traceback instead of the message)."""
+    status, _, err = cli("lint", str(tmp_path / "[/]x[bold]:smile:.toml"))
+    assert status == 2 and "[/]x[bold]:smile:.toml: no such file" in err
+
+
 def test_bad_flags_exit_2(capsys):
     from supervisor.cli import main
 

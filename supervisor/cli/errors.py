@@ -29,9 +29,13 @@ class _Said(CommandError):
         self.message = message
 
     def report(self) -> int:
+        from rich.text import Text
+
         from supervisor.cli.output import error_console
 
-        error_console().print(f"[bold red]error:[/] {self.message}", highlight=False)
+        # Styled text, not markup: the message quotes what it was given (a path, a value), and a
+        # ``[/]`` in it would be a markup error, a traceback instead of this line.
+        error_console().print(Text.assemble(("error:", "bold red"), " ", self.message))
         sys.stderr.flush()
         return self.status
 

@@ -6,8 +6,10 @@ from rich.console import Console
 
 
 def console(stream=None) -> Console:
-    """A console on ``stream`` (stdout by default); rich turns colour off when it is not a tty."""
-    return Console(file=stream or sys.stdout, soft_wrap=True, highlight=False)
+    """A console on ``stream`` (stdout by default); rich turns colour off when it is not a tty.
+
+    No emoji codes: what it prints quotes graphs and names, in which ``:smile:`` is text."""
+    return Console(file=stream or sys.stdout, soft_wrap=True, highlight=False, emoji=False)
 
 
 def error_console() -> Console:
