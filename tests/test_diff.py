@@ -57,6 +57,16 @@ def test_text_names_the_loss(capsys, broken):
     assert "breaking change(s)" in out
 
 
+def test_text_shows_file_names_as_written(capsys, tmp_path, broken):
+    """The text's file names are printed as they are: not markup, escapes or emoji codes (a name
+    ending in a backslash printed two, and ``:smile:`` an emoji)."""
+    new = tmp_path / "new[bold]:smile:\\"
+    new.write_text(broken.read_text())
+    status, out, _ = run_diff(capsys, str(FIXED), str(new))
+    assert status == 1
+    assert out.splitlines()[0] == f"{FIXED} → {new}"
+
+
 def test_github_annotations_point_into_the_new_file(capsys, broken):
     status, out, _ = run_diff(capsys, str(FIXED), str(broken), "--format", "github")
     assert status == 1

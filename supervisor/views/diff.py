@@ -4,7 +4,7 @@ JSON for scripts and annotations for GitHub."""
 import json
 
 import attrs
-from rich.markup import escape
+from rich.text import Text
 
 from supervisor.check.diff import Change, breaks
 from supervisor.graph.source import Location
@@ -55,21 +55,22 @@ def render_github(changes: list[Change], file: str) -> str:
     )
 
 
-def render_text(old_file: str, new_file: str, changes: list[Change]) -> list[str]:
-    """Rich markup lines: changes grouped by variant, breaking ones first and in red."""
-    lines = [f"[bold]{escape(old_file)}[/] → [bold]{escape(new_file)}[/]"]
+def render_text(old_file: str, new_file: str, changes: list[Change]) -> list[Text]:
+    """Styled lines: changes grouped by variant, breaking ones first and in red. Styled text, not
+    markup: file names and messages quote the graphs, and are shown as written."""
+    lines = [Text.assemble((old_file, "bold"), " → ", (new_file, "bold"))]
     groups: dict[str | None, list[Change]] = {}
     for change in changes:
         groups.setdefault(change.profile, []).append(change)
     for profile, group in groups.items():
-        lines.append(f"[bold underline]{variant_label(profile)}[/]")
+        lines.append(Text(variant_label(profile), "bold underline"))
         for change in sorted(group, key=lambda c: not c.breaking):
-            mark = "[bold red]✗[/]" if change.breaking else "[dim]·[/]"
-            where = f"[dim]{change.location.line}:{change.location.column}[/]"
-            lines.append(f"  {mark} {where} {escape(change.message)}")
+            mark = ("✗", "bold red") if change.breaking else ("·", "dim")
+            where = (f"{change.location.line}:{change.location.column}", "dim")
+            lines.append(Text.assemble("  ", mark, " ", where, " ", change.message))
     count = sum(c.breaking for c in changes)
     if count:
-        lines.append(f"[bold red]{count} breaking change(s)[/]")
+        lines.append(Text(f"{count} breaking change(s)", "bold red"))
     else:
-        lines.append(f"[green]no breaking changes[/] ({len(changes)} change(s))")
+        lines.append(Text.assemble(("no breaking changes", "green"), f" ({len(changes)} change(s))"))
     return lines
