@@ -301,17 +301,16 @@ class Transfer:
     busy: float  # the share of the machine's CPU time in use (all cores; /proc/stat)
 
 
-def transfer(
-    stack: Stack, proxy: bool, upload: bool, size: int, algorithms: tuple[str, ...], relayed: bool = False
-) -> Transfer:
-    """One transfer, timed from the remote command's start to its last byte; ``relayed``: direct,
-    through OpenSSH relaying on the device (``Stack.relayed``).
+def transfer(stack: Stack, path: str, upload: bool, size: int, algorithms: tuple[str, ...]) -> Transfer:
+    """One transfer on ``path`` (DIRECT, PROXY, or RELAYED: direct to the device, which relays it
+    through OpenSSH, ``Stack.relayed``), timed from the remote command's start to its last byte.
 
     The remote command sleeps a second after the data, so its sshd processes are still there to
     be measured when the last byte arrives.
     """
+    proxy = path == PROXY
     remote = "echo start; wc -c; sleep 1" if upload else f"head -c {size} /dev/zero; sleep 1"
-    if relayed:
+    if path == RELAYED:
         remote = stack.relayed(remote)
     client = subprocess.Popen(
         stack.command(stack.port(proxy), remote, algorithms=algorithms),
@@ -528,8 +527,7 @@ def main() -> int:
                 runs = {path: [] for path in paths}
                 for _ in range(args.repeat):
                     for path in paths:
-                        proxy, relayed = path == PROXY, path == RELAYED
-                        runs[path].append(transfer(stack, proxy, upload, size, algorithms, relayed))
+                        runs[path].append(transfer(stack, path, upload, size, algorithms))
                 rate = {path: statistics.median(t.rate for t in runs[path]) for path in runs}
                 for path in paths:
                     console.print(
