@@ -13,20 +13,19 @@ INTERVAL = 15.0  # seconds between two log lines of one kind (OpenSSH's, for Max
 
 class LogRate:
     """Counts what happens and says when to log it: the first time at once, then when
-    ``interval`` seconds have passed since the last line (``clock``: the reactor's seconds)."""
+    ``INTERVAL`` seconds have passed since the last line (``clock``: the reactor's seconds)."""
 
-    def __init__(self, clock: Callable[[], float], interval: float = INTERVAL) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self.interval = interval
         self._count = 0  # since the last line
         self._said = -math.inf  # when that was
 
     def happened(self) -> int:
         """Count one more: how many to log now (those since the last line, this one included),
-        or 0 when the last line was less than ``interval`` seconds ago."""
+        or 0 when the last line was less than ``INTERVAL`` seconds ago."""
         self._count += 1
         now = self.clock()
-        if now - self._said < self.interval:
+        if now - self._said < INTERVAL:
             return 0
         count, self._count, self._said = self._count, 0, now
         return count

@@ -22,15 +22,25 @@ from tests.helpers.services import keygen
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec itself unless started by absolute path
 
 
-@pytest.fixture
-def agent(tmp_path):
-    """A real ``ssh-agent -D -a SOCK``; yields the socket path."""
-    sock = tmp_path / "agent.sock"
+def start_agent(sock: Path) -> subprocess.Popen:
+    """A real ``ssh-agent -D -a SOCK``, once its socket is there; the caller stops it."""
     process = subprocess.Popen(
         ["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_until(sock.exists, timeout=10, what="ssh-agent socket")
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
+
+
+@pytest.fixture
+def agent(tmp_path):
+    """A real ``ssh-agent -D -a SOCK``; yields the socket path."""
+    sock = tmp_path / "agent.sock"
+    process = start_agent(sock)
+    try:
         yield str(sock)
     finally:
         stop_process(process)

@@ -14,22 +14,15 @@ import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from examples.demo.stack import ROOT, stop_process, wait_until
+from examples.demo.stack import ROOT, stop_process
 from tests.ssh import proxy_stack
 from tests.ssh.agent_relay import AgentRelay
+from tests.ssh.conftest import start_agent
 from tests.ssh.proxy_stack import add_to_agent
 
 stack = proxy_stack.stack  # the fixture
 
 DOWN = 2.0  # seconds the agent stays dead: twice the stack worker's hold (--hold-timeout 1)
-
-
-def start_agent(path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        ["ssh-agent", "-D", "-a", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    wait_until(path.exists, timeout=10, what="ssh-agent socket")
-    return process
 
 
 def test_a_login_caught_mid_signature_signs_again_on_the_restarted_agent(stack, tmp_path):

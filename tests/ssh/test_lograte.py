@@ -21,7 +21,7 @@ def test_the_first_is_logged_at_once_then_at_most_one_line_per_interval_counting
 
 def test_a_restart_logs_the_next_at_once():
     clock = Clock()
-    rate = LogRate(clock.seconds, interval=10)
+    rate = LogRate(clock.seconds)
     assert rate.happened() == 1
     clock.advance(1)
     assert rate.happened() == 0

@@ -15,17 +15,25 @@ stack = proxy_stack.stack  # the fixture
 SIZE = 12_000_000
 
 
+def read_all(client, seconds: float, pause: float = 0) -> int:
+    """How many bytes ``client`` wrote to stdout before it closed it (within ``seconds``), read in
+    pieces of 256 KiB with ``pause`` seconds after each (a slow reader)."""
+    received, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        chunk = client.stdout.read1(256 * 1024)
+        if not chunk:
+            break
+        received += len(chunk)
+        time.sleep(pause)
+    return received
+
+
 def test_a_slow_reader_gets_every_byte_then_the_exit_status(stack):
     device = stack.device()
     client = stack.popen(f"alice+{device.uuid}", f"head -c {SIZE} /dev/zero; echo done >&2; exit 7")
-    received, deadline = 0, time.monotonic() + 60
     try:
-        while time.monotonic() < deadline:
-            chunk = client.stdout.read1(256 * 1024)
-            if not chunk:
-                break
-            received += len(chunk)
-            time.sleep(0.01)  # about 25 MB/s at most: the device is far ahead, held by its window
+        # About 25 MB/s at most: the device is far ahead, held by its window.
+        received = read_all(client, 60, pause=0.01)
         assert client.wait(30) == 7
         assert (received, client.stderr.read()) == (SIZE, b"done\n")
     finally:
@@ -50,12 +58,7 @@ def test_what_a_device_sent_before_its_connection_went_reaches_a_slow_user_first
     client = stack.popen(f"alice+{device.uuid}", f"head -c {size} /dev/zero; sleep 1; kill -9 $PPID")
     try:
         time.sleep(4)  # the device's connection is gone before the user reads
-        received, deadline = 0, time.monotonic() + 30
-        while time.monotonic() < deadline:
-            chunk = client.stdout.read1(256 * 1024)
-            if not chunk:
-                break
-            received += len(chunk)
+        received = read_all(client, 30)
         assert client.wait(30) == 255
         told = client.stderr.read().decode()
         assert received == size and "closed the connection" in told, (received, told)

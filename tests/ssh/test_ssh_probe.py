@@ -8,14 +8,16 @@ worker killed (before the probe connects, and while its session is being set up)
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from twisted.conch.ssh import transport
+from twisted.conch.ssh.common import NS
 
 from examples.demo.stack import ROOT
+from services.ssh_proxy import aead, wire
 from services.ssh_proxy.errors import NO_IDENTITIES
 from tests.helpers.services import keygen, run_service
 from tests.ssh import proxy_stack
@@ -148,9 +150,8 @@ def test_what_a_proxy_says_is_printed_escaped(canary):
     terminal escapes and a newline from whatever answers on the proxy's port comes out escaped."""
     _, arguments = canary
     said = b"\x1b[2Jowned\nsecond line"
-    payload = b"\x01" + struct.pack(">L", 2) + struct.pack(">L", len(said)) + said + struct.pack(">L", 0)
-    padding = 4 + (-(5 + len(payload) + 4)) % 8
-    packet = struct.pack(">LB", 1 + len(payload) + padding, padding) + payload + bytes(padding)
+    disconnect = wire.u32.pack(transport.DISCONNECT_PROTOCOL_ERROR) + NS(said) + NS(b"")
+    packet = b"".join(aead.frame(aead.Plain.block, aead.Plain.aad, transport.MSG_DISCONNECT, (disconnect,)))
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         arguments = [*arguments]
