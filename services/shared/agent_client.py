@@ -3,8 +3,7 @@
 Conch's client never fails a pending request when the agent dies or stalls: the Deferred just
 never fires. Here every request carries a timeout, and a lost connection fails what is pending
 and every later request, so a caller always gets an answer or a ``ServiceError`` that names the
-socket: ``AgentLost`` when the connection itself failed (a fresh one may work: the supervisor
-restarts a dead agent).
+socket.
 
 Conch's ``signData`` also always sends sign flags 0, which makes an RSA key sign SHA-1
 ``ssh-rsa`` (refused by OpenSSH 8.8+); ``sign`` lets the caller choose rsa-sha2-256/512.
@@ -18,10 +17,6 @@ from twisted.conch.ssh.common import NS, getNS
 from twisted.internet import defer, endpoints, error
 
 from services.shared.errors import ServiceError
-
-
-class AgentLost(ServiceError):
-    """The connection to the agent was lost, or the agent did not answer: not a refusal."""
 
 
 class AgentClient(SSHAgentClient):
@@ -53,16 +48,15 @@ async def connect(reactor, path: str, timeout: float) -> AgentClient:
 
 
 async def call(reactor, client: AgentClient, path: str, what: str, d: defer.Deferred, timeout: float):
-    """Await an agent request; ServiceError naming the socket and ``what`` on an error, AgentLost
-    when the connection was lost or the agent did not answer within ``timeout``."""
+    """Await an agent request; ServiceError naming the socket and ``what`` on timeout or error."""
     d.addTimeout(timeout, reactor)
     try:
         return await d
     except defer.TimeoutError:
         client.transport.abortConnection()
-        raise AgentLost(f"agent {path}: no answer to {what} within {timeout:g}s") from None
+        raise ServiceError(f"agent {path}: no answer to {what} within {timeout:g}s") from None
     except error.ConnectionLost:
-        raise AgentLost(f"agent {path}: connection lost during {what}") from None
+        raise ServiceError(f"agent {path}: connection lost during {what}") from None
     except Exception as problem:  # the agent answered FAILURE or garbage
         raise ServiceError(f"agent {path}: {what} failed: {problem}") from None
 

@@ -4,22 +4,16 @@ The agent signs; the proxy never sees a private key. Conch's client and agent cl
 SHA-1 ``ssh-rsa``, which OpenSSH 8.8+ refuses, so RSA signatures are requested from the agent as
 rsa-sha2-512/256 (sign flags 4/2) according to the device's ``server-sig-algs``, and the request
 names that algorithm. Everything that can go wrong is turned into one ``ProxyError``.
-
-An agent that dies while it signs (the supervisor restarts it, the key loader loads the keys
-again) does not cost the login: the proxy waits for a fresh agent connection that lists the key
-again and asks it for the signature once more, within the handshake timeout, before the key
-counts as not signed (and the user is held, then told, as for any agent failure).
 """
 
 from twisted.conch.ssh import keys, service, transport, userauth
 from twisted.conch.ssh.common import NS, getNS
-from twisted.internet import defer, endpoints, error, protocol, task
+from twisted.internet import defer, endpoints, error, protocol
 
 from services.registry import Device
 from services.shared import agent_client, sshkeys
 from services.shared.errors import ServiceError
 from services.ssh_proxy import algorithms, errors, packets, wire
-from services.ssh_proxy.hold import FIRST_RETRY, LAST_RETRY
 from services.ssh_proxy.settings import Settings
 
 _RSA_SIGNATURES = ((b"rsa-sha2-512", 4), (b"rsa-sha2-256", 2))
@@ -36,24 +30,14 @@ def signature_algorithm(key: keys.Key, server_sig_algs: bytes | None) -> tuple[b
     return _RSA_SIGNATURES[1]  # no list from the server: every current sshd takes rsa-sha2-256
 
 
-async def _listed(reactor, settings: Settings) -> tuple[agent_client.AgentClient, list[tuple[bytes, bytes]]]:
-    """A new agent connection and what it lists, ``(blob, comment)`` each; ServiceError if not."""
+async def identities(reactor, settings: Settings) -> tuple[agent_client.AgentClient, list[keys.Key]]:
+    """Connect to the agent and list its keys; ProxyError if it is unreachable or holds none."""
     path = settings.agent_path
-    client = await agent_client.connect(reactor, path, settings.agent_timeout)
     try:
+        client = await agent_client.connect(reactor, path, settings.agent_timeout)
         listed = await agent_client.call(
             reactor, client, path, "list identities", client.requestIdentities(), settings.agent_timeout
         )
-    except ServiceError:
-        client.transport.loseConnection()
-        raise
-    return client, listed
-
-
-async def identities(reactor, settings: Settings) -> tuple[agent_client.AgentClient, list[keys.Key]]:
-    """Connect to the agent and list its keys; ProxyError if it is unreachable or holds none."""
-    try:
-        client, listed = await _listed(reactor, settings)
     except ServiceError as failure:
         raise errors.agent_unavailable(failure.message) from None
     found = []
@@ -98,18 +82,15 @@ class _AgentUserAuth(userauth.SSHUserAuthClient):
             self.transport.sessionID, self.user, self.instance.name, algorithm, blob
         )
         device = self.device
-
-        async def sign() -> bytes:
-            settings = device.settings
-            return await agent_client.sign(
-                device.reactor, device.agent, settings.agent_path, blob, signed, flags, settings.agent_timeout
-            )
-
-        try:
-            signature = await sign()
-        except agent_client.AgentLost:
-            await device.agent_again(blob)
-            signature = await sign()  # once: failing again, the key is not signed
+        signature = await agent_client.sign(
+            device.reactor,
+            device.agent,
+            device.settings.agent_path,
+            blob,
+            signed,
+            flags,
+            device.settings.agent_timeout,
+        )
         self.askForAuth(b"publickey", b"\x01" + NS(algorithm) + NS(blob) + NS(signature))
 
     def _sign_failed(self, reason) -> None:
@@ -216,29 +197,6 @@ class DeviceTransport(packets.PacketLayer, transport.SSHClientTransport):
     def connectionSecure(self) -> None:
         self.requestService(_AgentUserAuth(self, self.connection))
 
-    async def agent_again(self, blob: bytes) -> None:
-        """After the agent connection failed mid-login: a fresh one (the supervisor restarts a
-        dead agent) that lists the key ``blob`` again (the key loader loads it again), tried
-        with the hold's backoff until it comes or the login ends (the handshake timeout fails
-        it); AgentLost with the last reason if the login ended first."""
-        why = "the login ended"
-        delay = FIRST_RETRY
-        while not self.outcome.called:
-            try:
-                client, listed = await _listed(self.reactor, self.settings)
-            except ServiceError as failure:
-                why = failure.message
-            else:
-                if self.outcome.called or blob not in (listed_blob for listed_blob, _ in listed):
-                    why = "the agent does not hold the key again"
-                    client.transport.loseConnection()
-                else:
-                    self.agent = client
-                    return
-            await task.deferLater(self.reactor, delay)
-            delay = min(delay * 2, LAST_RETRY)
-        raise agent_client.AgentLost(why)
-
     def refused(self, tried: str, agent_failed: bool) -> None:
         self.fail(errors.keys_refused(self.device.uuid, self.device.login, tried, agent_failed))
 
@@ -272,10 +230,11 @@ def _unreachable_reason(problem: Exception, settings: Settings) -> str:
 
 
 async def connect(reactor, settings: Settings, device: Device) -> DeviceTransport:
-    """In the device's turn (``device_logins``), the agent's identities, then ``dial``: one
-    attempt of a connection to the device."""
+    """The agent's identities, then, in the device's turn (``device_logins``), ``dial``: one
+    attempt of a connection to the device (the turn is the device's, not held while the agent
+    answers)."""
+    agent, found = await identities(reactor, settings)
     async with settings.device_logins.turn(reactor, device, settings.handshake_timeout):
-        agent, found = await identities(reactor, settings)
         return await dial(reactor, settings, device, agent, found)
 
 

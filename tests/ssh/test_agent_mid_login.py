@@ -22,18 +22,20 @@ from tests.ssh.proxy_stack import add_to_agent
 
 stack = proxy_stack.stack  # the fixture
 
-DOWN = 2.0  # seconds the agent stays dead: twice the stack worker's hold (--hold-timeout 1)
+DOWN = 2.0  # seconds the agent stays dead: longer than a restart takes, within the hold below
+HOLD = ("--hold-timeout", "5")  # the graph's own (graphs/device-proxy.toml)
 
 
-def test_a_login_caught_mid_signature_signs_again_on_the_restarted_agent(stack, tmp_path):
-    """It used to fail: the agent's death failed the key, and the user got a line."""
+def test_a_login_caught_mid_signature_is_held_until_the_restarted_agent_signs(stack, tmp_path):
+    """The agent's death fails the key as an agent failure: the hold tries the device again, on a
+    new agent connection, until the restarted agent holds the key again."""
     real = tmp_path / "real-agent.sock"
     agents = [start_agent(real)]
     relay = AgentRelay(str(tmp_path / "relay.sock"), str(real))
     try:
         add_to_agent(str(real), stack.tmp / "proxy_identity")
         stack.agent = relay.path
-        stack.restart(*proxy_stack.HOLD)
+        stack.restart(*HOLD)
         device = stack.device()
 
         def kill_agent() -> None:
