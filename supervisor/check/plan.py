@@ -96,9 +96,11 @@ class Plan:
 
     @cached_property
     def consumers(self) -> frozendict[str, tuple[str, ...]]:
-        """Capability -> the services on that require it, for every capability that has a provider."""
+        """Capability -> the services on that require it (the graph's consumers, less those off),
+        for every capability that has a provider."""
+        consumers, off = self.graph.consumers, self.disabled
         return frozendict(
-            {c: tuple(s.name for s in self.services if c in s.requires) for c in self.capabilities}
+            {c: tuple(name for name in consumers.get(c, ()) if name not in off) for c in self.capabilities}
         )
 
     @cached_property

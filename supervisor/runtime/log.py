@@ -100,13 +100,13 @@ class Log:
         mark = "!" if stream == "stderr" else "|"
         self._text(unit, f"[dim]{mark}[/] {_escape(line)}")
 
-    def event(self, unit: str, event: str, message: str = "", capability: str | None = None, **fields) -> None:
+    def event(self, unit: str, event: str, message: str = "", capability: str | None = None) -> None:
         if self.feed is not None:
             self.feed.event(unit, event, message, capability)
-        if capability is not None:
-            fields["capability"] = capability
         if self.format == "json":
-            self._json({"unit": unit, "event": event, "message": message, **fields}, _EVENT_LEVEL.get(event, "info"))
+            about = {"capability": capability} if capability is not None else {}
+            record = {"unit": unit, "event": event, "message": message, **about}
+            self._json(record, _EVENT_LEVEL.get(event, "info"))
             return
         style = EVENT_STYLE.get(event, "bold")
         self._text(unit, f"[{style}]{event}[/] {_escape(message)}")

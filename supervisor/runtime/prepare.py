@@ -4,7 +4,6 @@ the programs it lacks), and linted as the one variant about to run. One function
 that a reload refuses exactly what ``run`` refuses.
 """
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -32,9 +31,10 @@ def check_context(
 def checked_plan(
     graph: Graph, variant: Variant, values: Mapping[str, str], runtime_dir: Path
 ) -> tuple[Plan, list[Finding]]:
-    """The plan of ``variant`` to run in ``runtime_dir`` with ``values`` (the environment), and the
-    errors lint finds in it as ``run`` checks it: none, or it must not run."""
+    """The plan of ``variant`` to run in ``runtime_dir`` (absolute: its ``RUNTIME_DIR``) with
+    ``values`` (the environment), and the errors lint finds in it as ``run`` checks it: none, or it
+    must not run."""
     bare = Plan.compile(graph, variant)
-    context = check_context(graph, values, Path(os.path.abspath(runtime_dir)), bare.services)
+    context = check_context(graph, values, runtime_dir, bare.services)
     plan = attrs.evolve(bare, context=context)  # the same startability: computed once
     return plan, [f for f in lint_plans([plan], at_run=True) if f.severity is Severity.ERROR]
