@@ -256,15 +256,21 @@ async def _prove_longrun(rt: Runtime, unit: Unit, launch: Launch, exited, outcom
             await _fail_run(rt, unit, exited, outcome, str(error))
             return
         deadline = trio.current_time() + probe.timeout
+        failure = None  # why the unit is not ready: the last try that had the time to say
         while True:
-            result = await probe_once(probe.kind, target, deadline - trio.current_time(), rt.children, launch)
+            left = deadline - trio.current_time()
+            result = await probe_once(probe.kind, target, left, rt.children, launch)
             if result.ok:
                 break
+            # A try left less than an interval by the deadline (a late wake-up) may only time out:
+            # an earlier try's reason (a refused certificate, a wrong status) says more.
+            if failure is None or left >= probe.interval:
+                failure = result
             fits = trio.current_time() + probe.interval < deadline
             if fits:
                 await trio.sleep(probe.interval)
             if not fits or trio.current_time() >= deadline:  # no time for another try, or woken too late
-                message = f"not ready within {format_duration(probe.timeout)} ({probe.description}): {result.output}"
+                message = f"not ready within {format_duration(probe.timeout)} ({probe.description}): {failure.output}"
                 await _fail_run(rt, unit, exited, outcome, message)
                 return
         proof = probe.description

@@ -120,6 +120,21 @@ def test_hanging_probe_is_bounded_and_named(supervisor, kind):
     assert sup.stop() == 0
 
 
+def test_a_try_the_deadline_cuts_short_does_not_hide_why_the_earlier_ones_failed(supervisor):
+    """Each try fails in 0.2 s with its reason; the second starts with about 0.1 s left, and only
+    times out. The unit's failure gives the reason, not "no answer within 100ms" (what a loaded
+    machine's late wake-up made of a refused certificate)."""
+    sup = supervisor("""
+    version = 1
+    [services.failing]
+    command = ["sleep", "60"]
+    restart = "never"
+    ready = { exec = ["sh", "-c", "echo the real reason; sleep 0.2; exit 1"], timeout = "1s", interval = "700ms" }
+    """)
+    failed = sup.wait_event("failing", "failed")["message"]
+    assert failed.startswith("not ready within 1s") and failed.endswith("the real reason"), failed
+
+
 @pytest.mark.parametrize("late", [0.0, -0.25])
 def test_a_probe_woken_after_its_deadline_fails_without_running(late):
     """A ready probe's retries share one deadline; woken past it (a loaded machine), the next try
