@@ -266,6 +266,42 @@ def test_text_without_colour_is_the_text_rich_colours(tmp_path):
     assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in plain + coloured
 
 
+def test_coloured_text_is_what_rich_prints(tmp_path):
+    """Coloured findings are written without rich's rendering (seconds for 19,000 findings), each
+    piece between the codes rich writes around its style: byte for byte what rich prints, on
+    every colour system and with NO_COLOR."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from supervisor.check.lint import lint
+    from supervisor.graph.loader import load_file
+    from supervisor.runtime.prepare import check_context
+    from supervisor.views import findings as view
+
+    loaded = load_file(INCIDENT)
+    context = check_context(loaded.graph, {}, tmp_path, loaded.graph.services.values())
+    findings = lint(loaded.graph, context=context)
+    severities = {finding.severity for finding in findings}
+    assert len(severities) >= 2
+    for colour in ("standard", "256", "truecolor"):
+        for no_color in (False, True):
+            made = []
+            for _ in range(2):
+                console = Console(
+                    file=io.StringIO(), soft_wrap=True, highlight=False, color_system=colour, no_color=no_color
+                )
+                made.append(console)
+            ours, theirs = made
+            view.render_text(ours, findings, {INCIDENT: loaded.source})
+            theirs.print(Text(INCIDENT, style="bold underline"))
+            for finding in findings:
+                for line in view._finding_lines(finding, loaded.source):
+                    theirs.print(Text.assemble(*line))
+            written, printed = ours.file.getvalue(), theirs.file.getvalue()
+            assert "\x1b[" in written
+            assert written.startswith(printed), (colour, no_color)
+
+
 def test_text_format_is_coloured_only_on_a_terminal():
     primary, secondary = os.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200"}

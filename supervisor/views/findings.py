@@ -40,10 +40,11 @@ def render_text(console: Console, findings: Sequence[Finding], sources: dict[str
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         by_file.setdefault(finding.location.file, []).append(finding)
+    codes = _style_codes(console)
     for file, group in by_file.items():
-        _write(console, [[(file, "bold underline")]])
+        _write(console, codes, [[(file, "bold underline")]])
         for finding in group:
-            _write(console, _finding_lines(finding, sources.get(file)))
+            _write(console, codes, _finding_lines(finding, sources.get(file)))
         console.print()
     totals = summary(findings, len(sources))
     style = "bold red" if totals["errors"] else ("yellow" if totals["warnings"] else "green")
@@ -78,19 +79,38 @@ def _finding_lines(finding: Finding, source: Source | None) -> list[Line]:
     return lines
 
 
-def _write(console: Console, lines: list[Line]) -> None:
-    """Print ``lines`` as rich prints them. Without colour (a pipe, a file, a CI log) that is their
-    plain text, unless rich would change it: written at once, as rich's rendering costs seconds
-    for the 19,000 findings of 10,000 services. Otherwise each goes through rich, as styled text,
-    never as markup: a graph's own text (a command, a source line) is shown as it is written,
-    ``[bold]``, backslashes and ``:smile:`` included."""
-    if console.color_system is None:
-        plain = "".join(text for line in lines for text, _ in (*line, ("\n", None)))
-        if not _REWRITTEN_BY_RICH.search(plain):
-            console.file.write(plain)
-            return
-    for line in lines:
-        console.print(Text.assemble(*line))
+def _write(console: Console, codes: dict[str, tuple[str, str]], lines: list[Line]) -> None:
+    """Print ``lines`` as rich prints them, without rich's rendering, which costs seconds for the
+    19,000 findings of 10,000 services: each piece is written between the codes rich writes
+    around its style on this console (none without colour: a pipe, a file, a CI log). Text rich
+    would change (control characters) goes through rich, as styled text, never as markup: a
+    graph's own text (a command, a source line) is shown as it is written, ``[bold]``,
+    backslashes and ``:smile:`` included."""
+    pieces = [piece for line in lines for piece in (*line, ("\n", None))]
+    if _REWRITTEN_BY_RICH.search("".join(text for text, _ in pieces)):
+        for line in lines:
+            console.print(Text.assemble(*line))
+        return
+    console.file.write("".join(_wrapped(codes, text, style) for text, style in pieces))
+
+
+def _wrapped(codes: dict[str, tuple[str, str]], text: str, style: str | None) -> str:
+    if style is None or text == "":
+        return text
+    start, end = codes[style]
+    return start + text + end
+
+
+def _style_codes(console: Console) -> dict[str, tuple[str, str]]:
+    """The codes ``console`` writes before and after a piece in each style the findings use,
+    learnt by printing one, so its colour system and NO_COLOR are honoured as rich honours them."""
+    codes = {}
+    for style in ("dim", "bold", "bold underline", *_STYLE.values()):
+        with console.capture() as captured:
+            console.print(Text("x", style=style), end="")
+        start, _, end = captured.get().partition("x")
+        codes[style] = (start, end)
+    return codes
 
 
 # How indent=2 lays out an object in the findings list: its braces, and between its keys.
