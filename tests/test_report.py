@@ -285,13 +285,8 @@ def test_coloured_text_is_what_rich_prints(tmp_path):
     assert len(severities) >= 2
     for colour in ("standard", "256", "truecolor"):
         for no_color in (False, True):
-            made = []
-            for _ in range(2):
-                console = Console(
-                    file=io.StringIO(), soft_wrap=True, highlight=False, color_system=colour, no_color=no_color
-                )
-                made.append(console)
-            ours, theirs = made
+            settings = {"soft_wrap": True, "highlight": False, "color_system": colour, "no_color": no_color}
+            ours, theirs = (Console(file=io.StringIO(), **settings) for _ in range(2))
             view.render_text(ours, findings, {INCIDENT: loaded.source})
             theirs.print(Text(INCIDENT, style="bold underline"))
             for finding in findings:
