@@ -403,18 +403,25 @@ class Table(Setting):
                 fixed[key] = field.read(field.default)
         return fixed, by_kind
 
+    def read_written(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings ``value`` writes, read, and no others (no defaults)."""
+        readers = self._readers
+        out = dict(value)
+        for key in value:
+            if key in readers:
+                out[key] = readers[key](value[key])
+        return out
+
     @cached_property
     def _readers(self) -> dict[str, Any]:
         """The ``read`` of each field whose value is not read as written."""
         return {key: field.read for key, field in self.fields.items() if not field.reads_as_written}
 
-    def read(self, value: Mapping[str, Any]) -> dict[str, Any]:
+    def read(self, value: Mapping[str, Any], written: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``written``: settings read already, which ``value`` overrides and which stand in for
+        the format's defaults (a graph's ``[defaults]``, read once for all its services)."""
         fixed, by_kind = self._defaults
-        readers = self._readers
-        out = {**fixed, **value}
-        for key in value:
-            if key in readers:
-                out[key] = readers[key](value[key])
+        out = {**fixed, **(written or {}), **self.read_written(value)}
         for key, default in by_kind.items():
             if key not in out:
                 out[key] = self.fields[key].read(default.values[out["kind"]])
