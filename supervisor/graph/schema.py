@@ -21,6 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 import attrs
+from frozendict import frozendict
 
 from supervisor.graph.addresses import HOST_PORT_PATTERN, LISTEN_PATTERN, URL_PATTERN
 from supervisor.graph.durations import PATTERN as DURATION_PATTERN
@@ -545,8 +546,10 @@ class Environment(Setting):
                 problems += _wrong_type(path + (key,), "a string, an integer or a boolean", item)
         return problems
 
-    def read(self, value: Mapping[str, Any]) -> dict[str, str]:
-        return {key: _toml_text(item) for key, item in value.items()}
+    def read(self, value: Mapping[str, Any]) -> frozendict[str, str]:
+        """Frozen as the model keeps it, so the model takes it as it is: the default (none) is
+        read once and shared by every service that sets none (thousands in a large graph)."""
+        return frozendict({key: _toml_text(item) for key, item in value.items()})
 
     def _shape(self) -> dict:
         return {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}}
