@@ -1,12 +1,10 @@
 """``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
 
-import contextlib
-import gc
 import sys
-from collections.abc import Iterator
 
 from supervisor.check.findings import Scope, Severity
 from supervisor.check.lint import RULES, lint
+from supervisor.cli import collector_paused
 from supervisor.cli.common import UsageError, add_format_option, check_profile, load_for_command
 from supervisor.cli.context import add_value_options, given_values
 from supervisor.cli.output import console
@@ -47,21 +45,6 @@ def add_parser(subcommands) -> None:
 def run(args) -> int:
     with collector_paused():
         return _run(args)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Lint keeps what it builds until it is done and builds nothing cyclic worth collecting, so
-    the cyclic garbage collector's passes over the growing graph are pure overhead (a sixth of
-    the CPU of linting 10,000 services); reference counting frees as usual. Restored after, for
-    callers in the same process (tests, the bench)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _run(args) -> int:
