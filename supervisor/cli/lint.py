@@ -12,7 +12,7 @@ from supervisor.cli.parsers import add_command
 from supervisor.graph.loader import Loaded, load_bytes
 from supervisor.runtime.prepare import check_context
 from supervisor.runtime.rundir import default_runtime_dir
-from supervisor.views.findings import FORMATS, render
+from supervisor.views.findings import FORMATS, render, write_machine
 
 
 def add_parser(subcommands) -> None:
@@ -60,7 +60,11 @@ def _run(args) -> int:
             context = check_context(item.graph, values, runtime_dir, item.graph.services.values())
             findings += lint(item.graph, args.profile, context)
     findings = [f for f in findings if f.rule.id not in args.ignore]
-    render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
+    sources = {item.source.file: item.source for item in loaded}
+    if args.format == "text":
+        render(args.format, console(), findings, sources)
+    else:
+        write_machine(args.format, sys.stdout, findings, sources)  # no console: rich stays unloaded
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return 1 if any(f.severity in failing for f in findings) else 0
 

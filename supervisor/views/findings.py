@@ -3,14 +3,15 @@
 import json
 import re
 from collections.abc import Callable, Sequence
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from supervisor import __version__
 from supervisor.check.findings import Finding, Severity, count
 from supervisor.check.lint import RULES
 from supervisor.graph.source import Location, Source
+
+if TYPE_CHECKING:  # rich is loaded for text only: JSON, SARIF and GitHub output start without it
+    from rich.console import Console
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -35,7 +36,7 @@ Line = list[tuple[str, str | None]]
 _REWRITTEN_BY_RICH = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
-def render_text(console: Console, findings: Sequence[Finding], sources: dict[str, Source]) -> None:
+def render_text(console: "Console", findings: Sequence[Finding], sources: dict[str, Source]) -> None:
     """Findings grouped by file, each with its source line and a caret under the column."""
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -78,7 +79,7 @@ def _finding_lines(finding: Finding, source: Source | None) -> list[Line]:
     return lines
 
 
-def _write(console: Console, lines: list[Line]) -> None:
+def _write(console: "Console", lines: list[Line]) -> None:
     """Print ``lines`` as rich prints them. Without colour (a pipe, a file, a CI log) that is their
     plain text, unless rich would change it: written at once, as rich's rendering costs seconds
     for the 19,000 findings of 10,000 services. Otherwise each goes through rich, as styled text,
@@ -89,6 +90,8 @@ def _write(console: Console, lines: list[Line]) -> None:
         if not _REWRITTEN_BY_RICH.search(plain):
             console.file.write(plain)
             return
+    from rich.text import Text
+
     for line in lines:
         console.print(Text.assemble(*line))
 
@@ -199,18 +202,23 @@ def render_github(findings: Sequence[Finding]) -> str:
     )
 
 
-def render(format: str, console: Console, findings: Sequence[Finding], sources: dict[str, Source]) -> None:
+def render(format: str, console: "Console", findings: Sequence[Finding], sources: dict[str, Source]) -> None:
     """Write ``findings`` to ``console`` in ``format`` (one of FORMATS)."""
+    if format == "text":
+        render_text(console, findings, sources)
+    else:
+        write_machine(format, console.file, findings, sources)
+
+
+def write_machine(format: str, stream: TextIO, findings: Sequence[Finding], sources: dict[str, Source]) -> None:
+    """Write ``findings`` in a machine format (json, sarif, github) to ``stream`` as they are: rich
+    has nothing to style in them, and passing a large SARIF log through its renderer costs more
+    than linting it (so a command that writes only these need not load rich)."""
     renderers: dict[str, Callable[[], str]] = {
         "json": lambda: render_json(findings, len(sources)),
         "sarif": lambda: render_sarif(findings),
         "github": lambda: render_github(findings),
     }
-    if format == "text":
-        render_text(console, findings, sources)
-        return
     text = renderers[format]()
     if text:
-        # Machine formats go to the console's stream as they are: rich has nothing to style in
-        # them, and passing a large SARIF log through its renderer costs more than linting it.
-        console.file.write(text + "\n")
+        stream.write(text + "\n")
