@@ -3,6 +3,7 @@
 import json
 import re
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, TextIO
 
 from supervisor import __version__
@@ -28,8 +29,11 @@ def _where(finding: Finding) -> str:
     return str(finding.variant)
 
 
-Line = list[tuple[str, str | None]]
-"""A line of text as pieces of plain text, each in a rich style or none."""
+Piece = tuple[str, str | None]
+"""A piece of plain text, in a rich style or none."""
+_LINE_END: Piece = ("\n", None)
+"""Where a line ends, among a block's pieces (this object: a piece of text may hold a line feed)."""
+_TEXT = itemgetter(0)
 
 # What rich changes in the text it prints: control characters other than the line feed
 # (stripped, or tabs expanded).
@@ -42,9 +46,9 @@ def render_text(console: "Console", findings: Sequence[Finding], sources: dict[s
     for finding in findings:
         by_file.setdefault(finding.location.file, []).append(finding)
     for file, group in by_file.items():
-        _write(console, [[(file, "bold underline")]])
+        _write(console, [(file, "bold underline"), _LINE_END])
         for finding in group:
-            _write(console, _finding_lines(finding, sources.get(file)))
+            _write(console, _finding_pieces(finding, sources.get(file)))
         console.print()
     totals = summary(findings, len(sources))
     style = "bold red" if totals["errors"] else ("yellow" if totals["warnings"] else "green")
@@ -54,46 +58,59 @@ def render_text(console: "Console", findings: Sequence[Finding], sources: dict[s
     )
 
 
-def _finding_lines(finding: Finding, source: Source | None) -> list[Line]:
-    """Where, which rule and in which variant; the message; the source line with a caret under the column."""
+def _finding_pieces(finding: Finding, source: Source | None) -> list[Piece]:
+    """Where, which rule and in which variant; the message; the source line with a caret under the
+    column: the lines as one list of pieces, each line ended by _LINE_END (one list a finding,
+    joined in one call when it is written as plain text)."""
     style = _STYLE[finding.severity]
     location = finding.location
-    lines: list[Line] = [
-        [
-            ("  ", None),
-            (f"{location.line}:{location.column}", "dim"),
-            (" ", None),
-            (finding.severity.value, style),
-            (" ", None),
-            (finding.rule.id, "bold"),
-            (" ", None),
-            (f"({_where(finding)})", "dim"),
-        ],
-        [(f"    {finding.message}", None)],
+    pieces: list[Piece] = [
+        ("  ", None),
+        (f"{location.line}:{location.column}", "dim"),
+        (" ", None),
+        (finding.severity.value, style),
+        (" ", None),
+        (finding.rule.id, "bold"),
+        (" ", None),
+        (f"({_where(finding)})", "dim"),
+        _LINE_END,
+        (f"    {finding.message}", None),
+        _LINE_END,
     ]
     line = source.line_text(location.line) if source is not None else ""
     if line:
         gutter = f"{location.line:>6} | "
-        lines.append([(gutter, "dim"), (line.expandtabs(1), None)])
-        lines.append([(" " * (len(gutter) + location.column - 1), None), ("^", style)])
-    return lines
+        pieces += [
+            (gutter, "dim"),
+            (line.expandtabs(1), None),
+            _LINE_END,
+            (" " * (len(gutter) + location.column - 1), None),
+            ("^", style),
+            _LINE_END,
+        ]
+    return pieces
 
 
-def _write(console: "Console", lines: list[Line]) -> None:
-    """Print ``lines`` as rich prints them. Without colour (a pipe, a file, a CI log) that is their
-    plain text, unless rich would change it: written at once, as rich's rendering costs seconds
-    for the 19,000 findings of 10,000 services. Otherwise each goes through rich, as styled text,
-    never as markup: a graph's own text (a command, a source line) is shown as it is written,
-    ``[bold]``, backslashes and ``:smile:`` included."""
+def _write(console: "Console", pieces: list[Piece]) -> None:
+    """Print the lines of ``pieces`` as rich prints them. Without colour (a pipe, a file, a CI log)
+    that is their plain text, unless rich would change it: written at once, as rich's rendering
+    costs seconds for the 19,000 findings of 10,000 services. Otherwise each line goes through
+    rich, as styled text, never as markup: a graph's own text (a command, a source line) is shown
+    as it is written, ``[bold]``, backslashes and ``:smile:`` included."""
     if console.color_system is None:
-        plain = "".join(text for line in lines for text, _ in (*line, ("\n", None)))
+        plain = "".join(map(_TEXT, pieces))
         if not _REWRITTEN_BY_RICH.search(plain):
             console.file.write(plain)
             return
     from rich.text import Text
 
-    for line in lines:
-        console.print(Text.assemble(*line))
+    line: list[Piece] = []
+    for piece in pieces:
+        if piece is _LINE_END:
+            console.print(Text.assemble(*line))
+            line = []
+        else:
+            line.append(piece)
 
 
 # How indent=2 lays out an object in the findings list: its braces, and between its keys.
