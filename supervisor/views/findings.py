@@ -117,8 +117,10 @@ def _write(console: "Console", pieces: list[Piece]) -> None:
 _OPEN, _KEYS, _CLOSE = "{\n      ", ",\n      ", "\n    }"
 
 
-def render_json(findings: Sequence[Finding], files: int) -> str:
-    """The findings and their summary, laid out exactly as ``json.dumps(..., indent=2)`` lays them out.
+def render_json(findings: Sequence[Finding], files: int) -> list[str]:
+    """The findings and their summary, laid out exactly as ``json.dumps(..., indent=2)`` lays them
+    out, as pieces to write one after the other (the findings of a large graph are megabytes of
+    text, and each copy of them joined to the rest is megabytes of fresh memory).
 
     With an indent, json.dumps is the pure-Python encoder (0.15 s for the 19,000 findings of
     10,000 services). A finding is a flat object, so the C encoder writes them all in one call,
@@ -127,10 +129,11 @@ def render_json(findings: Sequence[Finding], files: int) -> str:
     which are then laid out as indent=2 lays them out."""
     document = json.dumps({"findings": [], "summary": summary(findings, files)}, indent=2)
     if not findings:
-        return document
+        return [document]
+    before, after = document.split('"findings": []', 1)
     compact = json.dumps([f.to_json() for f in findings], separators=(_KEYS, ": "))
-    objects = compact[2:-2].replace("}" + _KEYS + "{", _CLOSE + ",\n    " + _OPEN)
-    return document.replace('"findings": []', f'"findings": [\n    {_OPEN}{objects}{_CLOSE}\n  ]', 1)
+    objects = compact.replace("}" + _KEYS + "{", _CLOSE + ",\n    " + _OPEN)[2:-2]
+    return [before, f'"findings": [\n    {_OPEN}', objects, f"{_CLOSE}\n  ]", after]
 
 
 def render_sarif(findings: Sequence[Finding]) -> str:
@@ -231,11 +234,11 @@ def write_machine(format: str, stream: TextIO, findings: Sequence[Finding], sour
     """Write ``findings`` in a machine format (json, sarif, github) to ``stream`` as they are: rich
     has nothing to style in them, and passing a large SARIF log through its renderer costs more
     than linting it (so a command that writes only these need not load rich)."""
-    renderers: dict[str, Callable[[], str]] = {
+    renderers: dict[str, Callable[[], list[str]]] = {
         "json": lambda: render_json(findings, len(sources)),
-        "sarif": lambda: render_sarif(findings),
-        "github": lambda: render_github(findings),
+        "sarif": lambda: [render_sarif(findings)],
+        "github": lambda: [render_github(findings)],
     }
-    text = renderers[format]()
-    if text:
-        stream.write(text + "\n")
+    pieces = renderers[format]()
+    if any(pieces):
+        stream.writelines([*pieces, "\n"])
