@@ -48,15 +48,15 @@ def load_file(path: str) -> Loaded:
 
 
 def load_bytes(data: bytes, file: str) -> Loaded:
-    source = Source(file, data.decode("utf-8", errors="replace"))
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")  # decoded once: a large graph is megabytes
     except UnicodeDecodeError as error:
+        source = Source(file, data.decode("utf-8", errors="replace"))
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         message = f"byte {data[error.start]:#04x} is not UTF-8: save the file as UTF-8"
         return Loaded(source, None, (Finding(SYNTAX, message, source.at(line, column)),))
-    return load_source(source)
+    return load_source(Source(file, text))
 
 
 def load_source(source: Source) -> Loaded:
