@@ -221,7 +221,7 @@ def test_json_is_laid_out_as_json_dumps_with_an_indent_lays_it_out():
     ]
     for some in (findings, findings[:1], []):
         expected = {"findings": [f.to_json() for f in some], "summary": summary(some, 2)}
-        assert render_json(some, 2) == json.dumps(expected, indent=2)
+        assert "".join(render_json(some, 2)) == json.dumps(expected, indent=2)
 
 
 def test_text_without_colour_is_the_text_rich_colours(tmp_path):
