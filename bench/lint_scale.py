@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script,
 
 from bench.measure import load_average  # noqa: E402
 from supervisor.check.lint import lint  # noqa: E402
-from supervisor.cli.lint import collector_paused  # noqa: E402
+from supervisor.cli import collector_paused  # noqa: E402
 from supervisor.graph import schema, toml  # noqa: E402
 from supervisor.graph.loader import build_graph, load_file  # noqa: E402
 from supervisor.graph.source import Source  # noqa: E402

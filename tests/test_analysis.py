@@ -28,3 +28,38 @@ def test_a_provider_that_requires_itself_does_not_hold_itself_up(write_graph):
     assert Startability(graph).of(off) == startable(graph, off) == frozenset()
     offers = [f for f in lint(graph, "cli") if f.rule.id == "offer-unavailable"]
     assert [f.capability for f in offers] == ["ssh-agent"]
+
+
+STANDBY = """
+version = 1
+[services.db]
+command = "db"
+provides = ["db"]
+[services.api]
+command = "api"
+provides = ["api"]
+requires = ["db"]
+[services.standby-api]
+command = "api"
+provides = ["api"]
+optional = true
+[services.web]
+command = "web"
+provides = ["web"]
+requires = ["api"]
+[profiles.lean]
+disable = ["standby-api"]
+offers = ["web"]
+"""
+
+
+def test_an_optional_standby_holds_nothing_a_service_that_stays_on_also_provides(write_graph):
+    """standby-api could start first (it requires nothing), but optional services are ranked after
+    what can start without them: web's api is held by api, so switching the standby off (as
+    profiles and lint's variants do) takes nothing else away, and nothing needs repairing."""
+    graph = load_file(write_graph(STANDBY)).graph
+    startability = Startability(graph)
+    assert startability.rank["standby-api"] > startability.rank["web"]
+    off = graph.disabled_by("lean")
+    assert startability._unsupported(off, limit=len(graph.services)) == {"standby-api"}
+    assert startability.of(off) == startable(graph, off) == frozenset({"db", "api", "web"})

@@ -221,7 +221,7 @@ def test_json_is_laid_out_as_json_dumps_with_an_indent_lays_it_out():
     ]
     for some in (findings, findings[:1], []):
         expected = {"findings": [f.to_json() for f in some], "summary": summary(some, 2)}
-        assert render_json(some, 2) == json.dumps(expected, indent=2)
+        assert "".join(render_json(some, 2)) == json.dumps(expected, indent=2)
 
 
 def test_text_without_colour_is_the_text_rich_colours(tmp_path):
@@ -290,7 +290,7 @@ def test_coloured_text_is_what_rich_prints(tmp_path):
             view.render_text(ours, findings, {INCIDENT: loaded.source})
             theirs.print(Text(INCIDENT, style="bold underline"))
             for finding in findings:
-                for line in view._finding_lines(finding, loaded.source):
+                for line in view._lines(view._finding_pieces(finding, loaded.source)):
                     theirs.print(Text.assemble(*line))
             written, printed = ours.file.getvalue(), theirs.file.getvalue()
             assert "\x1b[" in written

@@ -101,14 +101,27 @@ def startable(graph: Graph, disabled: frozenset[str] = frozenset()) -> frozenset
 
 def _start_order(graph: Graph, disabled: frozenset[str]) -> list[str]:
     """The startable services in an order they could start in: each after, for every capability
-    it requires, some provider of it."""
+    it requires, some provider of it. Optional services come as late as they can (once nothing
+    else can start): Startability ranks services by this order, and the variants it is asked
+    about switch optional services off, so a capability that a service which is not optional
+    provides too is held by that one, and switching the optional one off takes nothing away."""
     waiting = dict(graph.requirement_counts)
     for name in disabled:
         waiting.pop(name, None)
-    order = [name for name, count in waiting.items() if count == 0]
     services, consumers = graph.services, graph.consumers
+    order: list[str] = []
+    later: list[str] = []  # optional services that can start, until nothing else can
+    for name, count in waiting.items():
+        if count == 0:
+            (later if services[name].optional else order).append(name)
     available: set[str] = set()
-    for name in order:  # read as it grows: first in, first out, with no queue of its own
+    started = 0
+    while started < len(order) or later:
+        if started == len(order):
+            order += later
+            later = []
+        name = order[started]  # read as it grows: first in, first out, with no queue of its own
+        started += 1
         for capability in services[name].provides:
             if capability in available:
                 continue
@@ -117,7 +130,7 @@ def _start_order(graph: Graph, disabled: frozenset[str]) -> list[str]:
                 if consumer in waiting:
                     waiting[consumer] -= 1
                     if waiting[consumer] == 0:
-                        order.append(consumer)
+                        (later if services[consumer].optional else order).append(consumer)
     return order
 
 

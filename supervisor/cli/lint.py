@@ -1,12 +1,10 @@
 """``supervisor lint``: prove in CI that every deployment variant has a provider for every need."""
 
-import contextlib
-import gc
 import sys
-from collections.abc import Iterator
 
 from supervisor.check.findings import Scope, Severity
 from supervisor.check.lint import RULES, lint
+from supervisor.cli import collector_paused
 from supervisor.cli.common import UsageError, add_format_option, check_profile, load_for_command
 from supervisor.cli.context import add_value_options, given_values
 from supervisor.cli.output import console
@@ -14,7 +12,7 @@ from supervisor.cli.parsers import add_command
 from supervisor.graph.loader import Loaded, load_bytes
 from supervisor.runtime.prepare import check_context
 from supervisor.runtime.rundir import default_runtime_dir
-from supervisor.views.findings import FORMATS, render
+from supervisor.views.findings import FORMATS, render, write_machine
 
 
 def add_parser(subcommands) -> None:
@@ -49,21 +47,6 @@ def run(args) -> int:
         return _run(args)
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Lint keeps what it builds until it is done and builds nothing cyclic worth collecting, so
-    the cyclic garbage collector's passes over the growing graph are pure overhead (a sixth of
-    the CPU of linting 10,000 services); reference counting frees as usual. Restored after, for
-    callers in the same process (tests, the bench)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _run(args) -> int:
     values = given_values(args)
     if args.graphs.count(STDIN) > 1:
@@ -77,7 +60,11 @@ def _run(args) -> int:
             context = check_context(item.graph, values, runtime_dir, item.graph.services.values())
             findings += lint(item.graph, args.profile, context)
     findings = [f for f in findings if f.rule.id not in args.ignore]
-    render(args.format, console(), findings, {item.source.file: item.source for item in loaded})
+    sources = {item.source.file: item.source for item in loaded}
+    if args.format == "text":
+        render(args.format, console(), findings, sources)
+    else:
+        write_machine(args.format, sys.stdout, findings, sources)  # no console: rich stays unloaded
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return 1 if any(f.severity in failing for f in findings) else 0
 

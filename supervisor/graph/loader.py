@@ -48,15 +48,15 @@ def load_file(path: str) -> Loaded:
 
 
 def load_bytes(data: bytes, file: str) -> Loaded:
-    source = Source(file, data.decode("utf-8", errors="replace"))
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")  # decoded once: a large graph is megabytes
     except UnicodeDecodeError as error:
+        source = Source(file, data.decode("utf-8", errors="replace"))
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         message = f"byte {data[error.start]:#04x} is not UTF-8: save the file as UTF-8"
         return Loaded(source, None, (Finding(SYNTAX, message, source.at(line, column)),))
-    return load_source(source)
+    return load_source(Source(file, text))
 
 
 def load_source(source: Source) -> Loaded:
@@ -89,9 +89,9 @@ def build_graph(document: dict[str, Any], source: Source) -> Graph:
 
     The schema reads every value and fills in every default; this only assembles the model.
     """
-    defaults = document.get("defaults", {})
+    defaults = schema.DEFAULTS.read_written(document.get("defaults", {}))  # once, not once per service
     services = {
-        name: _build_service(name, schema.SERVICE.read({**defaults, **table}))
+        name: _build_service(name, schema.SERVICE.read(table, defaults))
         for name, table in document["services"].items()
     }
     profiles = {
@@ -109,26 +109,19 @@ def build_graph(document: dict[str, Any], source: Source) -> Graph:
 
 
 def _build_service(name: str, settings: dict[str, Any]) -> Service:
-    return Service(
-        name=name,
-        **{
-            **settings,
-            "backoff": Backoff(**settings["backoff"]),
-            "ready": _build_probe(Probe, settings.get("ready")),
-            "check": _build_probe(Check, settings.get("check")),
-        },
-    )
+    """The service ``settings`` (read by the schema, a dict of its own) describe: the model's
+    objects put in place of their settings, in the same dict (a large graph builds thousands)."""
+    settings["backoff"] = Backoff(**settings["backoff"])
+    settings["ready"] = _build_probe(Probe, settings.get("ready"))
+    settings["check"] = _build_probe(Check, settings.get("check"))
+    return Service(name=name, **settings)
 
 
 def _build_probe(model: type[Probe], settings: dict[str, Any] | None) -> Probe | None:
     """The probe ``settings`` describe; every one of them that is not the kind is the model's field."""
     if settings is None:
         return None
-    kind = next(k for k in schema.PROBE_KINDS if k in settings)
-    target = settings[kind]
-    return model(
-        kind=kind,
-        target=target,
-        description=f"{kind} {schema.PROBE_KINDS[kind].show(target)}",
-        **{key: value for key, value in settings.items() if key != kind},
-    )
+    (kind,) = settings.keys() & schema.PROBE_KINDS.keys()  # exactly one: the schema checked
+    fields = dict(settings)
+    target = fields.pop(kind)
+    return model(kind=kind, target=target, description=f"{kind} {schema.PROBE_KINDS[kind].show(target)}", **fields)

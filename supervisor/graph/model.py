@@ -12,7 +12,7 @@ is repeated here.
 
 import signal
 from collections.abc import Iterable, Sequence
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Literal
 
 import attrs
@@ -60,7 +60,7 @@ class Probe:
         (``ready`` or ``check``)."""
         target = self.target
         if isinstance(target, tuple):
-            return [((role, self.kind, index), word) for index, word in enumerate(target)]
+            return list(zip(_items((role, self.kind), len(target)), target, strict=True))
         if isinstance(target, HttpGet):
             headers = [((role, self.kind, "headers", name), value) for name, value in target.headers.items()]
             return [((role, self.kind, "url"), target.url), *headers]
@@ -125,18 +125,21 @@ class Service:
     def expanded_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every text in which ``${VAR}`` is expanded when the service runs, with its path in
         the service's table: what lint checks for variables with no value."""
-        texts: list[tuple[tuple[str | int, ...], str]] = [
-            (("command", index), word) for index, word in enumerate(self.command)
-        ]
+        texts: list[tuple[tuple[str | int, ...], str]] = list(
+            zip(_items(("command",), len(self.command)), self.command, strict=True)
+        )
         if self.environment:
             texts += [(("environment", key), value) for key, value in self.environment.items()]
         if self.env_file:
             texts += [(("env_file", index), path) for index, path in enumerate(self.env_file)]
         if self.listen:
             texts += [(("listen", index), spec) for index, spec in enumerate(self.listen)]
-        for key in ("working_dir", "user", "group"):
-            if getattr(self, key) is not None:
-                texts.append(((key,), getattr(self, key)))
+        if self.working_dir is not None:
+            texts.append((("working_dir",), self.working_dir))
+        if self.user is not None:
+            texts.append((("user",), self.user))
+        if self.group is not None:
+            texts.append((("group",), self.group))
         if self.ready is not None:
             texts += self.ready.expanded_settings("ready")
         if self.check is not None:
@@ -229,6 +232,13 @@ class Graph:
         if profile is None:
             return frozenset()
         return frozenset(s for s in self.profiles[profile].disable if s in self.services)
+
+
+@cache
+def _items(path: tuple[str, ...], count: int) -> tuple[tuple[str | int, ...], ...]:
+    """The paths of the ``count`` items of the array at ``path``: the same few tuples for all the
+    commands and probes of a graph (lint asks for the settings of thousands of services)."""
+    return tuple((*path, index) for index in range(count))
 
 
 def _index(pairs: Iterable[tuple[str, str]]) -> frozendict[str, tuple[str, ...]]:

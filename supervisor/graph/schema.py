@@ -16,9 +16,12 @@ import shlex
 import signal
 from collections.abc import Mapping
 from functools import cached_property
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import attrs
+from frozendict import frozendict
 
 from supervisor.graph.addresses import HOST_PORT_PATTERN, LISTEN_PATTERN, URL_PATTERN
 from supervisor.graph.durations import PATTERN as DURATION_PATTERN
@@ -63,6 +66,11 @@ def dotted(path: Path) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "the file"
+
+
+def _types(values: list) -> set[type]:
+    """The types of ``values``: their exact types, as TOML gives them (a bool is not an int here)."""
+    return set(map(type, values))
 
 
 def _wrong_type(path: Path, expected: str, value: Any) -> list[Problem]:
@@ -110,9 +118,10 @@ class Setting:
         return type(self).read is Setting.read
 
     def all_pass(self, values: list) -> bool:
-        """Whether every one of ``values`` passes :meth:`check`, when that can be told without a
-        call per value (an array's items); False when it cannot, and each is checked."""
-        return False
+        """Whether every one of ``values`` passes :meth:`check`: a call per value here; the types
+        a large graph has thousands of values of (an array's items, a setting of every service)
+        tell at once."""
+        return not any(self.check(value, ()) for value in values)
 
     def show(self, value: Any) -> str:
         """A value :meth:`read` returned, as messages show it."""
@@ -167,7 +176,7 @@ class String(Setting):
             return False
         if self.pattern and not all(map(self._compiled.match, values)):
             return False
-        return not references or not any(map(malformed_reference, values))
+        return not references or not any(map(malformed_reference, [v for v in values if "${" in v]))
 
     @cached_property
     def _compiled(self) -> re.Pattern:
@@ -181,6 +190,9 @@ class String(Setting):
 class Boolean(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         return [] if isinstance(value, bool) else _wrong_type(path, "true or false", value)
+
+    def all_pass(self, values: list) -> bool:
+        return _types(values) <= {bool}
 
     def _shape(self) -> dict:
         return {"type": "boolean"}
@@ -224,6 +236,10 @@ class Duration(Setting):
         except ValueError as error:
             return [Problem(path, f"{dotted(path)}: {error}")]
         return []
+
+    def all_pass(self, values: list) -> bool:
+        """Strings, each distinct one checked once (a graph writes a few durations many times)."""
+        return _types(values) <= {str} and super().all_pass(list(set(values)))
 
     def read(self, value: str) -> float:
         return parse_duration(value)
@@ -295,6 +311,15 @@ class Array(Setting):
                 seen.add(item)
         return problems
 
+    def all_pass(self, values: list) -> bool:
+        """Arrays whose items, all of them as one list, pass; and if unique, none lists an item
+        twice (then no set is smaller than its array)."""
+        return (
+            _types(values) <= {list}
+            and self.item.all_pass(list(chain.from_iterable(values)))
+            and (not self.unique or sum(map(len, map(set, values))) == sum(map(len, values)))
+        )
+
     def read(self, value: list) -> tuple:
         return tuple(value) if self.item.reads_as_written else tuple(map(self.item.read, value))
 
@@ -332,6 +357,12 @@ class Command(Setting):
                 return [Problem(path, f"{dotted(path)} is empty: name the program to run")]
             return _ARGUMENTS.check(value, path)
         return _wrong_type(path, "an array of strings (argv) or a string", value)
+
+    def all_pass(self, values: list) -> bool:
+        """Argv arrays, none empty, with all their words as one list; each other value on its own."""
+        arrays = [value for value in values if type(value) is list]
+        others = [value for value in values if type(value) is not list] if len(arrays) < len(values) else []
+        return all(arrays) and _ARGUMENTS.all_pass(arrays) and super().all_pass(others)
 
     def read(self, value: str | list) -> tuple[str, ...]:
         return tuple(shlex.split(value) if isinstance(value, str) else value)
@@ -391,6 +422,33 @@ class Table(Setting):
                 problems.append(Problem(path, f"{dotted(path)} {said}: give exactly one of {kinds}"))
         return problems
 
+    def all_pass(self, values: list) -> bool:
+        """Tables grouped by the keys they write, in order (the services of a large graph have a
+        few such shapes): each shape checked once for unknown, forbidden, missing and exactly-one
+        keys, and each setting's values in all the tables at once."""
+        if not _types(values) <= {dict}:
+            return False
+        shapes: dict[tuple[str, ...], list[dict]] = {}
+        for value in values:
+            shapes.setdefault(tuple(value), []).append(value)
+        columns: dict[str, list] = {}
+        for shape, tables in shapes.items():
+            if not self._shape_passes(set(shape)):
+                return False
+            for key in shape:
+                columns.setdefault(key, []).extend(map(itemgetter(key), tables))
+        return all(self.fields[key].all_pass(column) for key, column in columns.items())
+
+    def _shape_passes(self, keys: set[str]) -> bool:
+        """Whether a table writing ``keys`` has none unknown or forbidden, all required, and
+        exactly one of ``exactly_one_of`` (when that is asked for)."""
+        return (
+            keys <= self.fields.keys()
+            and not keys & self.forbidden.keys()
+            and keys.issuperset(self.required)
+            and (not self.exactly_one_of or len(keys.intersection(self.exactly_one_of)) == 1)
+        )
+
     @cached_property
     def _defaults(self) -> tuple[dict[str, Any], dict[str, ByKind]]:
         """The read defaults, computed once (a large graph reads thousands of tables), and the
@@ -403,18 +461,25 @@ class Table(Setting):
                 fixed[key] = field.read(field.default)
         return fixed, by_kind
 
+    def read_written(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings ``value`` writes, read, and no others (no defaults)."""
+        readers = self._readers
+        out = dict(value)
+        for key in value:
+            if key in readers:
+                out[key] = readers[key](value[key])
+        return out
+
     @cached_property
     def _readers(self) -> dict[str, Any]:
         """The ``read`` of each field whose value is not read as written."""
         return {key: field.read for key, field in self.fields.items() if not field.reads_as_written}
 
-    def read(self, value: Mapping[str, Any]) -> dict[str, Any]:
+    def read(self, value: Mapping[str, Any], written: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``written``: settings read already, which ``value`` overrides and which stand in for
+        the format's defaults (a graph's ``[defaults]``, read once for all its services)."""
         fixed, by_kind = self._defaults
-        readers = self._readers
-        out = {**fixed, **value}
-        for key in value:
-            if key in readers:
-                out[key] = readers[key](value[key])
+        out = {**fixed, **(written or {}), **self.read_written(value)}
         for key, default in by_kind.items():
             if key not in out:
                 out[key] = self.fields[key].read(default.values[out["kind"]])
@@ -443,6 +508,8 @@ class NamedTables(Setting):
     def check(self, value: Any, path: Path) -> list[Problem]:
         if not isinstance(value, dict):
             return _wrong_type(path, "a table", value)
+        if all(map(_NAME.match, value)) and self.item.all_pass(list(value.values())):
+            return []  # a valid graph: its thousands of services checked a setting at a time
         problems = []
         for name, item in value.items():
             if not _NAME.match(name):
@@ -479,8 +546,10 @@ class Environment(Setting):
                 problems += _wrong_type(path + (key,), "a string, an integer or a boolean", item)
         return problems
 
-    def read(self, value: Mapping[str, Any]) -> dict[str, str]:
-        return {key: _toml_text(item) for key, item in value.items()}
+    def read(self, value: Mapping[str, Any]) -> frozendict[str, str]:
+        """Frozen as the model keeps it, so the model takes it as it is: the default (none) is
+        read once and shared by every service that sets none (thousands in a large graph)."""
+        return frozendict({key: _toml_text(item) for key, item in value.items()})
 
     def _shape(self) -> dict:
         return {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}}

@@ -44,12 +44,15 @@ for _ in range(3):
 _CLOSED_VALUE = re.compile(_CLOSED)
 # What the index holds: a table header, or a key (and its value, when it ends on the line), at the
 # start of a line. Found in the whole text in one pass, in C; those inside a multi-line value are
-# passed over.
+# passed over. A bare key of one word (nearly every key) has a group of its own: it is the path.
 _ENTRY = re.compile(
     rf"^[ \t]*(?:\[\[?[ \t]*(?P<header>{_DOTTED_KEY})[ \t]*\]\]?"
-    rf"|(?P<key>{_DOTTED_KEY})[ \t]*=[ \t]*(?P<one_line>(?:{_ON_ONE_LINE}|{_CLOSED})*+(?:#.*)?$)?)",
+    rf"|(?:(?P<bare>[A-Za-z0-9_-]++)(?![ \t]*\.)|(?P<key>{_DOTTED_KEY}))"
+    rf"[ \t]*=[ \t]*(?P<one_line>(?:{_ON_ONE_LINE}|{_CLOSED})*+(?:#.*)?$)?)",
     re.MULTILINE,
 )
+# A key and its equals sign: where its value starts, for the few paths that go inside a value.
+_KEY_AND_EQUALS = re.compile(rf"{_DOTTED_KEY}[ \t]*=[ \t]*")
 
 
 @attrs.frozen
@@ -62,11 +65,6 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
-
-
-_Entry = tuple[int, int | None]
-"""Where a key or table header is, as offsets in the text: the key's (or the header's ``[``), and
-where a key's value starts (None for a header). A plain tuple: large files hold many."""
 
 
 def _unquote(part: str) -> str:
@@ -91,7 +89,8 @@ class Source:
     file: str
     text: str
     _lines: list[str] | None = None
-    _index: dict[Path, _Entry] | None = None
+    _index: dict[Path, int] | None = None
+    """Where each key and table header is written: the offset of the key, or of the header's ``[``."""
     _line_starts: list[int] | None = None
 
     @property
@@ -114,13 +113,16 @@ class Source:
         """The most precise location of ``path``: the key itself, or the nearest enclosing one."""
         index = self._build_index()
         path = tuple(path)
-        for cut in range(len(path), 0, -1):
-            entry = index.get(path[:cut])
-            if entry is None:
+        offset = index.get(path)
+        if offset is not None:  # nearly every path asked for is written as it is
+            return self._at_offset(offset)
+        for cut in range(len(path) - 1, 0, -1):
+            offset = index.get(path[:cut])
+            if offset is None:
                 continue
-            offset, value_start = entry
-            if cut < len(path) and value_start is not None:
-                inner = self._search_value(value_start, path[cut:])
+            value = _KEY_AND_EQUALS.match(self.text, offset)  # None for a table header
+            if value is not None:
+                inner = self._search_value(value.end(), path[cut:])
                 if inner is not None:
                     return self._at_offset(inner)
             return self._at_offset(offset)
@@ -134,31 +136,33 @@ class Source:
         if self._line_starts is None:
             self._line_starts = [0, *itertools.accumulate(len(line) + 1 for line in self.lines)]
         line = bisect.bisect_right(self._line_starts, offset) - 1
-        return self.at(line + 1, offset - self._line_starts[line] + 1)
+        return Location(self.file, line + 1, offset - self._line_starts[line] + 1)
 
-    def _build_index(self) -> dict[Path, _Entry]:
+    def _build_index(self) -> dict[Path, int]:
         """Every key and header: one regular expression over the whole text finds them (several
         times faster than a loop over the lines), and the few values that span lines are tracked
         to their end, so that what their lines hold is not taken for keys."""
         if self._index is not None:
             return self._index
-        index: dict[Path, _Entry] = {}
+        index: dict[Path, int] = {}
         first = index.setdefault  # the first place a path is written is where it is
         table: tuple[str, ...] = ()
         text = self.text
         value_end = 0  # where the last value that spans lines ends
         for found in _ENTRY.finditer(text):
-            if found.start() < value_end:
+            if value_end and found.start() < value_end:
                 continue  # a line inside a multi-line value, however it looks
-            header, key, one_line = found.groups()
-            if header is not None:
+            header, bare, key, one_line = found.groups()  # groups 1 to 4, by number below (cheaper)
+            if bare is not None:
+                first(table + (bare,), found.start(2))
+            elif header is not None:
                 table = _split_key(header)
-                first(table, (found.start("header") - 1, None))
+                first(table, found.start(1) - 1)
                 continue
-            value = found.end() if one_line is None else found.start("one_line")
-            first(table + _split_key(key), (found.start("key"), value))
+            else:
+                first(table + _split_key(key), found.start(3))
             if one_line is None or '"""' in one_line or "'''" in one_line:
-                value_end = _value_end(text, value)
+                value_end = _value_end(text, found.end() if one_line is None else found.start(4))
         self._index = index
         return index
 
