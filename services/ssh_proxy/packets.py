@@ -36,8 +36,12 @@ from services.ssh_proxy import aead, backpressure, wire
 MAX_PACKET = 256 * 1024
 MIN_PACKET = 1 + 4  # the padding length and the least padding (RFC 4253 6; OpenSSH refuses less)
 # Read and send up to this much per reactor turn (Twisted's defaults are 64 KiB and 128 KiB): a
-# busy connection is served in fewer, larger pieces, each holding several 32 KiB packets.
-READ_SIZE = SEND_SIZE = 256 * 1024
+# busy connection is served in fewer, larger pieces, each holding many 32 KiB packets, and the
+# packets one read makes go to the other side in one ``sendmsg`` (``_write``), so each process
+# of the chain is woken once for them. 1 MiB took a worker's CPU per GB relayed from 1.85 s to
+# 1.6 s on upload and 1.8 s to 1.75 s on download against 256 KiB (512 KiB, 2 and 4 MiB were no
+# better); what the read holds is gone when it has been relayed.
+READ_SIZE = SEND_SIZE = 1024 * 1024
 
 # What one ``sendmsg`` gathers at most (Linux's IOV_MAX); a longer burst is left to Twisted.
 _IOV_MAX = 1024
