@@ -55,8 +55,8 @@ def waiting(tcp) -> int:
 @attrs.define(eq=False)
 class _Output:
     """Registered as the producer of one transport, Twisted tells it of every write while the
-    transport holds more than its ``bufferSize`` (``packets.READ_SIZE``: also what it reads at
-    once, so it is left alone), and when all has been written."""
+    transport holds more than its ``bufferSize`` (also what it reads at once, which the packet
+    layer sizes, so it is left alone), and when all has been written."""
 
     session: Backpressure
     tcp: object

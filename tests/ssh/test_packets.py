@@ -25,7 +25,7 @@ class Receiver(packets.PacketLayer):
 
     def __init__(self, opener) -> None:
         self._opener = opener
-        self.transport = SimpleNamespace(disconnecting=False)
+        self.transport = SimpleNamespace(disconnecting=False, bufferSize=packets.READ_SIZE)
         self.dispatched: list[tuple[int, bytes]] = []
 
     def dispatchMessage(self, number: int, payload: bytes) -> None:
@@ -82,3 +82,29 @@ def test_a_packet_too_short_to_hold_its_padding_is_refused(cipher):
     receiver = Refusing(opener)
     receiver.dataReceived(b"".join(sealer.seal(0, (b"\x00\x00\x00\x00", b"", b""))))  # length 0, no body
     assert receiver.refused == b"bad packet length" and receiver.dispatched == []
+
+
+def test_a_read_holds_a_bounded_number_of_packets():
+    """Bulk data is read a MiB at a time; small packets are read a few hundred at a time, so one
+    connection sending thousands of them (keystrokes, a flood) leaves the worker's other sessions
+    a turn within milliseconds. A read that ends inside a large packet doubles the next."""
+    key, iv, integrity = os.urandom(64), os.urandom(16), os.urandom(64)
+    cipher = b"chacha20-poly1305@openssh.com"
+    sealer, opener = (
+        aead.protection(cipher, b"none", key, iv, integrity, encrypt) for encrypt in (True, False)
+    )
+    sealed = [
+        b"".join(sealer.seal(seq, aead.frame(sealer.block, sealer.aad, 94, (payload,))))
+        for seq, payload in enumerate([os.urandom(8)] * 2000 + [os.urandom(32768)] * 40)
+    ]
+    receiver = Receiver(opener)
+    small, bulk = b"".join(sealed[:2000]), b"".join(sealed[2000:])
+    receiver.dataReceived(small)
+    assert len(receiver.dispatched) == 2000
+    assert receiver.transport.bufferSize == packets.MIN_READ_SIZE
+    assert receiver.transport.bufferSize // len(sealed[0]) < 2 * packets.PACKETS_PER_READ
+    receiver.dataReceived(bulk[:20000])  # the start of a 32 KiB packet
+    assert receiver.transport.bufferSize == 2 * packets.MIN_READ_SIZE
+    receiver.dataReceived(bulk[20000:])
+    assert receiver.transport.bufferSize == packets.READ_SIZE
+    assert len(receiver.dispatched) == 2040 and receiver._rest == b""
