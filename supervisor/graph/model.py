@@ -134,12 +134,10 @@ class Service:
             texts += [(("env_file", index), path) for index, path in enumerate(self.env_file)]
         if self.listen:
             texts += [(("listen", index), spec) for index, spec in enumerate(self.listen)]
-        if self.working_dir is not None:
-            texts.append((("working_dir",), self.working_dir))
-        if self.user is not None:
-            texts.append((("user",), self.user))
-        if self.group is not None:
-            texts.append((("group",), self.group))
+        for key in ("working_dir", "user", "group"):
+            value = getattr(self, key)
+            if value is not None:
+                texts.append(((key,), value))
         if self.ready is not None:
             texts += self.ready.expanded_settings("ready")
         if self.check is not None:
